@@ -1,0 +1,78 @@
+"""One error hierarchy for the whole package.
+
+Each error names the problem and where it is (file and line, or field). The CLI maps
+`exit_code` to the process exit status; the HTTP layer maps `http_status` to a problem
+response. Nothing else decides either.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class KGError(Exception):
+    """Base class: a problem the user can act on, with its location."""
+
+    exit_code = 10
+    http_status = 500
+    title = "Internal error"
+
+    def __init__(self, problem: str, *, file: str | Path | None = None, line: int | None = None,
+                 field: str | None = None) -> None:
+        self.problem = problem
+        self.file = str(file) if file is not None else None
+        self.line = line
+        self.field = field
+        super().__init__(self.describe())
+
+    @property
+    def location(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(self.file if self.line is None else f"{self.file}:{self.line}")
+        if self.field:
+            parts.append(f"field {self.field!r}")
+        return ", ".join(parts)
+
+    def describe(self) -> str:
+        return f"{self.location}: {self.problem}" if self.location else self.problem
+
+
+class SourceFormatError(KGError):
+    """A source text does not have the structure the importer expects."""
+
+    exit_code = 3
+    title = "Malformed source document"
+
+
+class CurationError(KGError):
+    """A curation file is malformed or names something the sources do not contain."""
+
+    exit_code = 3
+    title = "Invalid curation file"
+
+
+class SchemaFileError(KGError):
+    """The ontology or the shapes cannot be parsed."""
+
+    exit_code = 4
+    title = "Invalid ontology or shapes file"
+
+
+class NonConformantData(KGError):
+    """SHACL found violations in the asserted graph; the build stops."""
+
+    exit_code = 1
+    title = "The data does not conform to the shapes"
+
+    def __init__(self, problem: str, *, violations: list[str] | None = None, **kw) -> None:
+        self.violations = violations or []
+        super().__init__(problem, **kw)
+
+
+class BuildOutputError(KGError):
+    """The build output cannot be written or read."""
+
+    exit_code = 5
+    title = "Build output unavailable"
+    http_status = 503
