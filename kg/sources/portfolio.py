@@ -526,7 +526,10 @@ class PortfolioReader:
             if text.startswith(label + ":"):
                 return label, text[len(label) + 1:].strip()
         title, sep, rest = text.partition(": ")
-        return (title, rest) if sep else ("", text)
+        if sep:
+            return title, rest
+        question, sep, rest = text.partition("? ")
+        return (question + "?", rest) if sep and len(question) < 60 else ("", text)
 
     def _deep_dive(self, category: Category, start: int, end: int) -> DeepDive:
         banner = self.src.line(start).strip()

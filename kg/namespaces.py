@@ -1,0 +1,56 @@
+"""Namespaces. The project's own ones hang off the configurable base IRI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdflib import Namespace
+from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, PROV, RDF, RDFS, SKOS, XSD
+
+from kg.settings import DEFAULT_BASE_IRI
+
+SCHEMA = Namespace("http://schema.org/")  # http, not https: see docs/model.md
+DCAT = Namespace("http://www.w3.org/ns/dcat#")  # DCAT 3 terms; rdflib's DCAT object is DCAT 2
+VOID = Namespace("http://rdfs.org/ns/void#")
+TIME = Namespace("http://www.w3.org/2006/time#")
+EUCOUNTRY = Namespace("http://publications.europa.eu/resource/authority/country/")
+EULANG = Namespace("http://publications.europa.eu/resource/authority/language/")
+EUVOC = Namespace("http://publications.europa.eu/ontology/euvoc#")
+WD = Namespace("http://www.wikidata.org/entity/")
+SH = Namespace("http://www.w3.org/ns/shacl#")
+
+__all__ = ["DCAT", "DCTERMS", "EUCOUNTRY", "EULANG", "EUVOC", "FOAF", "ORG", "OWL", "PROV", "RDF", "RDFS",
+           "SCHEMA", "SH", "SKOS", "TIME", "VOID", "WD", "XSD", "ProjectNamespaces"]
+
+
+@dataclass(frozen=True)
+class ProjectNamespaces:
+    base: str = DEFAULT_BASE_IRI
+
+    @property
+    def cap(self) -> Namespace:
+        return Namespace(self.base + "ontology#")
+
+    @property
+    def capsh(self) -> Namespace:
+        return Namespace(self.base + "shapes#")
+
+    @property
+    def id(self) -> Namespace:
+        return Namespace(self.base + "id/")
+
+    def graph(self, name: str):  # noqa: ANN201 - URIRef
+        return self.id["graph/" + name]
+
+    def rebase(self, text: str) -> str:
+        """Turtle written against the default base, moved to this base."""
+        return text if self.base == DEFAULT_BASE_IRI else text.replace(DEFAULT_BASE_IRI, self.base)
+
+    def bind(self, graph) -> None:  # noqa: ANN001
+        for prefix, namespace in {
+            "cap": self.cap, "capsh": self.capsh, "id": self.id, "schema": SCHEMA, "dcterms": DCTERMS,
+            "skos": SKOS, "org": ORG, "prov": PROV, "foaf": FOAF, "owl": OWL, "dcat": DCAT, "void": VOID,
+            "time": TIME, "eucountry": EUCOUNTRY, "eulang": EULANG, "euvoc": EUVOC, "wd": WD, "xsd": XSD,
+            "rdfs": RDFS, "rdf": RDF, "sh": SH,
+        }.items():
+            graph.bind(prefix, namespace, override=True, replace=True)
