@@ -1,0 +1,183 @@
+"""The `capkg` command line. Exit codes (also in the README):
+
+0 success · 1 SHACL violations · 2 usage error · 3 malformed source or curation file ·
+4 invalid ontology or shapes · 5 build output missing or unwritable · 10 unexpected error
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from enum import Enum
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kg.errors import KGError, NonConformantData
+from kg.settings import get_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Build, check, export and query the CapaCITIES Learning Portfolio knowledge graph.")
+console = Console(stderr=True)
+out = Console()
+
+
+def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Map the error hierarchy to messages and exit codes: the one place that does."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except NonConformantData as exc:
+            console.print(f"[red]error:[/red] {exc.describe()}", markup=True, highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+        except KGError as exc:
+            console.print(f"[red]error:[/red] {exc.title}: {exc.describe()}", markup=True, highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+def _progress():  # noqa: ANN202
+    def report(event: str, name: str) -> None:
+        if event == "start":
+            console.print(f"[cyan]…[/cyan] {name}", highlight=False)
+    return report
+
+
+@app.command()
+@handles_errors
+def build(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary line.")] = False,
+) -> None:
+    """Build the graph from data/sources and data/curation into build/current (atomically)."""
+    from kg.pipeline import build as run_build
+
+    result = run_build(get_settings(), None if quiet else _progress())
+    summary = result.summary()
+    if not quiet:
+        _table("Triples per named graph", ["graph", "triples"], sorted(result.graphs.items()))
+        _table("Entities per class (asserted)", ["class", "entities"], sorted(result.classes.items()))
+        counts = result.validation.counts()
+        _table("SHACL results", ["severity", "count"],
+               [(s, counts.get(s, 0)) for s in ("Violation", "Warning", "Info")])
+        _table("Time per stage", ["stage", "seconds"], [(t.name, f"{t.seconds:.2f}") for t in result.timings])
+    out.print(f"built {summary['triples']} triples, version {result.version}, in {result.directory} "
+              f"({sum(t.seconds for t in result.timings):.1f} s); data-quality report: "
+              f"{result.directory / 'report.md'}", highlight=False)
+
+
+@app.command()
+@handles_errors
+def validate() -> None:
+    """Check the sources against the shapes without writing a build; exit 1 on violations."""
+    from kg.pipeline import Stages, assemble
+
+    assembled = assemble(get_settings(), Stages(None))
+    for result in assembled.validation.results:
+        if result.severity == "Violation":
+            out.print(result.describe(), highlight=False)
+    counts = assembled.validation.counts()
+    out.print(f"{counts.get('Violation', 0)} violations, {counts.get('Warning', 0)} warnings, "
+              f"{counts.get('Info', 0)} infos", highlight=False)
+    if not assembled.validation.conforms:
+        raise typer.Exit(NonConformantData.exit_code)
+
+
+class ReportFormat(str, Enum):
+    markdown = "markdown"
+    html = "html"
+
+
+@app.command()
+@handles_errors
+def report(
+    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="markdown or html")] = ReportFormat.markdown,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write; default: standard output")] = None,
+) -> None:
+    """The data-quality report for editors: warnings and notes grouped by subcategory, with source lines."""
+    from kg.pipeline import Stages, assemble
+    from kg.report import html_report, markdown
+
+    assembled = assemble(get_settings(), Stages(None))
+    render = markdown if format == ReportFormat.markdown else html_report
+    text = render(assembled.validation, assembled.findings, "unbuilt")
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+class ExportFormat(str, Enum):
+    trig = "trig"
+    nquads = "nquads"
+    turtle = "turtle"
+    jsonld = "jsonld"
+
+
+@app.command()
+@handles_errors
+def export(
+    format: Annotated[ExportFormat, typer.Option("--format", "-f", help="trig, nquads, turtle (union of graphs) or jsonld")] = ExportFormat.trig,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write; default: standard output")] = None,
+) -> None:
+    """Export the current build's dataset."""
+    from kg.pipeline import current_build
+    from kg.store import EXPORT_FORMATS
+
+    path = current_build(get_settings()) / EXPORT_FORMATS[format.value][1]
+    data = path.read_bytes()
+    if output:
+        output.write_bytes(data)
+        console.print(f"wrote {len(data)} bytes to {output}", highlight=False)
+    else:
+        sys.stdout.buffer.write(data)
+
+
+@app.command()
+@handles_errors
+def query(
+    sparql: Annotated[str, typer.Argument(help="A SPARQL query, or @file.rq to read one from a file")],
+) -> None:
+    """Run a read-only SPARQL query on the current build and print the results as a table."""
+    import pyoxigraph as ox
+
+    from kg.pipeline import current_build
+    from kg.store import open_dataset
+
+    text = Path(sparql[1:]).read_text(encoding="utf-8") if sparql.startswith("@") else sparql
+    store = open_dataset(current_build(get_settings()))
+    try:
+        results = store.query(text, use_default_graph_as_union=True)
+    except SyntaxError as exc:
+        console.print(f"error: malformed SPARQL: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if isinstance(results, ox.QuerySolutions):
+        names = [v.value for v in results.variables]
+        _table(None, names, [[_term(solution[n]) for n in names] for solution in results], to=out)
+    elif isinstance(results, ox.QueryBoolean):
+        out.print(str(bool(results)).lower())
+    else:
+        sys.stdout.buffer.write(ox.serialize(results, format=ox.RdfFormat.TURTLE) or b"")
+
+
+def _term(term: Any) -> str:
+    return "" if term is None else getattr(term, "value", str(term))
+
+
+def _table(title: str | None, columns: list[str], rows: Any, to: Console | None = None) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(cell) for cell in row))
+    (to or console).print(table)
+
+
+if __name__ == "__main__":
+    app()
