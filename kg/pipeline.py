@@ -112,8 +112,8 @@ def assemble(settings: Settings, stages: Stages) -> Assembled:
     return Assembled(ns, mapped.graph, ontology, shapes, mapped.findings, report)
 
 
-def build(settings: Settings, progress: Progress | None = None) -> BuildResult:
-    stages = Stages(progress)
+def build(settings: Settings, progress: Progress | None = None, stages: Stages | None = None) -> BuildResult:
+    stages = stages or Stages(progress)
     assembled = assemble(settings, stages)
     if not assembled.validation.conforms:
         violations = [r.describe() for r in assembled.validation.violations]
