@@ -37,6 +37,7 @@ class Reference:
                 ctx.typed(iri, DCTERMS.Location, SCHEMA.AdministrativeArea)
             else:
                 ctx.typed(iri, SCHEMA.Country, DCTERMS.Location)
+            if country.alpha2 != country.alpha3:
                 ctx.add(iri, SKOS.notation, Literal(country.alpha2, datatype=EUVOC.ISO_3166_1_ALPHA_2))
             ctx.add(iri, SKOS.notation, Literal(country.alpha3, datatype=EUVOC.ISO_3166_1_ALPHA_3))
             if country.eu_code:

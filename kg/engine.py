@@ -1,0 +1,263 @@
+"""The query engine: pyoxigraph stores in worker processes, with a time and a row budget.
+
+pyoxigraph has no query timeout or cancellation in Python, and a query holds its worker
+until it finishes. So queries run in a small pool of processes, each with its own
+in-memory copy of the dataset. A query over its time budget has its process killed (its
+work really stops) and a fresh worker takes its place; other clients keep being served by
+the rest of the pool. Results are serialised in the worker; the parent only forwards bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from kg.errors import KGError
+from kg.results import GRAPH_FORMATS, write_boolean, write_graph, write_select
+
+
+class QuerySyntaxError(KGError):
+    exit_code = 2
+    http_status = 400
+    title = "Malformed SPARQL query"
+
+
+class QueryTimeout(KGError):
+    exit_code = 2
+    http_status = 503
+    title = "Query over its time budget"
+
+
+class ResultTooLarge(KGError):
+    exit_code = 2
+    http_status = 422
+    title = "Result over the row budget"
+
+
+class EngineUnavailable(KGError):
+    exit_code = 5
+    http_status = 503
+    title = "Query engine unavailable"
+
+
+Term = tuple[str, str, str | None, str | None]  # (kind, value, datatype, language)
+
+
+def encode_term(term: ox.NamedNode | ox.Literal | ox.BlankNode) -> Term:
+    if isinstance(term, ox.NamedNode):
+        return ("iri", term.value, None, None)
+    if isinstance(term, ox.BlankNode):
+        return ("bnode", term.value, None, None)
+    return ("literal", term.value, None if term.language else term.datatype.value, term.language)
+
+
+def decode_term(term: Term) -> ox.NamedNode | ox.Literal | ox.BlankNode:
+    kind, value, datatype, language = term
+    if kind == "iri":
+        return ox.NamedNode(value)
+    if kind == "bnode":
+        return ox.BlankNode(value)
+    if language:
+        return ox.Literal(value, language=language)
+    return ox.Literal(value, datatype=ox.NamedNode(datatype)) if datatype else ox.Literal(value)
+
+
+@dataclass
+class QueryJob:
+    text: str
+    select_format: str = "json"  # json | xml | csv | tsv | rows (encoded terms, for the REST layer)
+    graph_format: str = "text/turtle"
+    substitutions: dict[str, Term] = field(default_factory=dict)
+    union_default_graph: bool = True
+    default_graphs: list[str] | None = None
+    named_graphs: list[str] | None = None
+    max_rows: int = 10_000
+    prefixes: dict[str, str] | None = None
+
+
+@dataclass
+class QueryOutcome:
+    form: str  # select | boolean | graph
+    body: bytes = b""
+    rows: list[list[Term | None]] | None = None
+    variables: list[str] = field(default_factory=list)
+    count: int = 0
+    seconds: float = 0.0
+
+
+def execute(store: ox.Store, job: QueryJob) -> QueryOutcome:
+    """Run one job on a store (in a worker, or directly in tests and the CLI)."""
+    started = time.perf_counter()
+    options: dict[str, Any] = {}
+    if job.substitutions:
+        options["substitutions"] = {ox.Variable(k): decode_term(v) for k, v in job.substitutions.items()}
+    if job.default_graphs is not None:
+        options["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
+    else:
+        options["use_default_graph_as_union"] = job.union_default_graph
+    if job.named_graphs is not None:
+        options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+    try:
+        results = store.query(job.text, **options)
+    except SyntaxError as exc:
+        raise QuerySyntaxError(str(exc), field="query") from None
+    except (RuntimeError, ValueError) as exc:
+        raise QuerySyntaxError(str(exc), field="query") from None
+    if isinstance(results, ox.QueryBoolean):
+        return QueryOutcome("boolean", write_boolean(bool(results), job.select_format), count=1,
+                            seconds=time.perf_counter() - started)
+    if isinstance(results, ox.QuerySolutions):
+        variables = [v.value for v in results.variables]
+        rows = []
+        for solution in results:
+            if len(rows) >= job.max_rows:
+                raise ResultTooLarge(f"the result has more than {job.max_rows} rows; add a LIMIT or narrow the query",
+                                     field="query")
+            rows.append([solution[name] for name in variables])
+        outcome = QueryOutcome("select", variables=variables, count=len(rows))
+        if job.select_format == "rows":
+            outcome.rows = [[encode_term(t) if t is not None else None for t in row] for row in rows]
+        else:
+            outcome.body = write_select(variables, rows, job.select_format)
+        outcome.seconds = time.perf_counter() - started
+        return outcome
+    triples = []
+    for triple in results:
+        if len(triples) >= job.max_rows:
+            raise ResultTooLarge(f"the result has more than {job.max_rows} triples; add a LIMIT or narrow the query",
+                                 field="query")
+        triples.append(triple)
+    if job.graph_format not in GRAPH_FORMATS:
+        raise QuerySyntaxError(f"cannot write a graph as {job.graph_format}")
+    body = write_graph(triples, job.graph_format, job.prefixes)
+    return QueryOutcome("graph", body, count=len(triples), seconds=time.perf_counter() - started)
+
+
+def worker_main(connection: Connection, dataset: str) -> None:
+    """A worker process: load the dataset, then answer jobs until told to stop."""
+    store = ox.Store()
+    store.load(path=dataset, format=ox.RdfFormat.N_QUADS)
+    connection.send(("ready", len(store)))
+    while True:
+        try:
+            job = connection.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        try:
+            connection.send(("ok", execute(store, job)))
+        except KGError as exc:
+            connection.send(("error", (type(exc).__name__, exc.problem)))
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, which maps it to a 500
+            connection.send(("error", ("InternalError", f"{type(exc).__name__}")))
+
+
+ERRORS = {cls.__name__: cls for cls in (QuerySyntaxError, ResultTooLarge)}
+
+
+class _Worker:
+    def __init__(self, context: Any, dataset: Path) -> None:
+        self.connection, child = context.Pipe()
+        self.process = context.Process(target=worker_main, args=(child, str(dataset)), daemon=True)
+        self.process.start()
+        child.close()
+
+    def kill(self) -> None:
+        with contextlib.suppress(Exception):
+            self.process.kill()
+            self.process.join(timeout=2)
+        with contextlib.suppress(Exception):
+            self.connection.close()
+
+
+class QueryEngine:
+    """A pool of worker processes over one dataset file."""
+
+    def __init__(self, dataset: Path, *, workers: int | None = None, timeout: float = 10.0,
+                 max_rows: int = 10_000) -> None:
+        self.dataset = dataset
+        self.size = workers or max(2, os.cpu_count() or 2)
+        self.timeout = timeout
+        self.max_rows = max_rows
+        self.context = multiprocessing.get_context("spawn")
+        self.idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self.workers: set[_Worker] = set()
+        self.triples = 0
+        self.restarts = 0
+        self._closing = False
+
+    async def start(self) -> None:
+        await asyncio.gather(*(self._spawn() for _ in range(self.size)))
+
+    async def _spawn(self) -> None:
+        worker = _Worker(self.context, self.dataset)
+        self.workers.add(worker)
+        try:
+            status, triples = await self._receive(worker, timeout=120)
+        except Exception:
+            worker.kill()
+            self.workers.discard(worker)
+            raise
+        self.triples = triples
+        await self.idle.put(worker)
+
+    async def _receive(self, worker: _Worker, timeout: float) -> Any:
+        loop = asyncio.get_running_loop()
+        ready = loop.create_future()
+        fileno = worker.connection.fileno()
+        loop.add_reader(fileno, lambda: ready.done() or ready.set_result(None))
+        try:
+            await asyncio.wait_for(ready, timeout)
+        finally:
+            loop.remove_reader(fileno)
+        return worker.connection.recv()
+
+    async def run(self, job: QueryJob, *, timeout: float | None = None) -> QueryOutcome:
+        budget = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + budget
+        job.max_rows = min(job.max_rows, self.max_rows)
+        try:
+            worker = await asyncio.wait_for(self.idle.get(), budget)
+        except TimeoutError:
+            raise QueryTimeout(f"all {self.size} query workers stayed busy for the whole time budget "
+                               f"of {budget:g} s; try again") from None
+        try:
+            worker.connection.send(job)
+            status, payload = await self._receive(worker, max(0.001, deadline - time.monotonic()))
+        except TimeoutError:
+            self._replace(worker)
+            raise QueryTimeout(f"the query ran over its time budget of {budget:g} s and was stopped") from None
+        except (EOFError, OSError, BrokenPipeError):
+            self._replace(worker)
+            raise EngineUnavailable("a query worker stopped unexpectedly; it is being restarted") from None
+        self.idle.put_nowait(worker)
+        if status == "ok":
+            return payload
+        name, message = payload
+        raise ERRORS.get(name, EngineUnavailable)(message, field="query")
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.kill()
+        self.workers.discard(worker)
+        self.restarts += 1
+        if not self._closing:
+            task = asyncio.get_running_loop().create_task(self._spawn())
+            task.add_done_callback(lambda t: t.exception())
+
+    async def stop(self) -> None:
+        self._closing = True
+        for worker in list(self.workers):
+            with contextlib.suppress(Exception):
+                worker.connection.send(None)
+            worker.kill()
+        self.workers.clear()

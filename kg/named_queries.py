@@ -1,0 +1,136 @@
+"""Named SPARQL queries: `.rq` files in kg/queries/ with a YAML header in `#+` comment lines.
+
+The header declares a summary, typed parameters and the result fields. A request's values
+are checked against their type and turned into RDF terms, which the engine binds to the
+query's variables (pyoxigraph `substitutions`, SEP-0007): values never touch query text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+import yaml
+
+from kg.errors import KGError
+
+QUERY_DIR = Path(__file__).parent / "queries"
+
+
+class QueryNotFound(KGError):
+    exit_code = 2
+    http_status = 404
+    title = "Unknown named query"
+
+
+class QueryParameterError(KGError):
+    exit_code = 2
+    http_status = 400
+    title = "Invalid query parameter"
+
+
+class QueryDefinitionError(KGError):
+    exit_code = 4
+    title = "Invalid named query"
+
+
+@dataclass(frozen=True)
+class ParamType:
+    pattern: str
+    description: str
+    kind: str = "literal"  # literal | iri | integer
+
+
+PARAM_TYPES = {
+    "string": ParamType(r"^.{1,200}$", "a text of at most 200 characters"),
+    "notation": ParamType(r"^(0[1-6]|[1-6]\.[1-9])$", "a category notation such as 03 or a subcategory notation such as 1.2"),
+    "iso2": ParamType(r"^[A-Z]{2}$", "an ISO 3166-1 alpha-2 country code such as AT (EU for the European Union)"),
+    "hashtag": ParamType(r"^#?[A-Za-z0-9&-]{1,80}$", "a hashtag such as #Funding"),
+    "iri": ParamType(r"^https?://[^\s<>\"{}|\\^`]+$", "an absolute http(s) IRI", "iri"),
+    "integer": ParamType(r"^-?\d{1,9}$", "a whole number", "integer"),
+}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str
+    required: bool
+    description: str
+
+    def term(self, raw: str) -> ox.NamedNode | ox.Literal:
+        spec = PARAM_TYPES[self.type]
+        value = raw.strip()
+        if self.type == "iso2":
+            value = value.upper()
+        if self.type == "hashtag" and not value.startswith("#"):
+            value = "#" + value
+        if not re.match(spec.pattern, value):
+            raise QueryParameterError(f"{raw!r} is not {spec.description}", field=self.name)
+        if spec.kind == "iri":
+            return ox.NamedNode(value)
+        if spec.kind == "integer":
+            return ox.Literal(value, datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))
+        return ox.Literal(value)
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    summary: str
+    description: str
+    text: str
+    parameters: tuple[Parameter, ...] = ()
+    fields: tuple[str, ...] = ()
+    lists: tuple[str, ...] = ()  # fields that hold GROUP_CONCAT lists, returned as JSON arrays
+    separator: str = " | "
+    source: Path | None = field(default=None, compare=False)
+
+    def bind(self, values: dict[str, str]) -> dict[ox.Variable, ox.NamedNode | ox.Literal]:
+        """RDF terms for the request's values; unknown or missing parameters are errors."""
+        known = {p.name: p for p in self.parameters}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise QueryParameterError(f"{self.name} takes no parameter {unknown[0]!r}"
+                                      f" (it takes {sorted(known) or 'none'})", field=unknown[0])
+        bindings = {}
+        for parameter in self.parameters:
+            if parameter.name in values and values[parameter.name] != "":
+                bindings[ox.Variable(parameter.name)] = parameter.term(values[parameter.name])
+            elif parameter.required:
+                raise QueryParameterError(f"{self.name} needs the parameter {parameter.name!r} "
+                                          f"({PARAM_TYPES[parameter.type].description})", field=parameter.name)
+        return bindings
+
+
+def parse_named_query(path: Path) -> NamedQuery:
+    text = path.read_text(encoding="utf-8")
+    header = "\n".join(line[2:] for line in text.splitlines() if line.startswith("#+"))
+    try:
+        meta = yaml.safe_load(header) or {}
+    except yaml.YAMLError as exc:
+        raise QueryDefinitionError(f"invalid #+ header: {exc}", file=path.name) from exc
+    parameters = []
+    for item in meta.get("params") or []:
+        if item.get("type") not in PARAM_TYPES:
+            raise QueryDefinitionError(f"parameter {item.get('name')!r} has unknown type {item.get('type')!r}",
+                                       file=path.name)
+        if not re.search(r"\?" + re.escape(item["name"]) + r"\b", text):
+            raise QueryDefinitionError(f"parameter {item['name']!r} is not a variable of the query", file=path.name)
+        parameters.append(Parameter(item["name"], item["type"], bool(item.get("required", False)),
+                                    str(item.get("description", ""))))
+    try:
+        ox.Store().query(text)  # parses the query; an empty store answers at once
+    except SyntaxError as exc:
+        raise QueryDefinitionError(f"invalid SPARQL: {exc}", file=path.name) from exc
+    return NamedQuery(
+        name=path.stem, summary=str(meta.get("summary", path.stem)), description=str(meta.get("description", "")),
+        text=text, parameters=tuple(parameters), fields=tuple(meta.get("fields") or ()),
+        lists=tuple(meta.get("lists") or ()), separator=str(meta.get("separator", " | ")), source=path,
+    )
+
+
+def load_named_queries(directory: Path = QUERY_DIR) -> dict[str, NamedQuery]:
+    return {path.stem: parse_named_query(path) for path in sorted(directory.glob("*.rq"))}
