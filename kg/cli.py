@@ -39,6 +39,9 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except KGError as exc:
             console.print(f"[red]error:[/red] {exc.title}: {exc.describe()}", markup=True, highlight=False)
             raise typer.Exit(exc.exit_code) from None
+        except (OSError, ValueError, RuntimeError) as exc:
+            console.print(f"[red]unexpected error:[/red] {type(exc).__name__}: {exc}", markup=True, highlight=False)
+            raise typer.Exit(KGError.exit_code) from None
 
     return wrapper
 
@@ -164,6 +167,26 @@ def query(
         out.print(str(bool(results)).lower())
     else:
         sys.stdout.buffer.write(ox.serialize(results, format=ox.RdfFormat.TURTLE) or b"")
+
+
+@app.command()
+@handles_errors
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default KG_HOST, 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default KG_PORT, 8000)")] = None,
+) -> None:
+    """Serve the current build: SPARQL endpoint, REST API and its documentation."""
+    import uvicorn
+
+    from kg.pipeline import current_build
+
+    settings = get_settings()
+    current_build(settings)
+    host, port = host or settings.host, port or settings.port
+    base = f"http://{host}:{port}"
+    out.print(f"SPARQL endpoint  {base}/sparql\nREST API         {base}/api\nAPI docs         {base}/docs\n"
+              f"health           {base}/health", highlight=False)
+    uvicorn.run("api.app:app_factory", factory=True, host=host, port=port, log_level="warning")
 
 
 def _term(term: Any) -> str:

@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     base_iri: str = Field(DEFAULT_BASE_IRI, description="base of the ontology, shapes and instance IRIs")
     host: str = Field("127.0.0.1", description="address the server listens on")
     port: int = Field(8000, description="port the server listens on")
+    query_timeout: float = Field(10.0, description="time budget of one SPARQL query, seconds")
+    max_rows: int = Field(10_000, description="row (or triple) budget of one query result")
+    query_workers: int = Field(0, description="query worker processes; 0 means one per CPU, at least 2")
+    max_body_bytes: int = Field(1_000_000, description="largest request body accepted (413 beyond)")
+    cache_entries: int = Field(2048, description="REST responses kept in the in-process cache")
+    public_base_url: str = Field("", description="URL the API is reached at, for Link headers; default: from the request")
 
     @property
     def sources_dir(self) -> Path:

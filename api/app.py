@@ -1,0 +1,89 @@
+"""The FastAPI application: /sparql, /api, /health and /ready over the current build."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from api import errors, named, resources, sparql
+from api.runtime import Runtime
+from kg import __version__
+from kg.catalogue import CATALOGUE_QUERIES, Catalogue
+from kg.engine import QueryJob
+from kg.named_queries import load_named_queries
+from kg.pipeline import current_build
+from kg.settings import Settings, get_settings
+
+log = logging.getLogger("capkg.api")
+
+
+async def _catalogue(runtime: Runtime) -> Catalogue:
+    results = {}
+    for name in ("materials", "countries", "hashtags"):
+        text = (CATALOGUE_QUERIES / f"{name}.rq").read_text(encoding="utf-8")
+        outcome = await runtime.engine.run(QueryJob(text, select_format="rows", max_rows=10**9), timeout=60)
+        results[name] = [{var: (term[1] if term else None) for var, term in zip(outcome.variables, row, strict=True)}
+                         for row in outcome.rows or []]
+    return Catalogue.from_rows(results["materials"], results["countries"], results["hashtags"])
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime.open(settings, current_build(settings), load_named_queries())
+        app.state.runtime = runtime
+        await runtime.engine.start()
+        runtime.catalogue = await _catalogue(runtime)
+        runtime.ready = True
+        log.info("serving dataset %s (%d triples)", runtime.version, sum(runtime.graphs.values()))
+        try:
+            yield
+        finally:
+            runtime.ready = False
+            await asyncio.shield(runtime.engine.stop())
+
+    app = FastAPI(
+        title="CapaCITIES Knowledge Graph",
+        version=__version__,
+        description="The CapaCITIES Learning Portfolio as linked data: a read-only SPARQL 1.1 endpoint at /sparql, "
+                    "named queries under /api/queries and portfolio resources under /api.",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    errors.install(app)
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
+                       allow_headers=["*"], expose_headers=["ETag", "Link", "X-Total-Count", "X-Result-Count"])
+    app.include_router(sparql.router)
+    app.include_router(named.router)
+    app.include_router(resources.router)
+
+    @app.get("/health", tags=["Service"], summary="Liveness, dataset version and triple counts")
+    async def health(request: Request) -> JSONResponse:
+        runtime: Runtime = request.app.state.runtime
+        return JSONResponse({"status": "ok", "version": runtime.version, "triples": runtime.graphs,
+                             "workers": len(runtime.engine.workers), "worker_restarts": runtime.engine.restarts})
+
+    @app.get("/ready", tags=["Service"], summary="Readiness: 200 once the dataset is loaded and workers answer")
+    async def ready(request: Request) -> JSONResponse:
+        runtime: Runtime = request.app.state.runtime
+        ok = runtime.ready and runtime.engine.idle.qsize() + 0 >= 0 and len(runtime.engine.workers) > 0
+        body = {"ready": ok, "version": runtime.version, "triples": sum(runtime.graphs.values())}
+        return JSONResponse(body, status_code=200 if ok else 503, headers=None if ok else {"Retry-After": "1"})
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app
+
+
+def app_factory() -> FastAPI:
+    return create_app()

@@ -1,0 +1,66 @@
+"""JSON or JSON-LD responses for the REST API, cached per dataset version."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from api.negotiation import cached_response, choose
+from api.runtime import Runtime
+
+JSON_TYPES = ["application/json", "application/ld+json"]
+VOCAB = {
+    "cap": "https://w3id.org/capacities/lp/ontology#", "schema": "http://schema.org/",
+    "skos": "http://www.w3.org/2004/02/skos/core#", "dcterms": "http://purl.org/dc/terms/",
+    "org": "http://www.w3.org/ns/org#",
+}
+# JSON field → term, for JSON-LD; fields holding IRIs are typed @id.
+FIELD_TERMS = {
+    "title": "dcterms:title", "name": "skos:prefLabel", "label": "skos:prefLabel", "description": "dcterms:description",
+    "material": {"@id": "cap:material", "@type": "@id"}, "related": {"@id": "cap:relatedMaterial", "@type": "@id"},
+    "card": {"@id": "cap:hasAppearance", "@type": "@id"}, "country": "cap:countryCode", "countries": "cap:countryCode",
+    "code": "skos:notation", "years": "cap:releaseYear", "categories": "cap:categoryNotation",
+    "category": "cap:categoryNotation", "subcategories": "cap:subcategoryNotation",
+    "subcategory": "cap:subcategoryNotation", "type_label": "cap:typeLabel", "type_labels": "cap:typeLabel",
+    "key_features": "cap:keyFeature", "hashtag": {"@id": "cap:hashtag", "@type": "@id"},
+    "organisation": {"@id": "cap:organisation", "@type": "@id"}, "city": {"@id": "cap:city", "@type": "@id"},
+    "persona": {"@id": "cap:persona", "@type": "@id"}, "profile": {"@id": "cap:profile", "@type": "@id"},
+    "wikidata": {"@id": "skos:exactMatch", "@type": "@id"}, "items": "@graph", "iri": "@id",
+}
+
+Producer = Callable[[], Awaitable[object]]
+
+
+def context() -> dict[str, object]:
+    return {**VOCAB, "@vocab": "https://w3id.org/capacities/lp/api#", **FIELD_TERMS}
+
+
+def _as_jsonld(payload: object) -> object:
+    if isinstance(payload, list):
+        return {"@context": context(), "@graph": payload}
+    if isinstance(payload, dict):
+        return {"@context": context(), **payload}
+    return payload
+
+
+async def respond(request: Request, runtime: Runtime, produce: Producer, *, headers: dict[str, str] | None = None,
+                  status_headers: Callable[[object], dict[str, str]] | None = None) -> Response:
+    """Serve `produce()` as JSON or JSON-LD (by Accept), from the response cache when possible."""
+    media_type = choose(request, JSON_TYPES, override=request.query_params.get("format"),
+                        aliases={"json": "application/json", "jsonld": "application/ld+json"})
+    key = (request.url.path, request.url.query, media_type, runtime.version)
+    hit = runtime.cache.get(key)
+    if hit is None:
+        payload = await produce()
+        document = _as_jsonld(payload) if media_type == "application/ld+json" else payload
+        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        extra = status_headers(payload) if status_headers else {}
+        hit = (body, extra)
+        if len(runtime.cache) >= runtime.settings.cache_entries:
+            runtime.cache.pop(next(iter(runtime.cache)))
+        runtime.cache[key] = hit
+    body, extra = hit
+    return cached_response(request, body, media_type, runtime.version, headers={**extra, **(headers or {})})

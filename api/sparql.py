@@ -1,0 +1,161 @@
+"""The SPARQL 1.1 Protocol endpoint at /sparql: read-only, budgeted, with a service description."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from api.errors import HTTPProblem
+from api.negotiation import choose
+from api.runtime import RuntimeDep
+from kg.engine import QueryJob
+from kg.results import GRAPH_FORMATS, SELECT_FORMATS, SHORT_NAMES
+from kg.sparql_guard import QueryRefused, check_query, tokens
+
+router = APIRouter(tags=["SPARQL"])
+
+SELECT_OFFERS = ["application/sparql-results+json", "application/sparql-results+xml", "text/csv",
+                 "text/tab-separated-values", "application/json", "application/xml"]
+GRAPH_OFFERS = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
+FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
+
+
+def query_form(text: str) -> str:
+    for token in tokens(text):
+        if token.kind == "word" and token.text.upper() in FORMS:
+            return token.text.upper()
+    return "SELECT"  # let the engine report the syntax error
+
+
+async def _parameters(request: Request) -> tuple[str | None, list[str], list[str]]:
+    """query, default-graph-uri and named-graph-uri from the URL and, for POST, the body."""
+    params = parse_qs(request.url.query, keep_blank_values=True)
+    query = (params.get("query") or [None])[0]
+    if request.method == "POST":
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        body = await request.body()
+        if content_type == "application/sparql-update":
+            raise QueryRefused("this endpoint is read-only: SPARQL Update requests are not accepted", field="update")
+        if content_type == "application/x-www-form-urlencoded":
+            try:
+                form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+            except UnicodeDecodeError as exc:
+                raise HTTPProblem(400, "Invalid request body", "the form is not UTF-8") from exc
+            if "update" in form:
+                raise QueryRefused("this endpoint is read-only: SPARQL Update requests are not accepted",
+                                   field="update")
+            for key, values in form.items():
+                params.setdefault(key, []).extend(values)
+            query = (form.get("query") or [query])[0]
+        elif content_type == "application/sparql-query":
+            if query is not None:
+                raise HTTPProblem(400, "Invalid SPARQL request", "a query was sent both in the URL and in the body")
+            try:
+                query = body.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise HTTPProblem(400, "Invalid request body", "the query is not UTF-8") from exc
+        else:
+            raise HTTPProblem(415, "Unsupported media type",
+                              "POST a query as application/sparql-query or application/x-www-form-urlencoded")
+    if "update" in params:
+        raise QueryRefused("this endpoint is read-only: SPARQL Update requests are not accepted", field="update")
+    if len(params.get("query", [])) > 1:
+        raise HTTPProblem(400, "Invalid SPARQL request", "more than one query parameter")
+    return query, params.get("default-graph-uri", []), params.get("named-graph-uri", [])
+
+
+async def _answer(request: Request, runtime: RuntimeDep) -> Response:
+    query, default_graphs, named_graphs = await _parameters(request)
+    override = request.query_params.get("format")
+    if query is None:
+        return service_description(request, runtime, override)
+    allowed = set(runtime.graphs)
+    for graph in (*default_graphs, *named_graphs):
+        if graph not in allowed:
+            raise QueryRefused(f"{graph} is not a graph of this dataset; the graphs are {sorted(allowed)}",
+                               field="default-graph-uri" if graph in default_graphs else "named-graph-uri")
+    check_query(query, allowed)
+    form = query_form(query)
+    offers = GRAPH_OFFERS if form in {"CONSTRUCT", "DESCRIBE"} else SELECT_OFFERS
+    media_type = choose(request, offers, override=override, aliases=SHORT_NAMES)
+    job = QueryJob(query, select_format=SELECT_FORMATS.get(media_type, "json"),
+                   graph_format=media_type if media_type in GRAPH_FORMATS else "text/turtle",
+                   default_graphs=default_graphs or None, named_graphs=named_graphs or None,
+                   union_default_graph=not default_graphs and not named_graphs,
+                   prefixes={p: str(n) for p, n in _prefixes(runtime).items()})
+    outcome = await runtime.engine.run(job)
+    charset = "; charset=utf-8" if media_type.startswith("text/") else ""
+    return Response(outcome.body, media_type=media_type + charset,
+                    headers={"Vary": "Accept", "Cache-Control": "no-cache", "X-Result-Count": str(outcome.count)})
+
+
+def _prefixes(runtime: RuntimeDep) -> dict[str, str]:
+    ns = runtime.ns
+    return {"cap": str(ns.cap), "id": str(ns.id), "skos": "http://www.w3.org/2004/02/skos/core#",
+            "dcterms": "http://purl.org/dc/terms/", "schema": "http://schema.org/", "org": "http://www.w3.org/ns/org#",
+            "prov": "http://www.w3.org/ns/prov#", "rdfs": "http://www.w3.org/2000/01/rdf-schema#"}
+
+
+QUERY_DOC = ("A SPARQL 1.1 query. Without it, GET returns the service description. Results: JSON (default), XML, CSV, "
+             "TSV for SELECT/ASK; Turtle (default), N-Triples, JSON-LD, RDF/XML for CONSTRUCT/DESCRIBE, chosen by "
+             "Accept or format=.")
+
+
+@router.get("/sparql", summary="SPARQL 1.1 query (GET) or service description", description=QUERY_DOC)
+async def sparql_get(request: Request, runtime: RuntimeDep) -> Response:
+    return await _answer(request, runtime)
+
+
+@router.post("/sparql", summary="SPARQL 1.1 query (POST form or application/sparql-query)", description=QUERY_DOC)
+async def sparql_post(request: Request, runtime: RuntimeDep) -> Response:
+    return await _answer(request, runtime)
+
+
+def service_description(request: Request, runtime: RuntimeDep, override: str | None) -> Response:
+    """SPARQL 1.1 Service Description of this endpoint, in the RDF format the client asks for."""
+    import pyoxigraph as ox
+
+    media_type = choose(request, GRAPH_OFFERS, override=override, aliases=SHORT_NAMES)
+    endpoint = str(request.url.replace(query="", fragment=""))
+    sd = "http://www.w3.org/ns/sparql-service-description#"
+    void = "http://rdfs.org/ns/void#"
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    service, dataset, default_graph = ox.BlankNode("service"), ox.BlankNode("dataset"), ox.BlankNode("default")
+    triples = [
+        ox.Triple(service, rdf_type, ox.NamedNode(sd + "Service")),
+        ox.Triple(service, ox.NamedNode(sd + "endpoint"), ox.NamedNode(endpoint)),
+        ox.Triple(service, ox.NamedNode(sd + "supportedLanguage"), ox.NamedNode(sd + "SPARQL11Query")),
+        ox.Triple(service, ox.NamedNode(sd + "feature"), ox.NamedNode(sd + "UnionDefaultGraph")),
+        ox.Triple(service, ox.NamedNode(sd + "defaultDataset"), dataset),
+        ox.Triple(dataset, rdf_type, ox.NamedNode(sd + "Dataset")),
+        ox.Triple(dataset, ox.NamedNode(sd + "defaultGraph"), default_graph),
+        ox.Triple(default_graph, rdf_type, ox.NamedNode(sd + "Graph")),
+        ox.Triple(default_graph, ox.NamedNode(void + "triples"),
+                  ox.Literal(str(sum(runtime.graphs.values())), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))),
+    ]
+    for media in SELECT_OFFERS[:4] + GRAPH_OFFERS:
+        triples.append(ox.Triple(service, ox.NamedNode(sd + "resultFormat"),
+                                 ox.NamedNode("http://www.w3.org/ns/formats/" + _FORMAT_NAMES[media])))
+    for number, (graph, count) in enumerate(sorted(runtime.graphs.items())):
+        named, description = ox.BlankNode(f"named{number}"), ox.BlankNode(f"graph{number}")
+        triples += [
+            ox.Triple(dataset, ox.NamedNode(sd + "namedGraph"), named),
+            ox.Triple(named, rdf_type, ox.NamedNode(sd + "NamedGraph")),
+            ox.Triple(named, ox.NamedNode(sd + "name"), ox.NamedNode(graph)),
+            ox.Triple(named, ox.NamedNode(sd + "graph"), description),
+            ox.Triple(description, rdf_type, ox.NamedNode(sd + "Graph")),
+            ox.Triple(description, ox.NamedNode(void + "triples"),
+                      ox.Literal(str(count), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))),
+        ]
+    body = ox.serialize(triples, format=GRAPH_FORMATS[media_type],
+                        **({"prefixes": {"sd": sd, "void": void}} if media_type == "text/turtle" else {})) or b""
+    return Response(body, media_type=media_type, headers={"Vary": "Accept"})
+
+
+_FORMAT_NAMES = {
+    "application/sparql-results+json": "SPARQL_Results_JSON", "application/sparql-results+xml": "SPARQL_Results_XML",
+    "text/csv": "SPARQL_Results_CSV", "text/tab-separated-values": "SPARQL_Results_TSV", "text/turtle": "Turtle",
+    "application/n-triples": "N-Triples", "application/ld+json": "JSON-LD", "application/rdf+xml": "RDF_XML",
+}
