@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from api import errors, named, resources, sparql
+from api.limits import BodySizeLimit
 from api.runtime import Runtime
 from kg import __version__
 from kg.catalogue import CATALOGUE_QUERIES, Catalogue
@@ -56,11 +57,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="The CapaCITIES Learning Portfolio as linked data: a read-only SPARQL 1.1 endpoint at /sparql, "
                     "named queries under /api/queries and portfolio resources under /api.",
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
     )
     errors.install(app)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["*"], expose_headers=["ETag", "Link", "X-Total-Count", "X-Result-Count"])
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(sparql.router)
     app.include_router(named.router)
     app.include_router(resources.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
@@ -34,7 +35,11 @@ async def _parameters(request: Request) -> tuple[str | None, list[str], list[str
     params = parse_qs(request.url.query, keep_blank_values=True)
     query = (params.get("query") or [None])[0]
     if request.method == "POST":
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        content_type, _, options = request.headers.get("content-type", "").partition(";")
+        content_type = content_type.strip().lower()
+        charset = re.search(r"charset\s*=\s*\"?([\w-]+)", options, re.IGNORECASE)
+        if charset and charset.group(1).lower().replace("-", "") != "utf8":
+            raise HTTPProblem(415, "Unsupported media type", f"the body must be UTF-8, not {charset.group(1)}")
         body = await request.body()
         if content_type == "application/sparql-update":
             raise QueryRefused("this endpoint is read-only: SPARQL Update requests are not accepted", field="update")
@@ -73,9 +78,10 @@ async def _answer(request: Request, runtime: RuntimeDep) -> Response:
         return service_description(request, runtime, override)
     allowed = set(runtime.graphs)
     for graph in (*default_graphs, *named_graphs):
-        if graph not in allowed:
-            raise QueryRefused(f"{graph} is not a graph of this dataset; the graphs are {sorted(allowed)}",
-                               field="default-graph-uri" if graph in default_graphs else "named-graph-uri")
+        if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|\\^`]*$", graph):
+            raise HTTPProblem(400, "Invalid SPARQL request", f"{graph!r} is not an IRI")
+    # Protocol graph parameters only name graphs of the store (an unknown name is an empty graph);
+    # nothing is ever dereferenced. FROM clauses in the query text are held to the dataset's graphs.
     check_query(query, allowed)
     form = query_form(query)
     offers = GRAPH_OFFERS if form in {"CONSTRUCT", "DESCRIBE"} else SELECT_OFFERS

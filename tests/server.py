@@ -1,0 +1,69 @@
+"""Start the real server (uvicorn on 127.0.0.1) for tests, and make build directories for it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_build(directory: Path, quads: str, version: str = "test") -> Path:
+    """A minimal build directory (dataset.nq + summary.json) the server can serve."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "dataset.nq").write_text(quads, encoding="utf-8")
+    graphs: dict[str, int] = {}
+    for line in quads.splitlines():
+        if line.strip():
+            graph = line.rstrip(" .").rsplit(" ", 1)[-1].strip("<>")
+            graphs[graph] = graphs.get(graph, 0) + 1
+    (directory / "summary.json").write_text(json.dumps({"version": version, "graphs": graphs}), encoding="utf-8")
+    current = directory.parent / "current"
+    if not current.exists():
+        current.symlink_to(directory, target_is_directory=True)
+    return directory.parent
+
+
+@contextmanager
+def running_server(build_dir: Path, **settings: str) -> Iterator[str]:
+    """uvicorn serving `build_dir`/current on a free loopback port; yields the base URL."""
+    port = free_port()
+    env = {**os.environ, "KG_BUILD_DIR": str(build_dir), "KG_HOST": "127.0.0.1", "KG_PORT": str(port),
+           **{f"KG_{k.upper()}": str(v) for k, v in settings.items()}}
+    process = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = process.stdout.read().decode() if process.stdout else ""
+                raise RuntimeError(f"server did not start:\n{output}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
