@@ -82,7 +82,7 @@ async def _answer(request: Request, runtime: RuntimeDep) -> Response:
             raise HTTPProblem(400, "Invalid SPARQL request", f"{graph!r} is not an IRI")
     # Protocol graph parameters only name graphs of the store (an unknown name is an empty graph);
     # nothing is ever dereferenced. FROM clauses in the query text are held to the dataset's graphs.
-    check_query(query, allowed)
+    check_query(query, allowed, dataset_given=bool(default_graphs or named_graphs))
     form = query_form(query)
     offers = GRAPH_OFFERS if form in {"CONSTRUCT", "DESCRIBE"} else SELECT_OFFERS
     media_type = choose(request, offers, override=override, aliases=SHORT_NAMES)
@@ -90,11 +90,18 @@ async def _answer(request: Request, runtime: RuntimeDep) -> Response:
                    graph_format=media_type if media_type in GRAPH_FORMATS else "text/turtle",
                    default_graphs=default_graphs or None, named_graphs=named_graphs or None,
                    union_default_graph=not default_graphs and not named_graphs,
-                   prefixes={p: str(n) for p, n in _prefixes(runtime).items()})
+                   prefixes={p: str(n) for p, n in _prefixes(runtime).items()},
+                   base_iri=_endpoint_url(request, runtime))
     outcome = await runtime.engine.run(job)
     charset = "; charset=utf-8" if media_type.startswith("text/") else ""
     return Response(outcome.body, media_type=media_type + charset,
                     headers={"Vary": "Accept", "Cache-Control": "no-cache", "X-Result-Count": str(outcome.count)})
+
+
+def _endpoint_url(request: Request, runtime: RuntimeDep) -> str:
+    if runtime.settings.public_base_url:
+        return runtime.settings.public_base_url.rstrip("/") + "/sparql"
+    return str(request.url.replace(query="", fragment=""))
 
 
 def _prefixes(runtime: RuntimeDep) -> dict[str, str]:
@@ -124,7 +131,7 @@ def service_description(request: Request, runtime: RuntimeDep, override: str | N
     import pyoxigraph as ox
 
     media_type = choose(request, GRAPH_OFFERS, override=override, aliases=SHORT_NAMES)
-    endpoint = str(request.url.replace(query="", fragment=""))
+    endpoint = _endpoint_url(request, runtime)
     sd = "http://www.w3.org/ns/sparql-service-description#"
     void = "http://rdfs.org/ns/void#"
     rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")

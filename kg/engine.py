@@ -82,6 +82,7 @@ class QueryJob:
     named_graphs: list[str] | None = None
     max_rows: int = 10_000
     prefixes: dict[str, str] | None = None
+    base_iri: str | None = None  # relative IRIs in the query resolve against it (the endpoint's URL)
 
 
 @dataclass
@@ -97,7 +98,7 @@ class QueryOutcome:
 def execute(store: ox.Store, job: QueryJob) -> QueryOutcome:
     """Run one job on a store (in a worker, or directly in tests and the CLI)."""
     started = time.perf_counter()
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"base_iri": job.base_iri} if job.base_iri else {}
     if job.substitutions:
         options["substitutions"] = {ox.Variable(k): decode_term(v) for k, v in job.substitutions.items()}
     if job.default_graphs is not None:

@@ -49,8 +49,12 @@ def _line_column(text: str, position: int) -> str:
     return f"line {line}, column {column}"
 
 
-def check_query(text: str, allowed_graphs: set[str]) -> None:
-    """Raise QueryRefused for updates, SERVICE, and FROM clauses naming graphs outside the dataset."""
+def check_query(text: str, allowed_graphs: set[str], *, dataset_given: bool = False) -> None:
+    """Raise QueryRefused for updates, SERVICE, and FROM clauses naming graphs outside the dataset.
+
+    With `dataset_given` (protocol default-graph-uri / named-graph-uri), the query's FROM clauses
+    are replaced by the protocol's dataset, so they are not checked.
+    """
     items = tokens(text)
     words = [(i, t) for i, t in enumerate(items) if t.kind == "word"]
     for index, token in words:
@@ -64,7 +68,7 @@ def check_query(text: str, allowed_graphs: set[str]) -> None:
         if word in UPDATE_KEYWORDS and not any(t.text.upper() in QUERY_FORMS for _, t in words if t.position < token.position):
             raise QueryRefused(f"this endpoint is read-only: {word} (a SPARQL Update operation) is not allowed "
                                f"({_line_column(text, token.position)})", field="query")
-        if word == "FROM":
+        if word == "FROM" and not dataset_given:
             following = items[index + 1: index + 3]
             target = next((t for t in following if t.kind == "iri"), None)
             if target is not None and target.text[1:-1] not in allowed_graphs:
