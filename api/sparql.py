@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.errors import HTTPProblem
-from api.negotiation import choose
+from api.negotiation import choose, etag_for, not_modified
 from api.runtime import RuntimeDep
 from kg.engine import QueryJob
 from kg.results import GRAPH_FORMATS, SELECT_FORMATS, SHORT_NAMES
@@ -92,10 +92,18 @@ async def _answer(request: Request, runtime: RuntimeDep) -> Response:
                    union_default_graph=not default_graphs and not named_graphs,
                    prefixes={p: str(n) for p, n in _prefixes(runtime).items()},
                    base_iri=_endpoint_url(request, runtime))
-    outcome = await runtime.engine.run(job)
     charset = "; charset=utf-8" if media_type.startswith("text/") else ""
+    if request.method == "GET":
+        # GET answers depend only on the URL, the negotiated type and the dataset version
+        etag = etag_for(runtime.version, request.url.query, media_type)
+        caching = {"ETag": etag, "Cache-Control": "public, max-age=300", "Vary": "Accept"}
+        if not_modified(request, etag):
+            return Response(status_code=304, headers=caching)
+    else:
+        caching = {"Cache-Control": "no-store", "Vary": "Accept"}
+    outcome = await runtime.engine.run(job)
     return Response(outcome.body, media_type=media_type + charset,
-                    headers={"Vary": "Accept", "Cache-Control": "no-cache", "X-Result-Count": str(outcome.count)})
+                    headers={**caching, "X-Result-Count": str(outcome.count)})
 
 
 def _endpoint_url(request: Request, runtime: RuntimeDep) -> str:

@@ -357,6 +357,16 @@ def test_jsonld_etag_and_304(server: str) -> None:
     assert get(server, "/api/categories", headers={"If-None-Match": etag}).status_code == 304
 
 
+def test_sparql_get_has_etag_and_304(server: str) -> None:
+    first = get(server, "/sparql", params={"query": GREEK_MOC})
+    assert first.headers["cache-control"].startswith("public")
+    again = get(server, "/sparql", params={"query": GREEK_MOC}, headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    other = get(server, "/sparql", params={"query": GREEK_MOC}, headers={"If-None-Match": first.headers["etag"],
+                                                                           "Accept": "text/csv"})
+    assert other.status_code == 200
+
+
 def test_health_and_ready(server: str, built: Built) -> None:
     health = get(server, "/health").json()
     assert health["triples"] == built.result.graphs and health["version"] == built.result.version
