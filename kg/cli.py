@@ -34,11 +34,13 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except NonConformantData as exc:
-            console.print(f"[red]error:[/red] {exc.describe()}", markup=True, highlight=False)
+            console.print(f"[red]error:[/red] {exc.describe()}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KGError as exc:
-            console.print(f"[red]error:[/red] {exc.title}: {exc.describe()}", markup=True, highlight=False)
+            console.print(f"[red]error:[/red] {exc.title}: {exc.describe()}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
+        except (typer.Exit, typer.Abort):
+            raise
         except (OSError, ValueError, RuntimeError) as exc:
             console.print(f"[red]unexpected error:[/red] {type(exc).__name__}: {exc}", markup=True, highlight=False)
             raise typer.Exit(KGError.exit_code) from None

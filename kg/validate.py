@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyshacl
 from rdflib import Graph, URIRef
+from rdflib.collection import Collection
 from rdflib.term import Node
 
 from kg.errors import SchemaFileError
@@ -91,7 +92,7 @@ def validate(data: Graph, shapes: Graph, ontology: Graph, ns: ProjectNamespaces)
         report.results.append(ValidationResult(
             severity=severity,
             focus=_short(focus, data),
-            path=_short(path, data) if path is not None else None,
+            path=_short(path, results_graph) if path is not None else None,
             message=str(message) if message is not None else "does not conform",
             value=_short(value, data) if value is not None else None,
             shape=_short(shape, shapes) if isinstance(shape, URIRef) else None,
@@ -103,6 +104,13 @@ def validate(data: Graph, shapes: Graph, ontology: Graph, ns: ProjectNamespaces)
 
 
 def _short(node: Node | None, graph: Graph) -> str:
+    if node is not None and not isinstance(node, URIRef):
+        inverse = graph.value(node, SH.inversePath)  # type: ignore[arg-type]
+        if inverse is not None:
+            return "^" + _short(inverse, graph)
+        alternatives = graph.value(node, SH.alternativePath)  # type: ignore[arg-type]
+        if alternatives is not None:
+            return "(" + "|".join(_short(item, graph) for item in Collection(graph, alternatives)) + ")"
     if isinstance(node, URIRef):
         try:
             return graph.namespace_manager.normalizeUri(node)

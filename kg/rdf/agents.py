@@ -31,6 +31,7 @@ ORGANISATION_TYPES = {
     "network": (ORG.OrganizationalCollaboration,),
     "programme": (ORG.Organization,),
     "international": (ORG.FormalOrganization,),
+    "unit": (ORG.OrganizationalUnit,),
     "other": (ORG.Organization,),
 }
 PROFILE_TEXT = {
@@ -129,6 +130,7 @@ class Agents:
     def _curated_organisations(self) -> None:
         ctx = self.ctx
         seen_ids: set[str] = set()
+        units: list[tuple[Entry, URIRef, str]] = []
         for entry in ctx.curation.file("organisations.yaml").entries("organisations"):
             org_id, name = entry.str("id"), entry.str("name")
             if org_id in seen_ids:
@@ -157,6 +159,12 @@ class Agents:
                     ctx.add(iri, SKOS.altLabel, printed)
             self.curated.add(iri)
             ctx.decision(iri, entry.note())
+            if parent := entry.str("unit_of", required=False):
+                units.append((entry, iri, parent))
+        for entry, iri, parent in units:
+            if ctx.mint(f"org/{parent}") not in self.curated:
+                raise entry.error(f"unit_of names no organisation with id {parent!r}", "unit_of")
+            ctx.add(iri, ORG.unitOf, ctx.mint(f"org/{parent}"))
 
     def _place(self, iri: URIRef, code: str | None, entry: Entry) -> None:
         if not code or code in {"EU", "INT"}:
@@ -257,15 +265,15 @@ class Agents:
     # -- cities ---------------------------------------------------------------------
 
     def city(self, name: str, country_code: str | None) -> URIRef:
+        ctx = self.ctx
         key = normalise(name)
         if key not in self.cities:
-            ctx = self.ctx
             iri = ctx.typed(ctx.mint(f"city/{slugify(name)}"), ctx.cap.City)
             ctx.add(iri, SKOS.prefLabel, name)
             ctx.add(iri, SCHEMA.name, name)
-            if country_code and (country := ctx.curation.country(country_code)):
-                ctx.add(iri, SCHEMA.containedInPlace, country_iri(country))
             self.cities[key] = iri
+        if country_code and (country := ctx.curation.country(country_code)):
+            ctx.add(self.cities[key], SCHEMA.containedInPlace, country_iri(country))
         return self.cities[key]
 
     # -- national platform profiles -------------------------------------------------
