@@ -12,8 +12,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from api import errors, named, resources, sparql
+from api.cache import ResponseCache
 from api.limits import BodySizeLimit
-from api.runtime import Runtime
+from api.runtime import INTERNAL_MAX_ROWS, Runtime
 from kg import __version__
 from kg.catalogue import CATALOGUE_QUERIES, Catalogue
 from kg.engine import QueryJob
@@ -28,7 +29,7 @@ async def _catalogue(runtime: Runtime) -> Catalogue:
     results = {}
     for name in ("materials", "countries", "hashtags"):
         text = (CATALOGUE_QUERIES / f"{name}.rq").read_text(encoding="utf-8")
-        outcome = await runtime.engine.run(QueryJob(text, select_format="rows", max_rows=10**9), timeout=60)
+        outcome = await runtime.engine.run(QueryJob(text, select_format="rows", max_rows=INTERNAL_MAX_ROWS), timeout=600)
         results[name] = [{var: (term[1] if term else None) for var, term in zip(outcome.variables, row, strict=True)}
                          for row in outcome.rows or []]
     return Catalogue.from_rows(results["materials"], results["countries"], results["hashtags"])
@@ -59,9 +60,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    # the last added middleware is the outermost: CORS wraps the size limit, which wraps the cache
+    app.add_middleware(ResponseCache, max_entries=settings.cache_entries)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["*"], expose_headers=["ETag", "Link", "X-Total-Count", "X-Result-Count"])
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(sparql.router)
     app.include_router(named.router)
     app.include_router(resources.router)

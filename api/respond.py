@@ -1,4 +1,4 @@
-"""JSON or JSON-LD responses for the REST API, cached per dataset version."""
+"""JSON or JSON-LD responses for the REST API, with ETags tied to the dataset version."""
 
 from __future__ import annotations
 
@@ -48,19 +48,11 @@ def _as_jsonld(payload: object) -> object:
 
 async def respond(request: Request, runtime: Runtime, produce: Producer, *, headers: dict[str, str] | None = None,
                   status_headers: Callable[[object], dict[str, str]] | None = None) -> Response:
-    """Serve `produce()` as JSON or JSON-LD (by Accept), from the response cache when possible."""
+    """Serve `produce()` as JSON or JSON-LD (by Accept) with an ETag; api.cache keeps the result."""
     media_type = choose(request, JSON_TYPES, override=request.query_params.get("format"),
                         aliases={"json": "application/json", "jsonld": "application/ld+json"})
-    key = (request.url.path, request.url.query, media_type, runtime.version)
-    hit = runtime.cache.get(key)
-    if hit is None:
-        payload = await produce()
-        document = _as_jsonld(payload) if media_type == "application/ld+json" else payload
-        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-        extra = status_headers(payload) if status_headers else {}
-        hit = (body, extra)
-        if len(runtime.cache) >= runtime.settings.cache_entries:
-            runtime.cache.pop(next(iter(runtime.cache)))
-        runtime.cache[key] = hit
-    body, extra = hit
+    payload = await produce()
+    document = _as_jsonld(payload) if media_type == "application/ld+json" else payload
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    extra = status_headers(payload) if status_headers else {}
     return cached_response(request, body, media_type, runtime.version, headers={**extra, **(headers or {})})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -26,7 +26,6 @@ class Runtime:
     queries: dict[str, NamedQuery]
     catalogue: Catalogue | None = None
     ready: bool = False
-    cache: dict[tuple, tuple] = field(default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -56,7 +55,7 @@ class Runtime:
         """A named query's rows as plain JSON values (IRIs and literals as strings, numbers as numbers)."""
         query = self.named(name)
         bindings = query.bind(values or {})
-        outcome = await self.engine.run(QueryJob(query.text, select_format="rows",
+        outcome = await self.engine.run(QueryJob(query.text, select_format="rows", max_rows=INTERNAL_MAX_ROWS,
                                                  substitutions={k.value: encode_term(v) for k, v in bindings.items()}))
         return json_rows(query, outcome)
 
@@ -77,6 +76,7 @@ def json_rows(query: NamedQuery, outcome: QueryOutcome) -> list[dict[str, object
     return rows
 
 
+INTERNAL_MAX_ROWS = 10_000_000  # the API's own queries are bounded by the data, not by clients
 INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 

@@ -80,7 +80,7 @@ class QueryJob:
     union_default_graph: bool = True
     default_graphs: list[str] | None = None
     named_graphs: list[str] | None = None
-    max_rows: int = 10_000
+    max_rows: int | None = None  # None: the engine's budget (KG_MAX_ROWS); the API's own queries set theirs
     prefixes: dict[str, str] | None = None
     base_iri: str | None = None  # relative IRIs in the query resolve against it (the endpoint's URL)
 
@@ -120,7 +120,7 @@ def execute(store: ox.Store, job: QueryJob) -> QueryOutcome:
         variables = [v.value for v in results.variables]
         rows = []
         for solution in results:
-            if len(rows) >= job.max_rows:
+            if job.max_rows is not None and len(rows) >= job.max_rows:
                 raise ResultTooLarge(f"the result has more than {job.max_rows} rows; add a LIMIT or narrow the query",
                                      field="query")
             rows.append([solution[name] for name in variables])
@@ -133,7 +133,7 @@ def execute(store: ox.Store, job: QueryJob) -> QueryOutcome:
         return outcome
     triples = []
     for triple in results:
-        if len(triples) >= job.max_rows:
+        if job.max_rows is not None and len(triples) >= job.max_rows:
             raise ResultTooLarge(f"the result has more than {job.max_rows} triples; add a LIMIT or narrow the query",
                                  field="query")
         triples.append(triple)
@@ -221,12 +221,15 @@ class QueryEngine:
             await asyncio.wait_for(ready, timeout)
         finally:
             loop.remove_reader(fileno)
+            # uvloop leaves the descriptor non-blocking; Connection.recv/send expect a blocking one
+            os.set_blocking(fileno, True)
         return worker.connection.recv()
 
     async def run(self, job: QueryJob, *, timeout: float | None = None) -> QueryOutcome:
         budget = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + budget
-        job.max_rows = min(job.max_rows, self.max_rows)
+        if job.max_rows is None:
+            job.max_rows = self.max_rows
         try:
             worker = await asyncio.wait_for(self.idle.get(), budget)
         except TimeoutError:
