@@ -198,7 +198,7 @@ class Materials:
         if normalise(cell) == CORE_COUNTRIES:
             return [self.reference.core_group]
         if normalise(cell).startswith("international"):
-            return []  # an international programme: no spatial coverage; members are printed in the cell
+            return [self.reference.international]  # the member countries it prints stay in cap:countryAsPrinted
         places = []
         for token in (t.strip() for t in cell.split(",")):
             country = self.ctx.curation.country(token)

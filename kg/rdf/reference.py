@@ -21,12 +21,14 @@ class Reference:
         self.ctx = ctx
         self.documents = documents
         self.core_group = ctx.mint("country-group/core-countries")
+        self.international = ctx.mint("location/international")
 
     def add(self) -> None:
         self._countries()
         self._languages()
         self._glossary()
         self._core_countries()
+        self._international()
         self._participations()
 
     def _countries(self) -> None:
@@ -79,6 +81,14 @@ class Reference:
             if expansion and not _printed(documents[file_name].text.line(int(line)), expansion, acronym):
                 raise entry.error(f"line {line} of {file_name} does not print {expansion!r}", "expansion")
             ctx.locate(term, file_name, Span(int(line), int(line)))
+
+    def _international(self) -> None:
+        """'International' in a country cell: worldwide coverage, not one country or the EU."""
+        ctx = self.ctx
+        ctx.typed(self.international, DCTERMS.Location)
+        ctx.add(self.international, SKOS.prefLabel, "International", lang="en")
+        ctx.add(self.international, SKOS.definition, "Coverage printed as 'International' in a material's "
+                "country cell: an international programme, not a single country or the EU level.", lang="en")
 
     def _core_countries(self) -> None:
         """The 15 core countries as the portfolio lists them (a country group for faceting)."""
