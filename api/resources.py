@@ -111,28 +111,35 @@ async def categories(request: Request, runtime: RuntimeDep) -> Response:
     return await respond(request, runtime, produce)
 
 
-@router.get("/hashtags", summary="Hashtags with usage counts and whether the Hashtag Index lists them")
-async def hashtags(request: Request, runtime: RuntimeDep) -> Response:
-    async def produce() -> object:
-        return await runtime.rows("hashtags")
-    return await respond(request, runtime, produce)
+LISTINGS = {  # path → (named query, summary): routes that serve one named query's rows as they are
+    "/hashtags": ("hashtags", "Hashtags with usage counts and whether the Hashtag Index lists them"),
+    "/countries": ("countries", "Countries with material counts"),
+    "/organisations": ("organisations", "Organisations with their materials and platform roles"),
+    "/cities": ("cities", "Cities named in the national platform profiles"),
+}
 
 
-@router.get("/countries", summary="Countries with material counts")
-async def countries(request: Request, runtime: RuntimeDep) -> Response:
-    async def produce() -> object:
-        return await runtime.rows("countries")
-    return await respond(request, runtime, produce)
+def _listing(query: str):  # noqa: ANN202 - a FastAPI endpoint
+    async def endpoint(request: Request, runtime: RuntimeDep) -> Response:
+        async def produce() -> object:
+            return await runtime.rows(query)
+        return await respond(request, runtime, produce)
+    endpoint.__name__ = query
+    return endpoint
+
+
+for _path, (_query, _summary) in LISTINGS.items():
+    router.add_api_route(_path, _listing(_query), methods=["GET"], summary=_summary)
 
 
 @router.get("/countries/{code}", summary="A country's materials and its national platform profile")
 async def country(request: Request, runtime: RuntimeDep, code: str) -> Response:
     code = code.upper()
-    known = {row["code"]: row for row in await runtime.rows("countries")}
-    if code not in known:
-        raise HTTPProblem(404, "Not found", f"there is no country with the code {code!r}")
 
     async def produce() -> object:
+        known = {row["code"]: row for row in await runtime.rows("countries")}
+        if code not in known:
+            raise HTTPProblem(404, "Not found", f"there is no country with the code {code!r}")
         materials = await runtime.rows("materials_in_country", {"country": code})
         profile = await runtime.rows("platform_profile", {"country": code})
         return {**known[code], "materials": [{"material": m["material"], "title": m["title"]} for m in materials],
@@ -140,33 +147,19 @@ async def country(request: Request, runtime: RuntimeDep, code: str) -> Response:
     return await respond(request, runtime, produce)
 
 
-@router.get("/organisations", summary="Organisations with their materials and platform roles")
-async def organisations(request: Request, runtime: RuntimeDep) -> Response:
-    async def produce() -> object:
-        return await runtime.rows("organisations")
-    return await respond(request, runtime, produce)
-
-
 @router.get("/organisations/{organisation_id}", summary="One organisation's materials and platforms")
 async def organisation(request: Request, runtime: RuntimeDep, organisation_id: str) -> Response:
     iri = f"{runtime.ns.id}org/{organisation_id}"
-    listing = {row["organisation"]: row for row in await runtime.rows("organisations")}
-    if iri not in listing:
-        raise HTTPProblem(404, "Not found", f"there is no organisation {organisation_id!r}")
 
     async def produce() -> object:
+        listing = {row["organisation"]: row for row in await runtime.rows("organisations")}
+        if iri not in listing:
+            raise HTTPProblem(404, "Not found", f"there is no organisation {organisation_id!r}")
         rows = await runtime.rows("organisation", {"organisation": iri})
         return {**listing[iri],
                 "materials": [{"material": r["target"], "title": r["label"]} for r in rows if r["kind"] == "material"],
                 "platforms": [{"platform": r["target"], "name": r["label"], "role": r["role"]}
                               for r in rows if r["kind"] == "platform"]}
-    return await respond(request, runtime, produce)
-
-
-@router.get("/cities", summary="Cities named in the national platform profiles")
-async def cities(request: Request, runtime: RuntimeDep) -> Response:
-    async def produce() -> object:
-        return await runtime.rows("cities")
     return await respond(request, runtime, produce)
 
 
