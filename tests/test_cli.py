@@ -123,6 +123,28 @@ def test_invalid_turtle_names_file_and_line(workspace: dict[str, Path], tmp_path
     _assert_previous_build_intact(workspace, before, data)
 
 
+def test_violation_stops_the_build_naming_focus_property_problem_and_lines(
+        workspace: dict[str, Path], tmp_path: Path) -> None:
+    before = (workspace["KG_BUILD_DIR"] / "current").resolve()
+    data = (before / "dataset.nq").read_bytes()
+    shapes = _broken_copy(workspace, "shapes", tmp_path)
+    (shapes / "zz-strict.ttl").write_text("""
+@prefix sh: <http://www.w3.org/ns/shacl#> .
+@prefix cap: <https://w3id.org/capacities/lp/ontology#> .
+<urn:test:TwoFeatures> a sh:NodeShape ; sh:targetClass cap:MaterialAppearance ;
+    sh:property [ sh:path cap:keyFeature ; sh:minCount 2 ; sh:severity sh:Violation ;
+                  sh:message "a card needs at least two key features" ] .
+""", encoding="utf-8")
+    result = capkg("build", env=_env(workspace, KG_SHAPES_DIR=shapes))
+    assert result.returncode == 1, result.stderr
+    message = " ".join(result.stderr.split())
+    # line 1390 of the portfolio: the System Demonstrator card prints one key feature
+    assert "SHACL violation" in message and "a card needs at least two key features" in message
+    assert re.search(r"appearance/system-demonstrator-program/2\.4\S* cap:keyFeature: a card needs at least two "
+                     r"key features \(000_11870afa8f6afaf9\.txt:\d+-\d+\)", message), message
+    _assert_previous_build_intact(workspace, before, data)
+
+
 def test_validate_and_report_on_the_real_data(workspace: dict[str, Path]) -> None:
     result = capkg("validate", env=_env(workspace))
     assert result.returncode == 0, result.stdout + result.stderr
