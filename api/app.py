@@ -9,9 +9,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 
-from api import errors, named, resources, sparql
+from pathlib import Path
+
+from fastapi.staticfiles import StaticFiles
+
+from api import errors, linked_data, named, pages, resources, sparql
 from api.cache import ResponseCache
 from api.limits import BodySizeLimit
 from api.runtime import INTERNAL_MAX_ROWS, Runtime
@@ -82,9 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body = {"ready": ok, "version": runtime.version, "triples": sum(runtime.graphs.values())}
         return JSONResponse(body, status_code=200 if ok else 503, headers=None if ok else {"Retry-After": "1"})
 
-    @app.get("/", include_in_schema=False)
-    async def home() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    app.include_router(linked_data.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     return app
 

@@ -186,8 +186,8 @@ def serve(
     current_build(settings)
     host, port = host or settings.host, port or settings.port
     base = f"http://{host}:{port}"
-    out.print(f"SPARQL endpoint  {base}/sparql\nREST API         {base}/api\nAPI docs         {base}/docs\n"
-              f"health           {base}/health", highlight=False)
+    out.print(f"pages            {base}/\nSPARQL endpoint  {base}/sparql\nREST API         {base}/api\n"
+              f"API docs         {base}/docs\nhealth           {base}/health", highlight=False)
     uvicorn.run("api.app:app_factory", factory=True, host=host, port=port, log_level="warning")
 
 

@@ -137,6 +137,10 @@ def execute(store: ox.Store, job: QueryJob) -> QueryOutcome:
             raise ResultTooLarge(f"the result has more than {job.max_rows} triples; add a LIMIT or narrow the query",
                                  field="query")
         triples.append(triple)
+    if job.graph_format == "triples":  # encoded terms, for pages rendered by the parent
+        outcome = QueryOutcome("graph", count=len(triples), seconds=time.perf_counter() - started)
+        outcome.rows = [[encode_term(t.subject), encode_term(t.predicate), encode_term(t.object)] for t in triples]
+        return outcome
     if job.graph_format not in GRAPH_FORMATS:
         raise QuerySyntaxError(f"cannot write a graph as {job.graph_format}")
     body = write_graph(triples, job.graph_format, job.prefixes)

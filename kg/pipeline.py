@@ -22,6 +22,7 @@ from rdflib.namespace import RDF
 
 from kg import __version__
 from kg.curation import load_curation
+from kg.describe import VOID_FILE, describe
 from kg.errors import BuildOutputError, NonConformantData
 from kg.infer import InferenceResult, infer
 from kg.namespaces import ProjectNamespaces
@@ -88,6 +89,7 @@ class Stages:
 class Assembled:
     """Everything up to validation: what `validate` and `report` need without writing a build."""
 
+    attribution: str
     ns: ProjectNamespaces
     asserted: Graph
     ontology: Graph
@@ -109,7 +111,7 @@ def assemble(settings: Settings, stages: Stages) -> Assembled:
         shapes = load_turtle_dir(settings.shapes_dir, ns)
     with stages.stage("validate (SHACL)"):
         report = validate(mapped.graph, shapes, ontology, ns)
-    return Assembled(ns, mapped.graph, ontology, shapes, mapped.findings, report)
+    return Assembled(sources.attribution, ns, mapped.graph, ontology, shapes, mapped.findings, report)
 
 
 def build(settings: Settings, progress: Progress | None = None, stages: Stages | None = None) -> BuildResult:
@@ -119,7 +121,7 @@ def build(settings: Settings, progress: Progress | None = None, stages: Stages |
         violations = [r.describe() for r in assembled.validation.violations]
         raise NonConformantData(f"{len(violations)} SHACL violation(s); the build stopped:\n  " + "\n  ".join(violations[:50]),
                                 violations=violations)
-    ns = assembled.ns
+    ns, attribution = assembled.ns, assembled.attribution
     with stages.stage("infer (OWL-RL)"):
         inference = infer(assembled.asserted, assembled.ontology, ns)
     with stages.stage("load store"):
@@ -139,6 +141,9 @@ def build(settings: Settings, progress: Progress | None = None, stages: Stages |
             for format_name, (_, file_name) in EXPORT_FORMATS.items():
                 (directory / file_name).write_bytes(serialize(store, format_name, prefixes))
             write_reports(directory, assembled.validation, assembled.findings, version)
+            description = describe(directory, ns, version, result.graphs, assembled.asserted, attribution,
+                                   [file_name for _, file_name in EXPORT_FORMATS.values()])
+            description.serialize(directory / VOID_FILE, format="turtle")
             (directory / SUMMARY_FILE).write_text(json.dumps(result.summary(), indent=2), encoding="utf-8")
         result.directory = settings.build_dir / "current"
     result.timings = stages.timings

@@ -857,7 +857,7 @@ def test_real_graph_quality_report_is_substantial(real: Real) -> None:
     assert counts["Warning"] >= 50 and counts["Info"] >= 30, counts
     shapes_seen = {r.shape for r in real.report.results}
     for shape in ("capsh:PlaceholderCard-notice", "capsh:MaterialAppearance-typeLabelTemplate",
-                  "capsh:MaterialReleaseYearShape", "capsh:LearningMaterial-spatialMissing",
+                  "capsh:MaterialReleaseYearShape",
                   "capsh:HashtagIndexUseShape", "capsh:UnusedIndexHashtagShape",
                   "capsh:InterviewQuote-attributionMissing", "capsh:PlaceholderQuoteShape",
                   "capsh:PlaceholderLessonShape", "capsh:ProblemStatement-keyChallengePlaceholder",

@@ -1,0 +1,116 @@
+"""Dereferenceable IRIs: /id/…, /ontology, /.well-known/void and /dumps/…, by content negotiation.
+
+The deployment base (https://w3id.org/capacities/lp/ by default) maps to this server's root, so
+`<base>id/material/greek-moc` answers at /id/material/greek-moc: an HTML page for a browser,
+Turtle, N-Triples, JSON-LD or RDF/XML for a machine (Accept, or `format=`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
+
+from api import pages
+from api.errors import HTTPProblem
+from api.negotiation import cached_response, choose
+from api.runtime import Runtime, RuntimeDep
+from kg.describe import MEDIA_TYPES, VOID_FILE, dump_name
+from kg.engine import QueryJob, encode_term
+from kg.results import GRAPH_FORMATS, SHORT_NAMES
+from kg.store import EXPORT_FORMATS
+
+router = APIRouter(tags=["Linked data"])
+LINKED_QUERIES = Path(__file__).resolve().parent.parent / "kg" / "queries" / "linked"
+OFFERS = ["text/html", "text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
+FORMAT_ALIASES = {**SHORT_NAMES, "html": "text/html"}
+SEGMENT = re.compile(r"^[A-Za-z0-9._~%!$&'()*+,;=:@/-]+$")
+
+
+def alternates(request: Request) -> dict[str, str]:
+    base = str(request.url.replace(query="", fragment=""))
+    links = [f'<{base}?format={name}>; rel="alternate"; type="{media}"'
+             for name, media in (("html", "text/html"), ("turtle", "text/turtle"), ("ntriples", "application/n-triples"),
+                                 ("jsonld", "application/ld+json"), ("rdfxml", "application/rdf+xml"))]
+    return {"Link": ", ".join(links), "Vary": "Accept"}
+
+
+async def describe_resource(runtime: Runtime, iri: str) -> list[list]:
+    text = runtime.ns.rebase((LINKED_QUERIES / "resource.rq").read_text(encoding="utf-8"))
+    outcome = await runtime.engine.run(QueryJob(text, graph_format="triples", max_rows=100_000,
+                                                substitutions={"s": encode_term(ox.NamedNode(iri))}))
+    return outcome.rows or []
+
+
+def _rdf(rows: list[list], media_type: str, runtime: Runtime) -> bytes:
+    from kg.engine import decode_term
+
+    triples = [ox.Triple(*(decode_term(t) for t in row)) for row in rows]
+    prefixes = {"cap": str(runtime.ns.cap), "id": str(runtime.ns.id), "skos": "http://www.w3.org/2004/02/skos/core#",
+                "dcterms": "http://purl.org/dc/terms/", "schema": "http://schema.org/", "org": "http://www.w3.org/ns/org#",
+                "prov": "http://www.w3.org/ns/prov#", "xsd": "http://www.w3.org/2001/XMLSchema#"}
+    if media_type == "text/turtle":
+        return ox.serialize(triples, format=GRAPH_FORMATS[media_type], prefixes=prefixes) or b""
+    return ox.serialize(triples, format=GRAPH_FORMATS[media_type]) or b""
+
+
+async def _negotiate(request: Request) -> str:
+    try:
+        return choose(request, OFFERS, override=request.query_params.get("format"), aliases=FORMAT_ALIASES)
+    except HTTPProblem:
+        raise
+
+
+@router.get("/id/{path:path}", summary="Dereference an instance IRI (HTML or RDF by content negotiation)")
+async def instance(request: Request, runtime: RuntimeDep, path: str) -> Response:
+    media_type = await _negotiate(request)
+    if not SEGMENT.match(path):
+        return pages.not_found(request, runtime, media_type, f"/id/{path}")
+    iri = f"{runtime.ns.id}{path}"
+    rows = await describe_resource(runtime, iri)
+    if not rows:
+        return pages.not_found(request, runtime, media_type, f"/id/{path}")
+    if media_type == "text/html":
+        body = (await pages.resource_page(request, runtime, iri, rows)).encode()
+    else:
+        body = _rdf(rows, media_type, runtime)
+    return cached_response(request, body, media_type + ("; charset=utf-8" if media_type.startswith("text/") else ""),
+                           runtime.version, headers=alternates(request))
+
+
+@router.get("/ontology", summary="The ontology: documentation for people, Turtle and friends for machines")
+async def ontology(request: Request, runtime: RuntimeDep) -> Response:
+    media_type = await _negotiate(request)
+    text = runtime.ns.rebase((LINKED_QUERIES / "ontology.rq").read_text(encoding="utf-8"))
+    outcome = await runtime.engine.run(QueryJob(text, graph_format="triples", max_rows=1_000_000))
+    rows = outcome.rows or []
+    body = (pages.ontology_page(request, runtime, rows).encode() if media_type == "text/html"
+            else _rdf(rows, media_type, runtime))
+    return cached_response(request, body, media_type + ("; charset=utf-8" if media_type.startswith("text/") else ""),
+                           runtime.version, headers=alternates(request))
+
+
+@router.get("/.well-known/void", summary="Dataset description (VoID and DCAT): counts, link sets, dumps")
+async def void(request: Request, runtime: RuntimeDep) -> Response:
+    media_type = choose(request, OFFERS[1:], override=request.query_params.get("format"), aliases=FORMAT_ALIASES)
+    source = (runtime.build_dir / VOID_FILE).read_bytes()
+    if media_type == "text/turtle":
+        body = source
+    else:
+        triples = list(ox.parse(source, format=ox.RdfFormat.TURTLE))
+        body = ox.serialize(triples, format=GRAPH_FORMATS[media_type]) or b""
+    return cached_response(request, body, media_type, runtime.version, headers={"Vary": "Accept"})
+
+
+@router.get("/dumps/{name}", summary="Download a versioned dump of the dataset")
+async def dump(request: Request, runtime: RuntimeDep, name: str) -> Response:
+    files = {dump_name(file_name, runtime.version): file_name for _, file_name in EXPORT_FORMATS.values()}
+    if name not in files:
+        raise HTTPProblem(404, "Not found", f"there is no dump {name!r}; /.well-known/void lists the dumps of "
+                          f"version {runtime.version}")
+    suffix = "." + name.rsplit(".", 1)[1]
+    return FileResponse(runtime.build_dir / files[name], media_type=MEDIA_TYPES[suffix], filename=name,
+                        headers={"Cache-Control": "public, max-age=86400, immutable"})

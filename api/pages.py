@@ -1,0 +1,195 @@
+"""Server-rendered pages for people: home, search with facets, hashtags, reuse, resources, ontology."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from api.errors import problem
+from api.negotiation import cached_response
+from api.runtime import Runtime, RuntimeDep
+from kg.catalogue import Filters
+
+router = APIRouter(include_in_schema=False)
+TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                        autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+LABELS = ("http://www.w3.org/2004/02/skos/core#prefLabel", "http://purl.org/dc/terms/title",
+          "http://schema.org/name", "http://www.w3.org/2000/01/rdf-schema#label")
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+NAMESPACES = {
+    "http://www.w3.org/2004/02/skos/core#": "skos:", "http://purl.org/dc/terms/": "dcterms:",
+    "http://schema.org/": "schema:", "http://www.w3.org/ns/org#": "org:", "http://www.w3.org/ns/prov#": "prov:",
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#": "rdf:", "http://www.w3.org/2000/01/rdf-schema#": "rdfs:",
+    "http://www.w3.org/2002/07/owl#": "owl:", "http://xmlns.com/foaf/0.1/": "foaf:",
+    "http://www.w3.org/ns/dcat#": "dcat:",
+}
+
+
+def render(name: str, request: Request, runtime: Runtime, **context: object) -> str:
+    return TEMPLATES.get_template(name).render(request=request, version=runtime.version, **context)
+
+
+def local(runtime: Runtime, iri: str) -> str:
+    """This server's path for an IRI under the deployment base; other IRIs stay as they are."""
+    return "/" + iri[len(runtime.ns.base):] if iri.startswith(runtime.ns.base) else iri
+
+
+def curie(runtime: Runtime, iri: str) -> str:
+    namespaces = {str(runtime.ns.cap): "cap:", str(runtime.ns.id): "id:", **NAMESPACES}
+    for namespace, prefix in namespaces.items():
+        if iri.startswith(namespace):
+            return prefix + iri[len(namespace):]
+    return iri
+
+
+def html(request: Request, runtime: Runtime, body: str) -> Response:
+    return cached_response(request, body.encode(), "text/html; charset=utf-8", runtime.version)
+
+
+def not_found(request: Request, runtime: Runtime, media_type: str, path: str) -> Response:
+    if media_type == "text/html":
+        body = render("not_found.html", request, runtime, path=path)
+        return HTMLResponse(body, status_code=404)
+    return problem(404, "Not found", f"nothing is known about {path}")
+
+
+@router.get("/")
+async def home(request: Request, runtime: RuntimeDep) -> Response:
+    categories: dict[str, dict] = {}
+    for row in await runtime.rows("categories"):
+        category = categories.setdefault(row["category"], {"notation": row["category"], "title": row["category_title"],
+                                                           "subcategories": []})
+        category["subcategories"].append(row)
+    for category in categories.values():
+        category["cards"] = sum(s["cards"] for s in category["subcategories"])
+    catalogue = runtime.catalogue
+    counts = {"materials": len(catalogue.materials) if catalogue else 0,
+              "triples": sum(runtime.graphs.values())}
+    return html(request, runtime, render("home.html", request, runtime, categories=list(categories.values()),
+                                         counts=counts))
+
+
+@router.get("/search")
+async def search(request: Request, runtime: RuntimeDep,
+                 q: Annotated[str | None, Query(max_length=200)] = None,
+                 category: Annotated[str | None, Query(max_length=4)] = None,
+                 subcategory: Annotated[str | None, Query(max_length=4)] = None,
+                 hashtag: Annotated[str | None, Query(max_length=80)] = None,
+                 country: Annotated[str | None, Query(max_length=3)] = None,
+                 type: Annotated[str | None, Query(max_length=120)] = None,  # noqa: A002
+                 year: Annotated[int | None, Query(ge=1900, le=2100)] = None) -> Response:
+    catalogue = runtime.catalogue
+    assert catalogue is not None
+    filters = Filters(category, subcategory, hashtag, country, type, year, year, q)
+    entries, scores = catalogue.select(filters)
+    ordered = catalogue.sort(entries, "relevance" if q else "title", scores)
+    chosen = {k: v for k, v in {"q": q, "category": category, "subcategory": subcategory, "hashtag": hashtag,
+                                "country": country, "type": type, "year": year}.items() if v}
+    facets = catalogue.facets(entries)
+
+    def link(**change: object) -> str:
+        params = {k: v for k, v in {**chosen, **change}.items() if v not in (None, "")}
+        return "/search?" + urlencode(params) if params else "/search"
+
+    facet_links = {name: [(value, count, link(**{name: value}), chosen.get(name) == value)
+                          for value, count in list(values.items())[:25]] for name, values in facets.items()}
+    return html(request, runtime, render("search.html", request, runtime, q=q or "", chosen=chosen,
+                                         results=[e.summary() | {"path": local(runtime, e.iri)} for e in ordered],
+                                         facets=facet_links, clear={k: link(**{k: None}) for k in chosen}))
+
+
+@router.get("/hashtags")
+async def hashtags(request: Request, runtime: RuntimeDep) -> Response:
+    rows = await runtime.rows("hashtags")
+    for row in rows:
+        row["path"] = local(runtime, row["hashtag"])
+    indexed = sorted((r for r in rows if r["in_index"]), key=lambda r: r["label"].casefold())
+    return html(request, runtime, render("hashtags.html", request, runtime, indexed=indexed, rows=rows))
+
+
+@router.get("/reused")
+async def reused(request: Request, runtime: RuntimeDep) -> Response:
+    rows = await runtime.rows("materials_reused_across_categories")
+    for row in rows:
+        row["path"] = local(runtime, row["material"])
+    matrix_rows = await runtime.rows("countries_by_category")
+    countries = sorted({r["country"] for r in matrix_rows})
+    cells = {(r["country"], r["category"]): r["materials"] for r in matrix_rows}
+    peak = max(cells.values(), default=1)
+    return html(request, runtime, render("reused.html", request, runtime, rows=rows, countries=countries,
+                                         categories=["01", "02", "03", "04", "05", "06"], cells=cells, peak=peak))
+
+
+async def resource_page(request: Request, runtime: Runtime, iri: str, rows: list[list]) -> str:
+    labels: dict[str, str] = {}
+    outgoing: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
+    incoming: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
+    types = []
+    for subject, predicate, value in rows:
+        if predicate[1] in LABELS and value[0] == "literal" and (value[3] in (None, "en") or subject[1] not in labels):
+            labels.setdefault(subject[1], value[1])
+    for subject, predicate, value in rows:
+        if subject[1] == iri:
+            if predicate[1] == RDF_TYPE:
+                types.append(value[1])
+            outgoing[predicate[1]].append(_value(runtime, value, labels))
+        elif value[1] == iri:
+            incoming[predicate[1]].append(_value(runtime, subject, labels))
+    title = labels.get(iri, iri.rsplit("/", 1)[-1])
+    extra: dict[str, object] = {}
+    cap = str(runtime.ns.cap)
+    if cap + "LearningMaterial" in types:
+        cards = await runtime.rows("material_cards", {"material": iri})
+        for card in cards:
+            card["path"] = local(runtime, card["card"])
+        related = await runtime.rows("related_materials", {"material": iri})
+        for row in related:
+            row["path"] = local(runtime, row["related"])
+        extra = {"cards": cards, "related": related[:8]}
+    if cap + "ProblemStatement" in types:
+        notation = next((v for v, _ in outgoing.get("http://www.w3.org/2004/02/skos/core#notation", [])), None)
+        materials = await runtime.rows("materials_in_subcategory", {"subcategory": notation}) if notation else []
+        for row in materials:
+            row["path"] = local(runtime, row["material"])
+        placeholders = len(incoming.get(cap + "inProblemStatement", [])) - len(materials)
+        extra = {"materials": materials, "placeholders": max(0, placeholders)}
+    properties = sorted(((curie(runtime, p), values) for p, values in outgoing.items()), key=lambda item: item[0])
+    inverse = sorted(((curie(runtime, p), values) for p, values in incoming.items()), key=lambda item: item[0])
+    return render("resource.html", request, runtime, iri=iri, title=title,
+                  types=[(curie(runtime, t), local(runtime, t)) for t in types], properties=properties,
+                  incoming=inverse, **extra)
+
+
+def _value(runtime: Runtime, term: tuple, labels: dict[str, str]) -> tuple[str, str | None]:
+    kind, value, _, language = term
+    if kind == "iri":
+        return labels.get(value, curie(runtime, value)), local(runtime, value)
+    return (value + (f" @{language}" if language and language != "en" else "")), None
+
+
+def ontology_page(request: Request, runtime: Runtime, rows: list[list]) -> str:
+    terms: dict[str, dict] = defaultdict(lambda: {"types": set(), "label": None, "definition": None, "parents": set()})
+    cap = str(runtime.ns.cap)
+    for subject, predicate, value in rows:
+        if not subject[1].startswith(cap):
+            continue
+        term = terms[subject[1]]
+        if predicate[1] == RDF_TYPE:
+            term["types"].add(curie(runtime, value[1]))
+        elif predicate[1] == "http://www.w3.org/2000/01/rdf-schema#label":
+            term["label"] = value[1]
+        elif predicate[1] == "http://www.w3.org/2004/02/skos/core#definition":
+            term["definition"] = value[1]
+        elif predicate[1] in ("http://www.w3.org/2000/01/rdf-schema#subClassOf",
+                              "http://www.w3.org/2000/01/rdf-schema#subPropertyOf") and value[0] == "iri":
+            term["parents"].add(curie(runtime, value[1]))
+    classes = sorted((curie(runtime, k), v) for k, v in terms.items() if "owl:Class" in v["types"])
+    properties = sorted((curie(runtime, k), v) for k, v in terms.items() if v["types"] & {
+        "owl:ObjectProperty", "owl:DatatypeProperty"})
+    return render("ontology.html", request, runtime, classes=classes, properties=properties)

@@ -1,0 +1,184 @@
+"""Linked data on the real server: every kind of IRI dereferences by content negotiation, the dataset
+describes itself, dumps download with their checksums, and the pages are valid, accessible HTML."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from html.parser import HTMLParser
+
+import html5lib
+import httpx
+import pytest
+from rdflib import Dataset, Graph, Namespace, URIRef
+
+from tests.conftest import Built
+from tests.server import running_server
+
+BASE = "https://w3id.org/capacities/lp/"
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+FORMATS = [("text/turtle", "turtle"), ("application/n-triples", "nt"), ("application/ld+json", "json-ld"),
+           ("application/rdf+xml", "xml")]
+# one IRI of every kind the project mints (paths under the base)
+RESOURCES = ["id/material/greek-moc", "id/appearance/greek-moc/1.2", "id/challenge/01", "id/challenge/4.4",
+             "id/hashtag/fragmentation", "id/org/ffg", "id/city/espoo", "id/platform/fi", "id/profile/2026/fi",
+             "id/persona/maria", "id/glossary/ccc", "id/deep-dive/01", "id/lesson/01/1", "id/quote/1.1",
+             "id/placeholder/2.5/1", "id/edition/2026", "id/collection/hashtag-index", "id/change/bmk-bmimi",
+             "id/event/recorded/capacities-webinar-funding-and-financing-for-climate-neutral-cities"]
+
+
+@pytest.fixture(scope="module")
+def server(built: Built) -> Iterator[str]:
+    with running_server(built.settings.build_dir) as base:
+        yield base
+
+
+def get(server: str, path: str, accept: str | None = None, **params: str) -> httpx.Response:
+    headers = {"Accept": accept} if accept else {}
+    return httpx.get(f"{server}/{path}", headers=headers, params=params, timeout=30)
+
+
+@pytest.mark.parametrize("path", RESOURCES)
+@pytest.mark.parametrize(("accept", "rdflib_format"), FORMATS, ids=[f for _, f in FORMATS])
+def test_iri_dereferences_as_rdf(server: str, path: str, accept: str, rdflib_format: str) -> None:
+    response = get(server, path, accept)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith(accept)
+    assert "Accept" in response.headers["vary"]
+    assert 'rel="alternate"' in response.headers["link"]
+    graph = Graph().parse(data=response.content, format=rdflib_format)
+    assert (URIRef(BASE + path), None, None) in graph
+
+
+@pytest.mark.parametrize("path", RESOURCES)
+def test_iri_dereferences_as_a_page(server: str, path: str) -> None:
+    response = get(server, path, "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    assert BASE + path in response.text
+
+
+def test_format_override_and_unknown_iri(server: str) -> None:
+    response = get(server, "id/challenge/01", "text/html", format="turtle")
+    assert response.headers["content-type"].startswith("text/turtle")
+    page = get(server, "id/material/no-such-material", "text/html")
+    assert page.status_code == 404 and "Not found" in page.text and "Traceback" not in page.text
+    machine = get(server, "id/material/no-such-material", "text/turtle")
+    assert machine.status_code == 404 and machine.headers["content-type"].startswith("application/problem+json")
+
+
+def test_material_page_shows_every_card(server: str) -> None:
+    page = get(server, "id/material/innocities", "text/html").text
+    for subcategory in ("2.3", "4.1", "4.2", "4.5"):  # lines 1299, 2043, 2170, 2395
+        assert f">{subcategory} " in page
+    assert "Cities as platforms for innovation ecosystems" in page  # the 2.3 card's type label (line 1296)
+
+
+def test_subcategory_page_marks_placeholders(server: str) -> None:
+    page = get(server, "id/challenge/2.5", "text/html").text
+    assert "No materials yet." in page and "In progress: 2 cards" in page  # lines 1486-1521
+
+
+def test_ontology_documentation_and_turtle(server: str) -> None:
+    page = get(server, "ontology", "text/html").text
+    assert "cap:LearningMaterial" in page and "cap:listedUnder" in page
+    graph = Graph().parse(data=get(server, "ontology", "text/turtle").content, format="turtle")
+    assert (URIRef(BASE + "ontology#LearningMaterial"), None, None) in graph
+
+
+def test_void_lists_dumps_that_download_with_size_checksum_and_same_triples(server: str, built: Built) -> None:
+    void = Graph().parse(data=get(server, ".well-known/void", "text/turtle").content, format="turtle")
+    distributions = list(void.objects(URIRef(BASE + "id/dataset/lp-kg"), DCAT.distribution))
+    assert len(distributions) == 4
+    expected = sum(built.result.graphs.values())
+    for distribution in distributions:
+        url = str(void.value(distribution, DCAT.downloadURL))
+        response = httpx.get(server + "/" + url[len(BASE):], timeout=60)
+        assert response.status_code == 200
+        assert len(response.content) == int(void.value(distribution, DCAT.byteSize))
+        checksum = void.value(distribution, SPDX.checksum)
+        assert hashlib.sha256(response.content).hexdigest() == str(void.value(checksum, SPDX.checksumValue))
+        suffix = url.rsplit(".", 1)[1]
+        if suffix == "ttl":
+            assert len(Graph().parse(data=response.content, format="turtle")) >= max(built.result.graphs.values())
+        else:
+            dataset = Dataset()
+            dataset.parse(data=response.content, format={"trig": "trig", "nq": "nquads", "jsonld": "json-ld"}[suffix])
+            assert sum(len(g) for g in dataset.graphs()) == expected
+
+
+class _Checks(HTMLParser):
+    """Accessibility basics: lang, one h1, labelled inputs, alt text, link text, table headers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.problems: list[str] = []
+        self.lang = False
+        self.h1 = 0
+        self.labels: set[str] = set()
+        self.inputs: list[str] = []
+        self.open_links: list[str] = []
+        self.link_text = ""
+        self.tables = 0
+        self.headers = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "html":
+            self.lang = bool(values.get("lang"))
+        elif tag == "h1":
+            self.h1 += 1
+        elif tag == "label" and values.get("for"):
+            self.labels.add(values["for"] or "")
+        elif tag == "input" and values.get("type") != "hidden":
+            self.inputs.append(values.get("id") or "")
+        elif tag == "img" and not values.get("alt"):
+            self.problems.append("img without alt")
+        elif tag == "a":
+            self.open_links.append(values.get("href") or "")
+            self.link_text = ""
+        elif tag == "table":
+            self.tables += 1
+        elif tag == "th":
+            self.headers += 1
+
+    def handle_data(self, data: str) -> None:
+        if self.open_links:
+            self.link_text += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self.open_links:
+            href = self.open_links.pop()
+            if not self.link_text.strip():
+                self.problems.append(f"link without text: {href}")
+
+
+PAGES = ["", "search", "search?q=energy&country=AT", "hashtags", "reused", "ontology", "id/material/greek-moc",
+         "id/challenge/3.4", "id/org/bmimi", "id/persona/kemal", "id/nothing-here"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_are_valid_and_accessible(server: str, path: str) -> None:
+    response = httpx.get(f"{server}/{path}", headers={"Accept": "text/html"}, timeout=30)
+    html5lib.HTMLParser(strict=True).parse(response.text)  # raises on any parse error
+    checks = _Checks()
+    checks.feed(response.text)
+    assert checks.lang and checks.h1 == 1
+    assert all(identifier in checks.labels for identifier in checks.inputs), checks.inputs
+    assert checks.tables == 0 or checks.headers > 0
+    assert checks.problems == []
+
+
+def test_search_page_facets_narrow_results(server: str) -> None:
+    everything = get(server, "search", "text/html").text
+    austria = get(server, "search", "text/html", country="AT").text
+    assert austria.count("<li><a href=\"/id/material/") < everything.count("<li><a href=\"/id/material/")
+    assert "Smart Cities Network Austria" in austria  # line 447: Austria, 2016
+    assert "Innocities platform" not in austria
+
+
+def test_home_lists_the_six_challenges(server: str) -> None:
+    page = get(server, "", "text/html").text
+    for notation in ("01", "02", "03", "04", "05", "06"):
+        assert f'href="/id/challenge/{notation}"' in page
+    assert 'href="/id/challenge/3.4"' in page and 'action="/search"' in page
