@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Annotated
@@ -124,6 +125,25 @@ async def reused(request: Request, runtime: RuntimeDep) -> Response:
     peak = max(cells.values(), default=1)
     return html(request, runtime, render("reused.html", request, runtime, rows=rows, countries=countries,
                                          categories=["01", "02", "03", "04", "05", "06"], cells=cells, peak=peak))
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "kg" / "queries" / "examples"
+
+
+def examples() -> list[dict[str, str]]:
+    """The example questions: file name, the question (first comment line) and the query."""
+    items = []
+    for path in sorted(EXAMPLES.glob("*.rq")):
+        text = path.read_text(encoding="utf-8")
+        items.append({"name": path.stem, "title": text.splitlines()[0].lstrip("# ").strip(), "query": text})
+    return items
+
+
+@router.get("/editor")
+async def editor(request: Request, runtime: RuntimeDep) -> Response:
+    items = [{**item, "query": runtime.ns.rebase(item["query"])} for item in examples()]
+    payload = json.dumps(items, ensure_ascii=False).replace("</", "<\\/")
+    return html(request, runtime, render("editor.html", request, runtime, examples=items, examples_json=payload))
 
 
 async def resource_page(request: Request, runtime: Runtime, iri: str, rows: list[list]) -> str:

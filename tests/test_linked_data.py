@@ -12,7 +12,7 @@ import httpx
 import pytest
 from rdflib import Dataset, Graph, Namespace, URIRef
 
-from tests.conftest import Built
+from tests.conftest import ROOT, Built
 from tests.server import running_server
 
 BASE = "https://w3id.org/capacities/lp/"
@@ -153,7 +153,7 @@ class _Checks(HTMLParser):
                 self.problems.append(f"link without text: {href}")
 
 
-PAGES = ["", "search", "search?q=energy&country=AT", "hashtags", "reused", "ontology", "id/material/greek-moc",
+PAGES = ["", "editor", "search", "search?q=energy&country=AT", "hashtags", "reused", "ontology", "id/material/greek-moc",
          "id/challenge/3.4", "id/org/bmimi", "id/persona/kemal", "id/nothing-here"]
 
 
@@ -182,3 +182,27 @@ def test_home_lists_the_six_challenges(server: str) -> None:
     for notation in ("01", "02", "03", "04", "05", "06"):
         assert f'href="/id/challenge/{notation}"' in page
     assert 'href="/id/challenge/3.4"' in page and 'action="/search"' in page
+
+
+EXAMPLES = sorted((ROOT / "kg" / "queries" / "examples").glob("*.rq"))
+
+
+def test_there_are_a_dozen_examples() -> None:
+    assert len(EXAMPLES) >= 12
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_each_editor_example_answers(server: str, path) -> None:  # noqa: ANN001
+    response = httpx.post(server + "/sparql", data={"query": path.read_text(encoding="utf-8")}, timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.json()["results"]["bindings"], f"{path.name} returned no rows"
+
+
+def test_editor_page_bundles_its_scripts(server: str) -> None:
+    page = get(server, "editor", "text/html").text
+    html5lib.HTMLParser(strict=True).parse(page)
+    sources = [part.split('"', 1)[0] for part in page.split('src="')[1:]]
+    assert sources and all(src.startswith("/static/") for src in sources)
+    for src in sources:
+        assert httpx.get(server + src, timeout=30).status_code == 200
+    assert "Which materials are reused across core challenges" in page
