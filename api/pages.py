@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from api.errors import problem
 from api.negotiation import cached_response
@@ -20,6 +22,16 @@ from kg.catalogue import Filters
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                         autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+
+
+def _emphasis(text: str | None) -> Markup:
+    """The extraction's **bold** and *italic* marks as HTML, everything else escaped."""
+    escaped = str(escape(text or ""))
+    escaped = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped)
+    return Markup(re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"<em>\1</em>", escaped))
+
+
+TEMPLATES.filters["emphasis"] = _emphasis
 LABELS = ("http://www.w3.org/2004/02/skos/core#prefLabel", "http://purl.org/dc/terms/title",
           "http://schema.org/name", "http://www.w3.org/2000/01/rdf-schema#label")
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -146,6 +158,29 @@ async def editor(request: Request, runtime: RuntimeDep) -> Response:
     return html(request, runtime, render("editor.html", request, runtime, examples=items, examples_json=payload))
 
 
+@router.get("/country/{code}")
+async def country(request: Request, runtime: RuntimeDep, code: str) -> Response:
+    rows = {row["code"]: row for row in await runtime.rows("countries")}
+    by_alpha3 = {row["country"].rsplit("/", 1)[-1]: row for row in rows.values()}
+    record = rows.get(code.upper()) or by_alpha3.get(code.upper())
+    if record is None:
+        return not_found(request, runtime, "text/html", f"/country/{code}")
+    alpha2 = record["code"]
+    catalogue = runtime.catalogue
+    assert catalogue is not None
+    entries, _ = catalogue.select(Filters(country=alpha2))
+    by_category: dict[str, list[dict]] = defaultdict(list)
+    for entry in sorted(entries, key=lambda e: e.title.casefold()):
+        for category in sorted(entry.categories):
+            by_category[category].append({"title": entry.title, "path": local(runtime, entry.iri)})
+    profile = (await runtime.rows("platform_profile", {"country": alpha2})) if record.get("has_profile") else []
+    cities = [c | {"path": local(runtime, c["city"])} for c in await runtime.rows("cities") if c["country"] == alpha2]
+    return html(request, runtime, render(
+        "country.html", request, runtime, country=record, by_category=sorted(by_category.items()),
+        profile=profile[0] if profile else None, profile_path=local(runtime, profile[0]["profile"]) if profile else "",
+        cities=cities))
+
+
 async def resource_page(request: Request, runtime: Runtime, iri: str, rows: list[list]) -> str:
     labels: dict[str, str] = {}
     outgoing: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
@@ -186,10 +221,14 @@ async def resource_page(request: Request, runtime: Runtime, iri: str, rows: list
                   incoming=inverse, **extra)
 
 
+EU_COUNTRY = "http://publications.europa.eu/resource/authority/country/"
+
+
 def _value(runtime: Runtime, term: tuple, labels: dict[str, str]) -> tuple[str, str | None]:
     kind, value, _, language = term
     if kind == "iri":
-        return labels.get(value, curie(runtime, value)), local(runtime, value)
+        href = f"/country/{value[len(EU_COUNTRY):]}" if value.startswith(EU_COUNTRY) else local(runtime, value)
+        return labels.get(value, curie(runtime, value)), href
     return (value + (f" @{language}" if language and language != "en" else "")), None
 
 

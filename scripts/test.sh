@@ -1,6 +1,15 @@
 #!/usr/bin/env bash
-# Install and run the test suite (what CI runs).
+# Install and run the test suite (what CI runs). Browser tests need Chromium: installed from Debian if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian's chromium and chromium-driver for the browser tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "warning: chromium and chromedriver are missing and cannot be installed here; browser tests will fail" >&2
+  fi
+fi
 .venv/bin/python -m pytest "$@"

@@ -153,7 +153,7 @@ class _Checks(HTMLParser):
                 self.problems.append(f"link without text: {href}")
 
 
-PAGES = ["", "editor", "search", "search?q=energy&country=AT", "hashtags", "reused", "ontology", "id/material/greek-moc",
+PAGES = ["", "editor", "country/GR", "search", "search?q=energy&country=AT", "hashtags", "reused", "ontology", "id/material/greek-moc",
          "id/challenge/3.4", "id/org/bmimi", "id/persona/kemal", "id/nothing-here"]
 
 
@@ -206,3 +206,14 @@ def test_editor_page_bundles_its_scripts(server: str) -> None:
     for src in sources:
         assert httpx.get(server + src, timeout=30).status_code == 200
     assert "Which materials are reused across core challenges" in page
+
+
+def test_country_page_lists_materials_profile_and_cities(server: str) -> None:
+    page = get(server, "country/FI", "text/html").text
+    html5lib.HTMLParser(strict=True).parse(page)
+    assert "Innocities platform" in page and "Decarbonized Cities Finland" in page  # lines 1299, 1190
+    assert "Ministry of Economic Affairs and Employment" in page  # facilitator, line 3241
+    for city in ("Espoo", "Helsinki", "Lahti", "Lappeenranta", "Tampere", "Turku"):  # line 3244
+        assert city in page
+    assert get(server, "country/FIN", "text/html").status_code == 200
+    assert get(server, "country/XX", "text/html").status_code == 404

@@ -1,0 +1,105 @@
+"""What a person sees, in headless Chromium (Debian's chromium + chromedriver, driven by Selenium).
+
+scripts/test.sh installs both from Debian when they are missing. Screenshots of every step are
+saved under test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ready
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from tests.conftest import ROOT, Built
+from tests.server import running_server
+
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def server(built: Built) -> Iterator[str]:
+    with running_server(built.settings.build_dir) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    assert Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(), (
+        "Chromium and chromedriver are needed: scripts/test.sh installs Debian's chromium and chromium-driver")
+    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager download a driver
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1280,1000", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+def shot(browser: webdriver.Chrome, name: str) -> None:
+    browser.save_screenshot(str(SHOTS / f"{name}.png"))
+
+
+def heading(browser: webdriver.Chrome) -> str:
+    return browser.find_element(By.TAG_NAME, "h1").text
+
+
+def test_navigate_category_subcategory_material(browser: webdriver.Chrome, server: str) -> None:
+    browser.get(server + "/")
+    shot(browser, "01-home")
+    assert heading(browser) == "The CapaCITIES Learning Portfolio"
+    browser.find_element(By.PARTIAL_LINK_TEXT, "01 Multi-level Governance and Alignment").click()
+    assert heading(browser) == "Multi-level Governance and Alignment"
+    shot(browser, "02-category")
+    browser.find_element(By.LINK_TEXT, "Towards lesser fragmentation: clarification of roles, budget and targets").click()
+    assert heading(browser).startswith("Towards lesser fragmentation")
+    shot(browser, "03-subcategory")
+    materials = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "main ol li a")]
+    assert "Memorandum of Cooperation (MoC)" in materials  # line 564 prints it in 1.2
+    browser.find_element(By.LINK_TEXT, "Memorandum of Cooperation (MoC)").click()
+    assert heading(browser) == "Memorandum of Cooperation (MoC)"
+    cards = browser.find_elements(By.CSS_SELECTOR, ".cards article")
+    assert len(cards) == 5  # 1.1, 1.2, 1.5, 2.3, 4.1
+    assert "Governance Initiative: A New Approach" in browser.find_element(By.CSS_SELECTOR, ".cards").text
+    shot(browser, "04-material")
+
+
+def test_faceted_search(browser: webdriver.Chrome, server: str) -> None:
+    browser.get(server + "/search")
+    box = browser.find_element(By.ID, "q")
+    box.send_keys("energy")
+    box.submit()
+    WebDriverWait(browser, 10).until(ready.url_contains("q=energy"))
+    before = len(browser.find_elements(By.CSS_SELECTOR, "ol.results li"))
+    shot(browser, "05-search")
+    browser.find_element(By.XPATH, "//aside//h2[text()='country']/following-sibling::ul//a[text()='PT']").click()
+    WebDriverWait(browser, 10).until(ready.url_contains("country=PT"))
+    results = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "ol.results li a")]
+    assert 0 < len(results) < before
+    assert any("Porto Energy Hub" in title for title in results)  # lines 2925, 3037
+    shot(browser, "06-search-facet")
+
+
+def test_sparql_editor_runs_an_example(browser: webdriver.Chrome, server: str) -> None:
+    browser.get(server + "/editor")
+    WebDriverWait(browser, 20).until(lambda b: b.execute_script("return !!window.capacitiesEditor"))
+    Select(browser.find_element(By.ID, "example")).select_by_index(0)
+    browser.find_element(By.ID, "load-example").click()
+    WebDriverWait(browser, 30).until(
+        lambda b: "Memorandum of Cooperation (MoC)" in b.find_element(By.ID, "yasgui").text)
+    shot(browser, "07-editor")
+    assert "CrAFt (Creating Actionable Futures) platform" in browser.find_element(By.ID, "yasgui").text
