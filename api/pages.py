@@ -158,6 +158,12 @@ async def editor(request: Request, runtime: RuntimeDep) -> Response:
     return html(request, runtime, render("editor.html", request, runtime, examples=items, examples_json=payload))
 
 
+@router.get("/countries")
+async def countries(request: Request, runtime: RuntimeDep) -> Response:
+    rows = sorted(await runtime.rows("countries"), key=lambda r: (-r["materials"], r["name"]))
+    return html(request, runtime, render("countries.html", request, runtime, rows=rows))
+
+
 @router.get("/country/{code}")
 async def country(request: Request, runtime: RuntimeDep, code: str) -> Response:
     rows = {row["code"]: row for row in await runtime.rows("countries")}
@@ -208,17 +214,31 @@ async def resource_page(request: Request, runtime: Runtime, iri: str, rows: list
             row["path"] = local(runtime, row["related"])
         extra = {"cards": cards, "related": related[:8]}
     if cap + "ProblemStatement" in types:
-        notation = next((v for v, _ in outgoing.get("http://www.w3.org/2004/02/skos/core#notation", [])), None)
-        materials = await runtime.rows("materials_in_subcategory", {"subcategory": notation}) if notation else []
-        for row in materials:
-            row["path"] = local(runtime, row["material"])
-        placeholders = len(incoming.get(cap + "inProblemStatement", [])) - len(materials)
-        extra = {"materials": materials, "placeholders": max(0, placeholders)}
+        details: dict[str, list] = defaultdict(list)
+        for row in await _linked_rows(runtime, "subcategory", iri):
+            details[row["kind"]].append(row | {"path": local(runtime, row["link"]) if row.get("link") else None})
+        extra = {"details": details}
+    if cap + "Persona" in types:
+        extra = {"needs": await _linked_rows(runtime, "persona", iri)}
     properties = sorted(((curie(runtime, p), values) for p, values in outgoing.items()), key=lambda item: item[0])
     inverse = sorted(((curie(runtime, p), values) for p, values in incoming.items()), key=lambda item: item[0])
     return render("resource.html", request, runtime, iri=iri, title=title,
                   types=[(curie(runtime, t), local(runtime, t)) for t in types], properties=properties,
                   incoming=inverse, **extra)
+
+
+async def _linked_rows(runtime: Runtime, name: str, iri: str) -> list[dict]:
+    """Rows of an internal query in kg/queries/linked/, its ?s bound to the resource."""
+    from api.linked_data import LINKED_QUERIES
+    from kg.engine import QueryJob, encode_term
+
+    import pyoxigraph as ox
+
+    text = runtime.ns.rebase((LINKED_QUERIES / f"{name}.rq").read_text(encoding="utf-8"))
+    outcome = await runtime.engine.run(QueryJob(text, select_format="rows", max_rows=100_000,
+                                                substitutions={"s": encode_term(ox.NamedNode(iri))}))
+    return [{var: (term[1] if term else None) for var, term in zip(outcome.variables, row, strict=True)}
+            for row in outcome.rows or []]
 
 
 EU_COUNTRY = "http://publications.europa.eu/resource/authority/country/"

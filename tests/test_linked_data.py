@@ -217,3 +217,23 @@ def test_country_page_lists_materials_profile_and_cities(server: str) -> None:
         assert city in page
     assert get(server, "country/FIN", "text/html").status_code == 200
     assert get(server, "country/XX", "text/html").status_code == 404
+
+
+def test_subcategory_page_shows_the_problem_statement(server: str) -> None:
+    page = get(server, "id/challenge/1.1", "text/html").text
+    assert "Lack of time and space to exchange" in page  # key challenge, line 398
+    assert "We need more spaces for efficient and formal dialogue" in page  # interview quote, line 404
+    assert "#Synergies" in page and "The French Mirror Group" in page  # hashtags line 389; card line 432
+    assert "Collaborative Stakeholder Engagement" in page  # the card's own type label, line 429
+
+
+def test_persona_page_lists_needs(server: str) -> None:
+    page = get(server, "id/persona/kemal", "text/html").text
+    assert "We need more good practice examples" in page  # line 336, printed in quotation marks
+    assert "How can we learn from the challenges faced by others" in page  # line 340, not quoted
+
+
+def test_countries_page(server: str) -> None:
+    page = get(server, "countries", "text/html").text
+    html5lib.HTMLParser(strict=True).parse(page)
+    assert 'href="/country/AT"' in page and "Austria" in page
