@@ -19,6 +19,7 @@ from api.errors import HTTPProblem
 from api.negotiation import cached_response, choose
 from api.runtime import Runtime, RuntimeDep
 from kg.describe import MEDIA_TYPES, VOID_FILE, dump_name
+from kg.document import ONTOLOGY_PAGE
 from kg.engine import QueryJob, encode_term
 from kg.results import GRAPH_FORMATS, SHORT_NAMES
 from kg.store import EXPORT_FORMATS
@@ -84,6 +85,10 @@ async def instance(request: Request, runtime: RuntimeDep, path: str) -> Response
 @router.get("/ontology", summary="The ontology: documentation for people, Turtle and friends for machines")
 async def ontology(request: Request, runtime: RuntimeDep) -> Response:
     media_type = await _negotiate(request)
+    documentation = runtime.build_dir / ONTOLOGY_PAGE
+    if media_type == "text/html" and documentation.exists():  # pyLODE's page, made at build time
+        return cached_response(request, documentation.read_bytes(), "text/html; charset=utf-8", runtime.version,
+                               headers=alternates(request))
     text = runtime.ns.rebase((LINKED_QUERIES / "ontology.rq").read_text(encoding="utf-8"))
     outcome = await runtime.engine.run(QueryJob(text, graph_format="triples", max_rows=1_000_000))
     rows = outcome.rows or []

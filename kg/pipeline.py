@@ -23,6 +23,7 @@ from rdflib.namespace import RDF
 from kg import __version__
 from kg.curation import load_curation
 from kg.describe import VOID_FILE, describe
+from kg.document import ONTOLOGY_PAGE, document_ontology
 from kg.errors import BuildOutputError, NonConformantData
 from kg.infer import InferenceResult, infer
 from kg.namespaces import ProjectNamespaces
@@ -144,6 +145,7 @@ def build(settings: Settings, progress: Progress | None = None, stages: Stages |
             description = describe(directory, ns, version, result.graphs, assembled.asserted, attribution,
                                    [file_name for _, file_name in EXPORT_FORMATS.values()])
             description.serialize(directory / VOID_FILE, format="turtle")
+            document_ontology(settings.ontology_dir / "capacities.ttl", directory / ONTOLOGY_PAGE)
             (directory / SUMMARY_FILE).write_text(json.dumps(result.summary(), indent=2), encoding="utf-8")
         result.directory = settings.build_dir / "current"
     result.timings = stages.timings
