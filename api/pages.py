@@ -219,7 +219,12 @@ async def resource_page(request: Request, runtime: Runtime, iri: str, rows: list
             details[row["kind"]].append(row | {"path": local(runtime, row["link"]) if row.get("link") else None})
         extra = {"details": details}
     if cap + "Persona" in types:
-        extra = {"needs": await _linked_rows(runtime, "persona", iri)}
+        needs: dict[str, dict] = {}
+        for row in await _linked_rows(runtime, "persona", iri):
+            need = needs.setdefault(row["need"], {"text": row["text"], "quoted": row["quoted"], "answers": []})
+            if row.get("sub"):
+                need["answers"].append({"path": local(runtime, row["sub"]), "label": f"{row['notation']} {row['title']}"})
+        extra = {"needs": list(needs.values())}
     properties = sorted(((curie(runtime, p), values) for p, values in outgoing.items()), key=lambda item: item[0])
     inverse = sorted(((curie(runtime, p), values) for p, values in incoming.items()), key=lambda item: item[0])
     return render("resource.html", request, runtime, iri=iri, title=title,

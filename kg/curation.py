@@ -125,7 +125,7 @@ class Curation:
 
 CURATION_FILES = (
     "countries.yaml", "languages.yaml", "glossary.yaml", "profiles.yaml", "organisations.yaml",
-    "partner_lists.yaml", "materials.yaml", "hashtags.yaml", "links.yaml", "sections.yaml",
+    "partner_lists.yaml", "materials.yaml", "hashtags.yaml", "links.yaml", "sections.yaml", "personas.yaml",
 )
 
 

@@ -232,6 +232,7 @@ def test_persona_page_lists_needs(server: str) -> None:
     page = get(server, "id/persona/kemal", "text/html").text
     assert "We need more good practice examples" in page  # line 336, printed in quotation marks
     assert "How can we learn from the challenges faced by others" in page  # line 340, not quoted
+    assert 'href="/id/challenge/2.5"' in page  # curated in data/curation/personas.yaml: bottlenecks
 
 
 def test_countries_page(server: str) -> None:

@@ -28,5 +28,5 @@ def map_sources(sources: Sources, curation: Curation, ns: ProjectNamespaces) -> 
     materials = Materials(ctx, challenges, reference)
     materials.add()
     Agents(ctx, documents, challenges, materials).add()
-    Events(ctx, documents).add()
+    Events(ctx, documents, challenges.subcategories).add()
     return ctx

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rdflib import Literal
+from rdflib import Literal, URIRef
 
 from kg.namespaces import SCHEMA, XSD
 from kg.rdf.context import MappingContext
@@ -12,9 +12,10 @@ from kg.sources.website import parse_date
 
 
 class Events:
-    def __init__(self, ctx: MappingContext, documents: Documents) -> None:
+    def __init__(self, ctx: MappingContext, documents: Documents, subcategories: dict[str, URIRef]) -> None:
         self.ctx = ctx
         self.documents = documents
+        self.subcategories = subcategories
 
     def add(self) -> None:
         self._personas()
@@ -25,6 +26,7 @@ class Events:
     def _personas(self) -> None:
         ctx, cap = self.ctx, self.ctx.cap
         file_name = self.documents.portfolio_file
+        nodes: dict[tuple[str, str], URIRef] = {}
         for persona in ctx.sources.portfolio.personas:
             slug = ctx.slug(persona.name)
             node = ctx.typed(ctx.mint(f"persona/{slug}"), cap.Persona)
@@ -33,11 +35,28 @@ class Events:
             ctx.locate(node, file_name, persona.span)
             for number, need in enumerate(persona.needs, start=1):
                 need_node = ctx.typed(ctx.mint(f"need/{slug}/{number}"), cap.PersonaNeed)
+                nodes[(persona.name, need.text)] = need_node
                 ctx.add(need_node, cap.persona, node)
                 ctx.text(need_node, SCHEMA.text, need.text)
                 ctx.add(need_node, cap.isQuoted, Literal(need.quoted))
                 ctx.add(need_node, SCHEMA.position, Literal(number, datatype=XSD.integer))
                 ctx.locate(need_node, file_name, Span(need.line, need.line))
+
+        self._addressed_by(nodes)
+
+    def _addressed_by(self, nodes: dict[tuple[str, str], URIRef]) -> None:
+        """Link each need to the subcategories that answer it, as curated in personas.yaml."""
+        ctx = self.ctx
+        for entry in ctx.curation.file("personas.yaml").entries("needs"):
+            persona, starts = entry.str("persona"), entry.str("starts")
+            matches = [node for (name, text), node in nodes.items() if name == persona and text.startswith(starts)]  # type: ignore[arg-type]
+            if len(matches) != 1:
+                raise entry.error(f"{len(matches)} needs of {persona} start with {starts!r}; exactly one must", "starts")
+            for notation in entry.list("addressed_by"):
+                if str(notation) not in self.subcategories:
+                    raise entry.error(f"there is no subcategory {notation}", "addressed_by")
+                ctx.add(matches[0], ctx.cap.addressedBy, self.subcategories[str(notation)])
+            ctx.decision(matches[0], entry.note())
 
     def _recorded(self) -> None:
         ctx, cap = self.ctx, self.ctx.cap
