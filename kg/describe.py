@@ -28,7 +28,7 @@ def dump_name(file_name: str, version: str) -> str:
 
 
 def describe(directory: Path, ns: ProjectNamespaces, version: str, graphs: dict[str, int],
-             asserted: Graph, attribution: str, dumps: list[str]) -> Graph:
+             asserted: Graph, attribution: str, dumps: list[str], named_graphs: list[Graph] | None = None) -> Graph:
     g = Graph()
     ns.bind(g)
     g.bind("spdx", SPDX)
@@ -68,6 +68,16 @@ def describe(directory: Path, ns: ProjectNamespaces, version: str, graphs: dict[
         g.add((dataset, VOID.classPartition, partition))
         g.add((partition, VOID["class"], cls))
         g.add((partition, VOID.entities, Literal(len(members), datatype=XSD.integer)))
+    predicates: dict[URIRef, int] = {}
+    for graph in named_graphs or [asserted]:
+        for _, predicate, _ in graph:
+            predicates[predicate] = predicates.get(predicate, 0) + 1  # type: ignore[index]
+    g.add((dataset, VOID.properties, Literal(len(predicates), datatype=XSD.integer)))
+    for predicate, count in sorted(predicates.items()):
+        partition = BNode()
+        g.add((dataset, VOID.propertyPartition, partition))
+        g.add((partition, VOID.property, predicate))
+        g.add((partition, VOID.triples, Literal(count, datatype=XSD.integer)))
     _linkset(g, ns, dataset, "wikidata", "Wikidata", SKOS.exactMatch,
              sum(1 for _, o in asserted.subject_objects(SKOS.exactMatch) if str(o).startswith(str(WD))))
     _linkset(g, ns, dataset, "eu-countries", "EU Publications Office country authority table", DCTERMS.spatial,

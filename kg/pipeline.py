@@ -143,7 +143,7 @@ def build(settings: Settings, progress: Progress | None = None, stages: Stages |
                 (directory / file_name).write_bytes(serialize(store, format_name, prefixes))
             write_reports(directory, assembled.validation, assembled.findings, version)
             description = describe(directory, ns, version, result.graphs, assembled.asserted, attribution,
-                                   [file_name for _, file_name in EXPORT_FORMATS.values()])
+                                   [file_name for _, file_name in EXPORT_FORMATS.values()], list(named.values()))
             description.serialize(directory / VOID_FILE, format="turtle")
             document_ontology(settings.ontology_dir / "capacities.ttl", directory / ONTOLOGY_PAGE)
             (directory / SUMMARY_FILE).write_text(json.dumps(result.summary(), indent=2), encoding="utf-8")
