@@ -15,8 +15,10 @@ ONTOLOGY_PAGE = "ontology.html"
 
 def document_ontology(ontology_file: Path, target: Path) -> None:
     """Write pyLODE's OntPub documentation of `ontology_file` to `target` (self-contained HTML)."""
-    logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))  # pyLODE logs at INFO
+    level = logging.getLogger().level
     from pylode import OntPub  # imported here: pyLODE loads its background ontologies on import
+
+    logging.getLogger().setLevel(max(level, logging.WARNING))  # pyLODE's import turns the root logger to DEBUG
 
     try:
         html = OntPub(ontology=Graph().parse(ontology_file, format="turtle")).make_html()
