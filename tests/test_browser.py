@@ -103,3 +103,26 @@ def test_sparql_editor_runs_an_example(browser: webdriver.Chrome, server: str) -
         lambda b: "Memorandum of Cooperation (MoC)" in b.find_element(By.ID, "yasgui").text)
     shot(browser, "07-editor")
     assert "CrAFt (Creating Actionable Futures) platform" in browser.find_element(By.ID, "yasgui").text
+
+
+def test_readable_on_a_phone_and_by_keyboard(browser: webdriver.Chrome, server: str) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    browser.set_window_size(390, 844)
+    try:
+        for path in ("/", "/search?q=energy", "/id/material/greek-moc", "/reused"):
+            browser.get(server + path)
+            overflow = browser.execute_script(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 1, f"{path} scrolls sideways on a phone by {overflow}px"
+        shot(browser, "08-phone")
+        browser.get(server + "/")
+        browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+        focused = browser.switch_to.active_element
+        assert focused.text == "Skip to content"
+        focused.send_keys(Keys.ENTER)
+        assert browser.current_url.endswith("#main")
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+        assert browser.switch_to.active_element.tag_name in ("a", "input", "button")
+    finally:
+        browser.set_window_size(1280, 1000)
