@@ -11,7 +11,8 @@ from fastapi import Depends, Request
 
 from kg.catalogue import Catalogue
 from kg.engine import QueryEngine, QueryJob, QueryOutcome, encode_term
-from kg.named_queries import NamedQuery, QueryNotFound
+from kg.errors import QueryNotFound
+from kg.named_queries import NamedQuery
 from kg.namespaces import ProjectNamespaces
 from kg.settings import Settings
 from kg.store import DATASET_FILE

@@ -13,7 +13,8 @@ from api.negotiation import choose, etag_for, not_modified
 from api.runtime import RuntimeDep
 from kg.engine import QueryJob
 from kg.results import GRAPH_FORMATS, SELECT_FORMATS, SHORT_NAMES
-from kg.sparql_guard import QueryRefused, check_query, tokens
+from kg.errors import QueryRefused
+from kg.sparql_guard import check_query, tokens
 
 router = APIRouter(tags=["SPARQL"])
 

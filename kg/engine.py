@@ -21,32 +21,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from kg.errors import KGError
+from kg.errors import EngineUnavailable, KGError, QuerySyntaxError, QueryTimeout, ResultTooLarge
 from kg.results import GRAPH_FORMATS, write_boolean, write_graph, write_select
-
-
-class QuerySyntaxError(KGError):
-    exit_code = 2
-    http_status = 400
-    title = "Malformed SPARQL query"
-
-
-class QueryTimeout(KGError):
-    exit_code = 2
-    http_status = 503
-    title = "Query over its time budget"
-
-
-class ResultTooLarge(KGError):
-    exit_code = 2
-    http_status = 422
-    title = "Result over the row budget"
-
-
-class EngineUnavailable(KGError):
-    exit_code = 5
-    http_status = 503
-    title = "Query engine unavailable"
 
 
 Term = tuple[str, str, str | None, str | None]  # (kind, value, datatype, language)

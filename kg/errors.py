@@ -76,3 +76,56 @@ class BuildOutputError(KGError):
     exit_code = 5
     title = "Build output unavailable"
     http_status = 503
+
+
+class QuerySyntaxError(KGError):
+    """A SPARQL query does not parse (the message carries the parser's position)."""
+
+    exit_code = 2
+    http_status = 400
+    title = "Malformed SPARQL query"
+
+
+class QueryRefused(KGError):
+    """An update, SERVICE or foreign FROM: what a read-only endpoint closed to the outside refuses."""
+
+    exit_code = 2
+    http_status = 403
+    title = "Operation not allowed"
+
+
+class QueryNotFound(KGError):
+    exit_code = 2
+    http_status = 404
+    title = "Unknown named query"
+
+
+class QueryParameterError(KGError):
+    exit_code = 2
+    http_status = 400
+    title = "Invalid query parameter"
+
+
+class QueryDefinitionError(KGError):
+    """A named query file is malformed."""
+
+    exit_code = 4
+    title = "Invalid named query"
+
+
+class ResultTooLarge(KGError):
+    exit_code = 2
+    http_status = 422
+    title = "Result over the row budget"
+
+
+class QueryTimeout(KGError):
+    exit_code = 2
+    http_status = 503
+    title = "Query over its time budget"
+
+
+class EngineUnavailable(KGError):
+    exit_code = 5
+    http_status = 503
+    title = "Query engine unavailable"

@@ -14,26 +14,9 @@ from pathlib import Path
 import pyoxigraph as ox
 import yaml
 
-from kg.errors import KGError
+from kg.errors import QueryDefinitionError, QueryParameterError
 
 QUERY_DIR = Path(__file__).parent / "queries"
-
-
-class QueryNotFound(KGError):
-    exit_code = 2
-    http_status = 404
-    title = "Unknown named query"
-
-
-class QueryParameterError(KGError):
-    exit_code = 2
-    http_status = 400
-    title = "Invalid query parameter"
-
-
-class QueryDefinitionError(KGError):
-    exit_code = 4
-    title = "Invalid named query"
 
 
 @dataclass(frozen=True)

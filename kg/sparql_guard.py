@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kg.errors import KGError
+from kg.errors import QueryRefused
 
 UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
 QUERY_FORMS = {"SELECT", "CONSTRUCT", "ASK", "DESCRIBE"}
@@ -23,12 +23,6 @@ TOKEN = re.compile(
       | (?P<other>\S)""",
     re.VERBOSE,
 )
-
-
-class QueryRefused(KGError):
-    exit_code = 2
-    http_status = 403
-    title = "Operation not allowed"
 
 
 @dataclass(frozen=True)
