@@ -230,6 +230,7 @@ def test_subcategory_page_shows_the_problem_statement(server: str) -> None:
     assert "We need more spaces for efficient and formal dialogue" in page  # interview quote, line 404
     assert "#Synergies" in page and "The French Mirror Group" in page  # hashtags line 389; card line 432
     assert "Collaborative Stakeholder Engagement" in page  # the card's own type label, line 429
+    assert "A monthly <em>climate breakfast</em> for exchange" in page  # a key feature, line 425
 
 
 def test_persona_page_lists_needs(server: str) -> None:
