@@ -77,12 +77,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def health(request: Request) -> JSONResponse:
         runtime: Runtime = request.app.state.runtime
         return JSONResponse({"status": "ok", "version": runtime.version, "triples": runtime.graphs,
-                             "workers": len(runtime.engine.workers), "worker_restarts": runtime.engine.restarts})
+                             "workers": len(runtime.engine.workers), "worker_restarts": runtime.engine.restarts,
+                             "workers_network_isolated": runtime.engine.network_isolated})
 
     @app.get("/ready", tags=["Service"], summary="Readiness: 200 once the dataset is loaded and workers answer")
     async def ready(request: Request) -> JSONResponse:
         runtime: Runtime = request.app.state.runtime
-        ok = runtime.ready and runtime.engine.idle.qsize() + 0 >= 0 and len(runtime.engine.workers) > 0
+        ok = runtime.ready and len(runtime.engine.workers) > 0
         body = {"ready": ok, "version": runtime.version, "triples": sum(runtime.graphs.values())}
         return JSONResponse(body, status_code=200 if ok else 503, headers=None if ok else {"Retry-After": "1"})
 

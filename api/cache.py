@@ -10,7 +10,13 @@ from collections import OrderedDict
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CacheKey = tuple[str, str, bytes, bytes]
+CacheKey = tuple[str, str, bytes, bytes, bytes]
+
+
+def _matches(if_none_match: bytes, etag: bytes) -> bool:
+    """RFC 9110 weak comparison, as api.negotiation.not_modified does for responses not cached yet."""
+    tags = {tag.strip() for tag in if_none_match.split(b",") if tag.strip()}
+    return b"*" in tags or etag in tags or etag.removeprefix(b"W/") in {t.removeprefix(b"W/") for t in tags}
 
 
 class ResponseCache:
@@ -28,13 +34,15 @@ class ResponseCache:
         if runtime is None or not runtime.ready:
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        key = (runtime.version, scope["path"], scope.get("query_string", b""), headers.get(b"accept", b""))
+        raw_headers = scope.get("headers") or []
+        accept = b",".join(value for name, value in raw_headers if name == b"accept")  # every Accept header
+        host = b",".join(value for name, value in raw_headers if name == b"host")  # Link headers name the host
+        key = (runtime.version, scope["path"], scope.get("query_string", b""), accept, host)
         entry = self.entries.get(key)
         if entry is not None:
             self.entries.move_to_end(key)
             response_headers, etag, body = entry
-            if etag and etag in {tag.strip() for tag in headers.get(b"if-none-match", b"").split(b",")}:
+            if etag and _matches(b",".join(v for n, v in raw_headers if n == b"if-none-match"), etag):
                 await send({"type": "http.response.start", "status": 304,
                             "headers": [h for h in response_headers if h[0] in (b"etag", b"cache-control", b"vary")]})
                 await send({"type": "http.response.body", "body": b""})

@@ -22,10 +22,12 @@ def parse_accept(header: str | None) -> list[tuple[str, float]]:
             continue
         quality = 1.0
         for parameter in fields[1:]:
-            if parameter.startswith("q="):
+            if parameter.lower().startswith("q="):
                 try:
-                    quality = float(parameter[2:])
+                    quality = min(1.0, max(0.0, float(parameter[2:])))
                 except ValueError:
+                    quality = 0.0
+                if quality != quality:  # NaN
                     quality = 0.0
         ranges.append((media, quality, media.count("*"), index))
     ranges.sort(key=lambda r: (-r[1], r[2], r[3]))
@@ -41,16 +43,19 @@ def choose(request: Request, offered: list[str], *, override: str | None = None,
             return wanted
         raise HTTPProblem(406, "Not acceptable", f"format={override!r} is not available here; use one of "
                           f"{sorted(set((aliases or {}).keys()) | set(offered))}")
-    for media, quality in parse_accept(request.headers.get("accept")):
+    ranges = parse_accept(", ".join(request.headers.getlist("accept")) or None)
+    refused = {media for media, quality in ranges if quality <= 0}  # "type;q=0" means: not this one
+    allowed = [o for o in offered if o not in refused]
+    for media, quality in ranges:
         if quality <= 0:
             continue
-        if media in ("*/*", "*"):
-            return offered[0]
+        if media in ("*/*", "*") and allowed:
+            return allowed[0]
         if media.endswith("/*"):
-            match = next((o for o in offered if o.startswith(media[:-1])), None)
+            match = next((o for o in allowed if o.startswith(media[:-1])), None)
             if match:
                 return match
-        elif media in offered:
+        elif media in allowed:
             return media
     raise HTTPProblem(406, "Not acceptable", f"none of the requested media types ({request.headers.get('accept')}) "
                       f"is available; this resource is offered as {', '.join(offered)}")

@@ -44,7 +44,8 @@ class Runtime:
     def open(cls, settings: Settings, build_dir: Path, queries: dict[str, NamedQuery]) -> Runtime:
         summary = json.loads((build_dir / "summary.json").read_text(encoding="utf-8"))
         engine = QueryEngine(build_dir / DATASET_FILE, workers=settings.query_workers or None,
-                             timeout=settings.query_timeout, max_rows=settings.max_rows)
+                             timeout=settings.query_timeout, max_rows=settings.max_rows,
+                             memory_limit=settings.worker_memory_mb * 2**20 or None)
         return cls(settings, build_dir, summary, engine, queries)
 
     def named(self, name: str) -> NamedQuery:

@@ -14,21 +14,13 @@ from api.runtime import RuntimeDep
 from kg.engine import QueryJob
 from kg.results import GRAPH_FORMATS, SELECT_FORMATS, SHORT_NAMES
 from kg.errors import QueryRefused
-from kg.sparql_guard import check_query, tokens
+from kg.sparql_guard import check_query
 
 router = APIRouter(tags=["SPARQL"])
 
 SELECT_OFFERS = ["application/sparql-results+json", "application/sparql-results+xml", "text/csv",
                  "text/tab-separated-values", "application/json", "application/xml"]
 GRAPH_OFFERS = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
-FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
-
-
-def query_form(text: str) -> str:
-    for token in tokens(text):
-        if token.kind == "word" and token.text.upper() in FORMS:
-            return token.text.upper()
-    return "SELECT"  # let the engine report the syntax error
 
 
 async def _parameters(request: Request) -> tuple[str | None, list[str], list[str]]:
@@ -83,14 +75,15 @@ async def _answer(request: Request, runtime: RuntimeDep) -> Response:
             raise HTTPProblem(400, "Invalid SPARQL request", f"{graph!r} is not an IRI")
     # Protocol graph parameters only name graphs of the store (an unknown name is an empty graph);
     # nothing is ever dereferenced. FROM clauses in the query text are held to the dataset's graphs.
-    check_query(query, allowed, dataset_given=bool(default_graphs or named_graphs))
-    form = query_form(query)
-    offers = GRAPH_OFFERS if form in {"CONSTRUCT", "DESCRIBE"} else SELECT_OFFERS
+    shape = check_query(query, allowed, dataset_given=bool(default_graphs or named_graphs))
+    offers = GRAPH_OFFERS if shape.form in {"CONSTRUCT", "DESCRIBE"} else SELECT_OFFERS
     media_type = choose(request, offers, override=override, aliases=SHORT_NAMES)
     job = QueryJob(query, select_format=SELECT_FORMATS.get(media_type, "json"),
                    graph_format=media_type if media_type in GRAPH_FORMATS else "text/turtle",
                    default_graphs=default_graphs or None, named_graphs=named_graphs or None,
-                   union_default_graph=not default_graphs and not named_graphs,
+                   # the default graph is the union of the dataset's graphs unless the request or the query
+                   # (FROM / FROM NAMED) says which graphs to use
+                   union_default_graph=not (default_graphs or named_graphs or shape.has_dataset_clause),
                    prefixes={p: str(n) for p, n in _prefixes(runtime).items()},
                    base_iri=_endpoint_url(request, runtime))
     charset = "; charset=utf-8" if media_type.startswith("text/") else ""

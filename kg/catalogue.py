@@ -132,11 +132,11 @@ class Catalogue:
                 continue
             if hashtag and hashtag not in {h.casefold().lstrip("#") for h in entry.hashtags}:
                 continue
-            if kind and not any(kind in label.casefold() for label in entry.type_labels):
+            if kind and kind not in {label.casefold() for label in entry.type_labels}:
                 continue
-            if filters.year_from is not None and not any(y >= filters.year_from for y in entry.years):
-                continue
-            if filters.year_to is not None and not any(y <= filters.year_to for y in entry.years):
+            if (filters.year_from is not None or filters.year_to is not None) and not any(
+                    (filters.year_from is None or y >= filters.year_from)
+                    and (filters.year_to is None or y <= filters.year_to) for y in entry.years):
                 continue
             selected.append(entry)
         return selected, scores or {}

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import logging
 import multiprocessing
 import os
+import resource
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -21,10 +24,11 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from kg.errors import EngineUnavailable, KGError, QuerySyntaxError, QueryTimeout, ResultTooLarge
+from kg.errors import EngineUnavailable, KGError, QueryFailed, QuerySyntaxError, QueryTimeout, ResultTooLarge
 from kg.results import GRAPH_FORMATS, write_boolean, write_graph, write_select
 
 
+log = logging.getLogger("capkg.engine")
 Term = tuple[str, str, str | None, str | None]  # (kind, value, datatype, language)
 
 
@@ -123,11 +127,31 @@ def execute(store: ox.Store, job: QueryJob) -> QueryOutcome:
     return QueryOutcome("graph", body, count=len(triples), seconds=time.perf_counter() - started)
 
 
-def worker_main(connection: Connection, dataset: str) -> None:
-    """A worker process: load the dataset, then answer jobs until told to stop."""
+CLONE_NEWNET = 0x40000000
+
+
+def isolate_network() -> bool:
+    """Move this process into a network namespace of its own, with no interfaces up.
+
+    Defence in depth for kg.sparql_guard: pyoxigraph would make HTTP requests for SERVICE,
+    and in here any connection fails. Needs CAP_SYS_ADMIN (root in CI and most containers);
+    where the system refuses, the worker runs on and the guard alone stands.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.unshare(CLONE_NEWNET) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def worker_main(connection: Connection, dataset: str, memory_limit: int | None = None) -> None:
+    """A worker process: cut off the network, load the dataset, then answer jobs until told to stop."""
+    isolated = isolate_network()
+    if memory_limit:  # a query that builds a huge intermediate result dies here instead of starving the host
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     store = ox.Store()
     store.load(path=dataset, format=ox.RdfFormat.N_QUADS)
-    connection.send(("ready", len(store)))
+    connection.send(("ready", (len(store), isolated)))
     while True:
         try:
             job = connection.recv()
@@ -139,17 +163,19 @@ def worker_main(connection: Connection, dataset: str) -> None:
             connection.send(("ok", execute(store, job)))
         except KGError as exc:
             connection.send(("error", (type(exc).__name__, exc.problem)))
-        except Exception as exc:  # noqa: BLE001 - reported to the parent, which maps it to a 500
-            connection.send(("error", ("InternalError", f"{type(exc).__name__}")))
+        except MemoryError:
+            connection.send(("error", ("ResourceLimit", "the query needed more memory than a query may use")))
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, which logs it and answers 500
+            connection.send(("error", ("QueryFailed", f"{type(exc).__name__}: {exc}")))
 
 
-ERRORS = {cls.__name__: cls for cls in (QuerySyntaxError, ResultTooLarge)}
+ERRORS = {cls.__name__: cls for cls in (QuerySyntaxError, ResultTooLarge, QueryFailed)} | {"ResourceLimit": ResultTooLarge}
 
 
 class _Worker:
-    def __init__(self, context: Any, dataset: Path) -> None:
+    def __init__(self, context: Any, dataset: Path, memory_limit: int | None) -> None:
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=worker_main, args=(child, str(dataset)), daemon=True)
+        self.process = context.Process(target=worker_main, args=(child, str(dataset), memory_limit), daemon=True)
         self.process.start()
         child.close()
 
@@ -165,7 +191,9 @@ class QueryEngine:
     """A pool of worker processes over one dataset file."""
 
     def __init__(self, dataset: Path, *, workers: int | None = None, timeout: float = 10.0,
-                 max_rows: int = 10_000) -> None:
+                 max_rows: int = 10_000, memory_limit: int | None = None) -> None:
+        self.memory_limit = memory_limit
+        self.network_isolated = False
         self.dataset = dataset
         self.size = workers or max(2, os.cpu_count() or 2)
         self.timeout = timeout
@@ -181,10 +209,10 @@ class QueryEngine:
         await asyncio.gather(*(self._spawn() for _ in range(self.size)))
 
     async def _spawn(self) -> None:
-        worker = _Worker(self.context, self.dataset)
+        worker = _Worker(self.context, self.dataset, self.memory_limit)
         self.workers.add(worker)
         try:
-            status, triples = await self._receive(worker, timeout=120)
+            status, (triples, self.network_isolated) = await self._receive(worker, timeout=120)
         except Exception:
             worker.kill()
             self.workers.discard(worker)
@@ -228,6 +256,9 @@ class QueryEngine:
         if status == "ok":
             return payload
         name, message = payload
+        if name == "QueryFailed":
+            log.error("query failed in a worker: %s", message)
+            raise QueryFailed("the query failed while it ran; the error was logged on the server")
         raise ERRORS.get(name, EngineUnavailable)(message, field="query")
 
     def _replace(self, worker: _Worker) -> None:

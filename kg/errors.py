@@ -129,3 +129,11 @@ class EngineUnavailable(KGError):
     exit_code = 5
     http_status = 503
     title = "Query engine unavailable"
+
+
+class QueryFailed(KGError):
+    """A query failed inside a worker for a reason that is not the client's (logged on the server)."""
+
+    exit_code = 10
+    http_status = 500
+    title = "Query failed"

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     query_timeout: float = Field(10.0, description="time budget of one SPARQL query, seconds")
     max_rows: int = Field(10_000, description="row (or triple) budget of one query result")
     query_workers: int = Field(0, description="query worker processes; 0 means one per CPU, at least 2")
+    worker_memory_mb: int = Field(2048, description="address-space limit of one query worker, MiB (0: none)")
     max_body_bytes: int = Field(1_000_000, description="largest request body accepted (413 beyond)")
     cache_entries: int = Field(2048, description="REST responses kept in the in-process cache")
     public_base_url: str = Field("", description="URL the API is reached at, for Link headers; default: from the request")

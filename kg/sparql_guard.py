@@ -3,7 +3,9 @@
 pyoxigraph executes `SERVICE <url>` by making HTTP requests, so federated queries are
 refused here, along with updates (which `Store.query` would reject anyway, with a less
 helpful message) and FROM / FROM NAMED clauses naming anything but the dataset's graphs.
-A small lexer skips comments, strings and IRIs, so a keyword inside a literal is ignored.
+A lexer that knows SPARQL's comments, strings, IRIs, variables and prefixed names (with
+their backslash escapes) finds the keywords; a keyword inside a literal or a name is ignored.
+The query workers also run without network access where the system allows it (kg.engine).
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from kg.errors import QueryRefused
 
 UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
 QUERY_FORMS = {"SELECT", "CONSTRUCT", "ASK", "DESCRIBE"}
+PN_LOCAL_ESCAPE = r"\\[_~.\-!$&'()*+,;=/?#@%]"
 TOKEN = re.compile(
-    r"""(?P<comment>\#[^\n]*)
+    rf"""(?P<comment>\#[^\n]*)
       | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
-      | (?P<iri><[^<>"{}|^`\\\s]*>)
+      | (?P<iri><[^<>"{{}}|^`\\\s]*>)
+      | (?P<pname>(?:[A-Za-z][\w.-]*)?:(?:[\w\-:%.]|{PN_LOCAL_ESCAPE})*)
+      | (?P<var>[?$]\w+)
       | (?P<word>[A-Za-z_][A-Za-z0-9_-]*)
       | (?P<other>\S)""",
     re.VERBOSE,
@@ -32,6 +37,14 @@ class Token:
     position: int
 
 
+@dataclass(frozen=True)
+class QueryShape:
+    """What the guard learnt about an accepted query."""
+
+    form: str  # SELECT | CONSTRUCT | ASK | DESCRIBE
+    has_dataset_clause: bool  # FROM or FROM NAMED
+
+
 def tokens(text: str) -> list[Token]:
     return [Token(m.lastgroup or "other", m.group(), m.start()) for m in TOKEN.finditer(text)
             if m.lastgroup != "comment"]
@@ -43,29 +56,64 @@ def _line_column(text: str, position: int) -> str:
     return f"line {line}, column {column}"
 
 
-def check_query(text: str, allowed_graphs: set[str], *, dataset_given: bool = False) -> None:
+def check_query(text: str, allowed_graphs: set[str], *, dataset_given: bool = False) -> QueryShape:
     """Raise QueryRefused for updates, SERVICE, and FROM clauses naming graphs outside the dataset.
 
     With `dataset_given` (protocol default-graph-uri / named-graph-uri), the query's FROM clauses
     are replaced by the protocol's dataset, so they are not checked.
     """
     items = tokens(text)
-    words = [(i, t) for i, t in enumerate(items) if t.kind == "word"]
-    for index, token in words:
+    prefixes = {}
+    form = None
+    has_dataset_clause = False
+    for index, token in enumerate(items):
+        if token.kind != "word":
+            continue
         word = token.text.upper()
-        previous = items[index - 1].text if index else ""
-        if previous in {":", "?", "$", "@"} or (index + 1 < len(items) and items[index + 1].text == ":"):
-            continue  # a variable (?service), language tag or part of a prefixed name (ex:SERVICE)
-        if word == "SERVICE":
+        following = items[index + 1: index + 3]
+        if word == "PREFIX" and len(following) == 2 and following[0].kind == "pname" and following[1].kind == "iri":
+            prefixes[following[0].text[:-1]] = following[1].text[1:-1]
+        elif word == "SERVICE":
             raise QueryRefused(f"SERVICE (federated query) is not allowed on this endpoint "
                                f"({_line_column(text, token.position)})", field="query")
-        if word in UPDATE_KEYWORDS and not any(t.text.upper() in QUERY_FORMS for _, t in words if t.position < token.position):
+        elif word in UPDATE_KEYWORDS and form is None:
             raise QueryRefused(f"this endpoint is read-only: {word} (a SPARQL Update operation) is not allowed "
                                f"({_line_column(text, token.position)})", field="query")
-        if word == "FROM" and not dataset_given:
-            following = items[index + 1: index + 3]
-            target = next((t for t in following if t.kind == "iri"), None)
-            if target is not None and target.text[1:-1] not in allowed_graphs:
-                raise QueryRefused(f"FROM {target.text} names a graph that is not part of this dataset "
-                                   f"({_line_column(text, target.position)}); the graphs are {sorted(allowed_graphs)}",
+        elif word in QUERY_FORMS and form is None:
+            form = word
+        elif word == "FROM":
+            has_dataset_clause = True
+            target = following[1] if following and following[0].text.upper() == "NAMED" and len(following) > 1 \
+                else (following[0] if following else None)
+            graph = _resolve(target, prefixes)
+            if not dataset_given and graph not in allowed_graphs:
+                shown = target.text if target else "nothing"
+                raise QueryRefused(f"FROM {shown} names a graph that is not part of this dataset "
+                                   f"({_line_column(text, token.position)}); the graphs are {sorted(allowed_graphs)}",
                                    field="query")
+    escape = re.search(r"\\[uU]", _outside_strings(text, items))
+    if escape:
+        raise QueryRefused(f"codepoint escapes (\\u, \\U) are not accepted outside literals "
+                           f"({_line_column(text, escape.start())})", field="query")
+    return QueryShape(form or "SELECT", has_dataset_clause)
+
+
+def _resolve(token: Token | None, prefixes: dict[str, str]) -> str | None:
+    if token is None:
+        return None
+    if token.kind == "iri":
+        return token.text[1:-1]
+    if token.kind == "pname":
+        prefix, _, local = token.text.partition(":")
+        if prefix in prefixes:
+            return prefixes[prefix] + re.sub(r"\\(.)", r"\1", local)
+    return None
+
+
+def _outside_strings(text: str, items: list[Token]) -> str:
+    """The query text with its string literals blanked out (positions kept)."""
+    chars = list(text)
+    for token in items:
+        if token.kind == "string":
+            chars[token.position:token.position + len(token.text)] = " " * len(token.text)
+    return "".join(chars)

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,8 +46,9 @@ def running_server(build_dir: Path, **settings: str) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "KG_BUILD_DIR": str(build_dir), "KG_HOST": "127.0.0.1", "KG_PORT": str(port),
            **{f"KG_{k.upper()}": str(v) for k, v in settings.items()}}
+    log = tempfile.TemporaryFile()  # a pipe nobody reads could fill up and block the server
     process = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                               stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -57,7 +59,8 @@ def running_server(build_dir: Path, **settings: str) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.stdout else ""
+                log.seek(0)
+                output = log.read().decode(errors="replace")
                 raise RuntimeError(f"server did not start:\n{output}")
             time.sleep(0.2)
         yield base
@@ -67,3 +70,4 @@ def running_server(build_dir: Path, **settings: str) -> Iterator[str]:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()

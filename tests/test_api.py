@@ -375,3 +375,87 @@ def test_health_and_ready(server: str, built: Built) -> None:
     openapi = get(server, "/openapi.json").json()
     assert "/api/queries/materials_in_subcategory" in openapi["paths"]
     assert openapi["paths"]["/api/queries/materials_in_subcategory"]["get"]["parameters"][0]["name"] == "subcategory"
+
+
+@pytest.mark.parametrize("template", [
+    "PREFIX : <http://127.0.0.1:{port}/> SELECT * WHERE {{ SERVICE :b {{ ?s ?p ?o }} }}",
+    "PREFIX ex: <http://x/> SELECT * WHERE {{ BIND(ex:a\\# AS ?z) SERVICE <http://127.0.0.1:{port}/h> {{ ?s ?p ?o }} }}",
+    "PREFIX ex: <http://x/> SELECT * WHERE {{ BIND(ex:a\\' AS ?z) SERVICE <http://127.0.0.1:{port}/q> {{ ?s ?p ?o }} }} # '",
+    "SELECT * WHERE {{ \\u0053ERVICE <http://127.0.0.1:{port}/u> {{ ?s ?p ?o }} }}",
+], ids=["space-before-prefixed-name", "escaped-hash-in-name", "escaped-quote-in-name", "codepoint-escape"])
+def test_service_spellings_are_refused(server: str, listener: tuple[int, list[str]], template: str) -> None:
+    port, connections = listener
+    assert_problem(httpx.post(server + "/sparql", data={"query": template.format(port=port)}, timeout=30), 403)
+    time.sleep(0.3)
+    assert connections == []
+
+
+def test_workers_cannot_reach_the_network(built: Built, listener: tuple[int, list[str]]) -> None:
+    """Defence in depth: a SERVICE query given straight to the engine (no guard) connects nowhere."""
+    import asyncio
+
+    from kg.engine import QueryEngine, QueryJob
+    from kg.errors import KGError
+
+    port, connections = listener
+
+    async def run() -> bool:
+        engine = QueryEngine(built.result.directory / "dataset.nq", workers=1, timeout=10)
+        await engine.start()
+        try:
+            with pytest.raises(KGError):
+                await engine.run(QueryJob(f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/> {{ ?s ?p ?o }} }}"))
+        finally:
+            await engine.stop()
+        return engine.network_isolated
+
+    isolated = asyncio.run(run())
+    time.sleep(0.3)
+    if isolated:  # root or CAP_SYS_ADMIN: the worker has a network namespace of its own
+        assert connections == []
+
+
+def test_from_clause_selects_the_graph(server: str, built: Built) -> None:
+    query = f"SELECT (COUNT(*) AS ?n) FROM <{ASSERTED}> WHERE {{ ?s ?p ?o }}"
+    rows = get(server, "/sparql", params={"query": query}).json()["results"]["bindings"]
+    assert int(rows[0]["n"]["value"]) == built.result.graphs[ASSERTED]
+
+
+def test_query_form_is_not_fooled_by_prefix_names(server: str) -> None:
+    construct = "PREFIX select: <http://example.org/> CONSTRUCT { ?s a select:X } WHERE { ?s a <%sCoreChallenge> }" % CAP
+    response = httpx.post(server + "/sparql", data={"query": construct}, timeout=30)
+    assert response.headers["content-type"].startswith("text/turtle")
+    select = "PREFIX construct: <http://example.org/> SELECT ?s WHERE { ?s a <%sCoreChallenge> }" % CAP
+    response = httpx.post(server + "/sparql", data={"query": select}, timeout=30)
+    assert response.headers["content-type"].startswith("application/sparql-results+json")
+
+
+def test_cache_keys_cover_every_accept_header_and_the_host(server: str) -> None:
+    path = server + "/api/countries?cache-check=1"
+    both = httpx.Client(timeout=30).send(httpx.Request("GET", path, headers=[
+        ("Accept", "application/ld+json"), ("Accept", "application/json")]))
+    assert both.headers["content-type"].startswith("application/ld+json")
+    plain = httpx.get(path, headers={"Accept": "application/json"}, timeout=30)
+    assert plain.headers["content-type"].startswith("application/json")
+    httpx.get(server + "/api/materials?per_page=5&host-check=1", headers={"Host": "evil.example"}, timeout=30)
+    honest = httpx.get(server + "/api/materials?per_page=5&host-check=1", timeout=30)
+    assert "evil.example" not in honest.headers.get("link", "")
+
+
+def test_conditional_requests_behave_the_same_cached_or_not(server: str) -> None:
+    first = get(server, "/api/hashtags?conditional=1")
+    assert get(server, "/api/hashtags?conditional=1", headers={"If-None-Match": "*"}).status_code == 304
+    strong = first.headers["etag"].removeprefix("W/")
+    assert get(server, "/api/hashtags?conditional=1", headers={"If-None-Match": strong}).status_code == 304
+
+
+def test_accept_q_zero_excludes_a_type(server: str) -> None:
+    response = get(server, "/api/hashtags", headers={"Accept": "application/json;q=0, */*"})
+    assert response.headers["content-type"].startswith("application/ld+json")
+
+
+def test_type_facet_counts_match_the_type_filter(server: str) -> None:
+    facets = get(server, "/api/materials/facets").json()["facets"]["type"]
+    for label, count in list(facets.items())[:12]:
+        total = get(server, "/api/materials", params={"type": label}).json()["total"]
+        assert total == count, label
