@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
@@ -14,10 +15,13 @@ from kg.validate import ValidationReport
 ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
 
 
-def _group_key(group: str) -> tuple[int, str]:
-    if group[:1].isdigit():
-        return (0, group.zfill(4))
-    return (1, group)
+def _group_key(group: str) -> tuple[int, int, int, str]:
+    """Categories and their subcategories in portfolio order (01, 1.1, 1.2 … 02, 2.1 …), then the rest."""
+    if re.fullmatch(r"\d\.\d", group):
+        return (0, int(group[0]), int(group[2]), "")
+    if re.fullmatch(r"\d\d", group):
+        return (0, int(group), 0, "")
+    return (1, 0, 0, group)
 
 
 def grouped(report: ValidationReport, findings: list[Finding]) -> dict[str, list[dict]]:

@@ -135,10 +135,11 @@ class _Locator:
         return f"{file_part}:{int(first) + 1}-{last}" if first.isdigit() else file_part
 
     def group(self, focus: Node | None) -> str | None:
+        """The subcategory (or category) a result belongs to, else the kind of resource it is about."""
         if focus is None:
             return None
         cap = self.cap
-        for predicate in (cap.inProblemStatement, None):
+        for predicate in (cap.inProblemStatement, _SCHEMA_ABOUT, None):
             target = self.data.value(focus, predicate) if predicate else focus  # type: ignore[arg-type]
             notation = self.data.value(target, _SKOS_NOTATION) if target is not None else None  # type: ignore[arg-type]
             if notation is not None and re.fullmatch(r"\d\.\d|0\d", str(notation)):
@@ -146,7 +147,16 @@ class _Locator:
         material_card = self.data.value(None, cap.appearanceOf, focus)  # type: ignore[arg-type]
         if material_card is not None:
             return self.group(material_card)
-        return None
+        kinds = sorted(str(t).rsplit("#", 1)[-1].rsplit("/", 1)[-1] for t in self.data.objects(focus, _RDF_TYPE))  # type: ignore[arg-type]
+        return KIND_GROUPS.get(kinds[0], kinds[0].lower() + "s") if kinds else None
 
 
 _SKOS_NOTATION = URIRef("http://www.w3.org/2004/02/skos/core#notation")
+_SCHEMA_ABOUT = URIRef("http://schema.org/about")
+_RDF_TYPE = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+KIND_GROUPS = {"Collection": "hashtags", "Hashtag": "hashtags", "GlossaryTerm": "glossary",
+               "FormalOrganization": "organisations", "Organization": "organisations",
+               "OrganizationalCollaboration": "organisations", "OrganizationalUnit": "organisations",
+               "Event": "events", "Webinar": "events", "NewsArticle": "events", "PlatformProfile": "profiles",
+               "NationalPlatform": "profiles", "City": "cities", "MissionCity": "cities", "DeepDiveExample": "deep dives",
+               "InterviewQuote": "quotes"}
