@@ -188,7 +188,8 @@ def serve(
     base = f"http://{host}:{port}"
     out.print(f"pages            {base}/\nSPARQL endpoint  {base}/sparql\nREST API         {base}/api\n"
               f"API docs         {base}/docs\nhealth           {base}/health", highlight=False)
-    uvicorn.run("api.app:app_factory", factory=True, host=host, port=port, log_level="warning")
+    uvicorn.run("api.app:app_factory", factory=True, host=host, port=port, log_level="warning",
+                workers=settings.http_workers if settings.http_workers > 1 else None)
 
 
 def _term(term: Any) -> str:
