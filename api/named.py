@@ -31,7 +31,7 @@ async def list_queries(request: Request, runtime: RuntimeDep) -> Response:
 
 def _endpoint(query: NamedQuery):  # noqa: ANN202 - a FastAPI endpoint with a generated signature
     async def endpoint(request: Request, **values: str | None) -> Response:
-        runtime = get_runtime(request)
+        runtime = await get_runtime(request)
         given = {name: value for name, value in values.items() if value is not None}
 
         async def produce() -> object:

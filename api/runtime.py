@@ -94,7 +94,8 @@ def _plain(term: tuple | None) -> object:
     return value
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    """async, so FastAPI does not hop to its thread pool for it on every request."""
     return request.app.state.runtime
 
 

@@ -25,7 +25,9 @@ GRAPH_OFFERS = ["text/turtle", "application/n-triples", "application/ld+json", "
 
 async def _parameters(request: Request) -> tuple[str | None, list[str], list[str]]:
     """query, default-graph-uri and named-graph-uri from the URL and, for POST, the body."""
-    params = parse_qs(request.url.query, keep_blank_values=True)
+    params: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():  # parsed once by Starlette, cached on the request
+        params.setdefault(key, []).append(value)
     query = (params.get("query") or [None])[0]
     if request.method == "POST":
         content_type, _, options = request.headers.get("content-type", "").partition(";")

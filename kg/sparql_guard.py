@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from kg.errors import QueryRefused
 
@@ -60,8 +61,24 @@ def check_query(text: str, allowed_graphs: set[str], *, dataset_given: bool = Fa
     """Raise QueryRefused for updates, SERVICE, and FROM clauses naming graphs outside the dataset.
 
     With `dataset_given` (protocol default-graph-uri / named-graph-uri), the query's FROM clauses
-    are replaced by the protocol's dataset, so they are not checked.
+    are replaced by the protocol's dataset, so they are not checked. Verdicts are remembered per
+    query text: sites send the same queries again and again.
     """
+    outcome = _check(text, frozenset(allowed_graphs), dataset_given)
+    if isinstance(outcome, QueryRefused):
+        raise QueryRefused(outcome.problem, field=outcome.field)
+    return outcome
+
+
+@lru_cache(maxsize=4096)
+def _check(text: str, allowed_graphs: frozenset[str], dataset_given: bool) -> QueryShape | QueryRefused:
+    try:
+        return _inspect(text, allowed_graphs, dataset_given)
+    except QueryRefused as refused:
+        return refused
+
+
+def _inspect(text: str, allowed_graphs: frozenset[str], dataset_given: bool) -> QueryShape:
     items = tokens(text)
     prefixes = {}
     form = None
