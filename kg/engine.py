@@ -15,7 +15,10 @@ import ctypes
 import logging
 import multiprocessing
 import os
+import pickle
 import resource
+import socket
+import struct
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -179,10 +182,31 @@ class _Worker:
         self.process.start()
         child.close()
 
+    async def open_streams(self) -> None:
+        """asyncio streams over the worker's end of the pipe (a socket pair), speaking Connection's framing.
+
+        Non-blocking buffered writes and awaited reads: no readiness callbacks or blocking writes on the
+        event loop. The worker keeps the plain blocking Connection.
+        """
+        sock = socket.socket(fileno=os.dup(self.connection.fileno()))
+        self.reader, self.writer = await asyncio.open_connection(sock=sock)
+
+    def send(self, message: object) -> None:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        self.writer.write(struct.pack("!i", len(data)) + data)
+
+    async def receive(self) -> Any:
+        (size,) = struct.unpack("!i", await self.reader.readexactly(4))
+        if size == -1:  # Connection's framing for messages over 2 GiB
+            (size,) = struct.unpack("!Q", await self.reader.readexactly(8))
+        return pickle.loads(await self.reader.readexactly(size))
+
     def kill(self) -> None:
         with contextlib.suppress(Exception):
             self.process.kill()
             self.process.join(timeout=2)
+        with contextlib.suppress(Exception):
+            self.writer.close()
         with contextlib.suppress(Exception):
             self.connection.close()
 
@@ -212,6 +236,7 @@ class QueryEngine:
         worker = _Worker(self.context, self.dataset, self.memory_limit)
         self.workers.add(worker)
         try:
+            await worker.open_streams()
             status, (triples, self.network_isolated) = await self._receive(worker, timeout=120)
         except Exception:
             worker.kill()
@@ -221,17 +246,7 @@ class QueryEngine:
         await self.idle.put(worker)
 
     async def _receive(self, worker: _Worker, timeout: float) -> Any:
-        loop = asyncio.get_running_loop()
-        ready = loop.create_future()
-        fileno = worker.connection.fileno()
-        loop.add_reader(fileno, lambda: ready.done() or ready.set_result(None))
-        try:
-            await asyncio.wait_for(ready, timeout)
-        finally:
-            loop.remove_reader(fileno)
-            # uvloop leaves the descriptor non-blocking; Connection.recv/send expect a blocking one
-            os.set_blocking(fileno, True)
-        return worker.connection.recv()
+        return await asyncio.wait_for(worker.receive(), timeout)
 
     async def run(self, job: QueryJob, *, timeout: float | None = None) -> QueryOutcome:
         budget = self.timeout if timeout is None else timeout
@@ -244,12 +259,12 @@ class QueryEngine:
             raise QueryTimeout(f"all {self.size} query workers stayed busy for the whole time budget "
                                f"of {budget:g} s; try again") from None
         try:
-            worker.connection.send(job)
+            worker.send(job)
             status, payload = await self._receive(worker, max(0.001, deadline - time.monotonic()))
         except TimeoutError:
             self._replace(worker)
             raise QueryTimeout(f"the query ran over its time budget of {budget:g} s and was stopped") from None
-        except (EOFError, OSError, BrokenPipeError):
+        except (EOFError, OSError, BrokenPipeError, asyncio.IncompleteReadError):
             self._replace(worker)
             raise EngineUnavailable("a query worker stopped unexpectedly; it is being restarted") from None
         self.idle.put_nowait(worker)
@@ -273,6 +288,6 @@ class QueryEngine:
         self._closing = True
         for worker in list(self.workers):
             with contextlib.suppress(Exception):
-                worker.connection.send(None)
+                worker.send(None)
             worker.kill()
         self.workers.clear()
