@@ -64,11 +64,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    # the last added middleware is the outermost: CORS wraps the size limit, which wraps the cache
-    app.add_middleware(ResponseCache, max_entries=settings.cache_entries)
+    # the last added middleware is the outermost: the response cache answers hits before anything else
+    # (its entries keep the CORS headers they were made with; the Origin header is part of its key)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["*"], expose_headers=["ETag", "Link", "X-Total-Count", "X-Result-Count"])
+    app.add_middleware(ResponseCache, max_entries=settings.cache_entries)
     app.include_router(sparql.router)
     app.include_router(named.router)
     app.include_router(resources.router)

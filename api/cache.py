@@ -37,7 +37,8 @@ class ResponseCache:
         raw_headers = scope.get("headers") or []
         accept = b",".join(value for name, value in raw_headers if name == b"accept")  # every Accept header
         host = b",".join(value for name, value in raw_headers if name == b"host")  # Link headers name the host
-        key = (runtime.version, scope["path"], scope.get("query_string", b""), accept, host)
+        origin = b",".join(value for name, value in raw_headers if name == b"origin")  # CORS headers follow it
+        key = (runtime.version, scope["path"], scope.get("query_string", b""), accept, host + b"|" + origin)
         entry = self.entries.get(key)
         if entry is not None:
             self.entries.move_to_end(key)

@@ -459,3 +459,11 @@ def test_type_facet_counts_match_the_type_filter(server: str) -> None:
     for label, count in list(facets.items())[:12]:
         total = get(server, "/api/materials", params={"type": label}).json()["total"]
         assert total == count, label
+
+
+def test_cached_responses_keep_cors_headers(server: str) -> None:
+    path = "/api/categories?cors-check=1"
+    assert "access-control-allow-origin" not in get(server, path).headers
+    for _ in range(2):  # a miss, then a hit from the cache
+        response = get(server, path, headers={"Origin": "https://portfolio.example"})
+        assert response.headers["access-control-allow-origin"] == "*"

@@ -1,0 +1,103 @@
+"""/sparql against the Oxigraph server with wrk, a load generator written in C.
+
+bench_api.py drives the servers from Python threads, whose own cost per request is close to the
+servers' on small queries. wrk (Debian package `wrk`) costs far less, so this comparison shows the
+servers' throughput on the same SPARQL mix with less noise from the client. Loopback only.
+
+    .venv/bin/python bench/bench_wrk.py [--connections 4] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_api import api_server, ensure_build, make_dataset, oxigraph_command, oxigraph_server, routes  # noqa: E402
+
+
+def lua_long_string(text: str) -> str:
+    """A Lua long-bracket literal, which keeps the bytes as they are (Lua has no \\u escapes)."""
+    level = 1
+    while "]" + "=" * level + "]" in text:
+        level += 1
+    return "[" + "=" * level + "[\n" + text + "]" + "=" * level + "]"
+
+
+def lua_script(queries: list[str], path: str) -> str:
+    bodies = ",\n".join(lua_long_string(q) for q in queries)
+    return f"""
+local bodies = {{
+{bodies}
+}}
+local i = 0
+request = function()
+  i = i % #bodies + 1
+  return wrk.format("POST", "{path}", {{["Content-Type"] = "application/sparql-query",
+                                       ["Accept"] = "application/sparql-results+json"}}, bodies[i])
+end
+response = function(status, headers, body)
+  if status ~= 200 then failures = (failures or 0) + 1 end
+end
+"""
+
+
+def run_wrk(base: str, path: str, queries: list[str], connections: int, seconds: int) -> float:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(lua_script(queries, path))
+    completed = subprocess.run(["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s", "-s", script.name,
+                                "--latency", base], capture_output=True, text=True, check=True)
+    Path(script.name).unlink()
+    output = completed.stdout
+    if completed.stderr.strip() or "Requests/sec" not in output:  # a script error makes wrk fall back to GET /
+        raise SystemExit(f"wrk did not run the mix:\n{completed.stderr}{output}")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if errors:
+        raise SystemExit(f"{base}{path}: {errors.group(1)} failed responses\n{output}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--fresh-build", action="store_true")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install wrk (Debian)")
+    queries = [q for route in routes() for q in route.sparql]
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        scratch = Path(scratch_dir)
+        source = ensure_build(args, scratch)
+        build_dir = scratch / "served"
+        make_dataset(source, 1, build_dir, "wrk")
+        store = scratch / "oxigraph"
+        command = oxigraph_command()
+        subprocess.run([command, "load", "--location", str(store), "--file", str(source)], check=True,
+                       capture_output=True)
+        results: dict[str, list[float]] = {"/sparql": [], "oxigraph": []}
+        for _ in range(args.rounds):
+            with api_server(build_dir, {}, scratch / "api.log") as (base, _):
+                run_wrk(base, "/sparql", queries, args.connections, 2)  # warm-up
+                results["/sparql"].append(run_wrk(base, "/sparql", queries, args.connections, args.seconds))
+            with oxigraph_server(command, store, scratch / "ox.log") as (base, _):
+                run_wrk(base, "/query", queries, args.connections, 2)
+                results["oxigraph"].append(run_wrk(base, "/query", queries, args.connections, args.seconds))
+    print(f"wrk, {args.connections} connections, {args.seconds} s per round, the {len(queries)}-query SPARQL mix "
+          "of bench_api.py")
+    for name, values in results.items():
+        print(f"  {name:<10} req/s per round: {', '.join(f'{v:.0f}' for v in values)}")
+    ratios = [a / b for a, b in zip(results["/sparql"], results["oxigraph"], strict=True)]
+    print(f"  /sparql ÷ Oxigraph per round: {', '.join(f'{r:.2f}' for r in ratios)}")
+
+
+if __name__ == "__main__":
+    main()
