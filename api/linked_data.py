@@ -59,10 +59,7 @@ def _rdf(rows: list[list], media_type: str, runtime: Runtime) -> bytes:
 
 
 async def _negotiate(request: Request) -> str:
-    try:
-        return choose(request, OFFERS, override=request.query_params.get("format"), aliases=FORMAT_ALIASES)
-    except HTTPProblem:
-        raise
+    return choose(request, OFFERS, override=request.query_params.get("format"), aliases=FORMAT_ALIASES)
 
 
 @router.get("/id/{path:path}", summary="Dereference an instance IRI (HTML or RDF by content negotiation)")
@@ -85,15 +82,12 @@ async def instance(request: Request, runtime: RuntimeDep, path: str) -> Response
 @router.get("/ontology", summary="The ontology: documentation for people, Turtle and friends for machines")
 async def ontology(request: Request, runtime: RuntimeDep) -> Response:
     media_type = await _negotiate(request)
-    documentation = runtime.build_dir / ONTOLOGY_PAGE
-    if media_type == "text/html" and documentation.exists():  # pyLODE's page, made at build time
-        return cached_response(request, documentation.read_bytes(), "text/html; charset=utf-8", runtime.version,
-                               headers=alternates(request))
+    if media_type == "text/html":  # pyLODE's documentation, made at build time
+        return cached_response(request, (runtime.build_dir / ONTOLOGY_PAGE).read_bytes(), "text/html; charset=utf-8",
+                               runtime.version, headers=alternates(request))
     text = runtime.ns.rebase((LINKED_QUERIES / "ontology.rq").read_text(encoding="utf-8"))
     outcome = await runtime.engine.run(QueryJob(text, graph_format="triples", max_rows=1_000_000))
-    rows = outcome.rows or []
-    body = (pages.ontology_page(request, runtime, rows).encode() if media_type == "text/html"
-            else _rdf(rows, media_type, runtime))
+    body = _rdf(outcome.rows or [], media_type, runtime)
     return cached_response(request, body, media_type + ("; charset=utf-8" if media_type.startswith("text/") else ""),
                            runtime.version, headers=alternates(request))
 

@@ -14,10 +14,10 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from api.errors import problem
+from api.errors import HTTPProblem, problem
 from api.negotiation import cached_response
 from api.runtime import Runtime, RuntimeDep
-from kg.catalogue import Filters
+from kg.catalogue import Catalogue, Filters
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -61,6 +61,12 @@ def curie(runtime: Runtime, iri: str) -> str:
     return iri
 
 
+def _catalogue(runtime: Runtime) -> Catalogue:
+    if runtime.catalogue is None:
+        raise HTTPProblem(503, "Not ready", "the server is still loading the dataset", {"Retry-After": "1"})
+    return runtime.catalogue
+
+
 def html(request: Request, runtime: Runtime, body: str) -> Response:
     return cached_response(request, body.encode(), "text/html; charset=utf-8", runtime.version)
 
@@ -97,8 +103,7 @@ async def search(request: Request, runtime: RuntimeDep,
                  country: Annotated[str | None, Query(max_length=3)] = None,
                  type: Annotated[str | None, Query(max_length=120)] = None,  # noqa: A002
                  year: Annotated[int | None, Query(ge=1900, le=2100)] = None) -> Response:
-    catalogue = runtime.catalogue
-    assert catalogue is not None
+    catalogue = _catalogue(runtime)
     filters = Filters(category, subcategory, hashtag, country, type, year, year, q)
     entries, scores = catalogue.select(filters)
     ordered = catalogue.sort(entries, "relevance" if q else "title", scores)
@@ -172,9 +177,7 @@ async def country(request: Request, runtime: RuntimeDep, code: str) -> Response:
     if record is None:
         return not_found(request, runtime, "text/html", f"/country/{code}")
     alpha2 = record["code"]
-    catalogue = runtime.catalogue
-    assert catalogue is not None
-    entries, _ = catalogue.select(Filters(country=alpha2))
+    entries, _ = _catalogue(runtime).select(Filters(country=alpha2))
     by_category: dict[str, list[dict]] = defaultdict(list)
     for entry in sorted(entries, key=lambda e: e.title.casefold()):
         for category in sorted(entry.categories):
@@ -255,25 +258,3 @@ def _value(runtime: Runtime, term: tuple, labels: dict[str, str]) -> tuple[str, 
         href = f"/country/{value[len(EU_COUNTRY):]}" if value.startswith(EU_COUNTRY) else local(runtime, value)
         return labels.get(value, curie(runtime, value)), href
     return (value + (f" @{language}" if language and language != "en" else "")), None
-
-
-def ontology_page(request: Request, runtime: Runtime, rows: list[list]) -> str:
-    terms: dict[str, dict] = defaultdict(lambda: {"types": set(), "label": None, "definition": None, "parents": set()})
-    cap = str(runtime.ns.cap)
-    for subject, predicate, value in rows:
-        if not subject[1].startswith(cap):
-            continue
-        term = terms[subject[1]]
-        if predicate[1] == RDF_TYPE:
-            term["types"].add(curie(runtime, value[1]))
-        elif predicate[1] == "http://www.w3.org/2000/01/rdf-schema#label":
-            term["label"] = value[1]
-        elif predicate[1] == "http://www.w3.org/2004/02/skos/core#definition":
-            term["definition"] = value[1]
-        elif predicate[1] in ("http://www.w3.org/2000/01/rdf-schema#subClassOf",
-                              "http://www.w3.org/2000/01/rdf-schema#subPropertyOf") and value[0] == "iri":
-            term["parents"].add(curie(runtime, value[1]))
-    classes = sorted((curie(runtime, k), v) for k, v in terms.items() if "owl:Class" in v["types"])
-    properties = sorted((curie(runtime, k), v) for k, v in terms.items() if v["types"] & {
-        "owl:ObjectProperty", "owl:DatatypeProperty"})
-    return render("ontology.html", request, runtime, classes=classes, properties=properties)

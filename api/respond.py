@@ -46,13 +46,12 @@ def _as_jsonld(payload: object) -> object:
     return payload
 
 
-async def respond(request: Request, runtime: Runtime, produce: Producer, *, headers: dict[str, str] | None = None,
-                  status_headers: Callable[[object], dict[str, str]] | None = None) -> Response:
+async def respond(request: Request, runtime: Runtime, produce: Producer, *,
+                  headers: dict[str, str] | None = None) -> Response:
     """Serve `produce()` as JSON or JSON-LD (by Accept) with an ETag; api.cache keeps the result."""
     media_type = choose(request, JSON_TYPES, override=request.query_params.get("format"),
                         aliases={"json": "application/json", "jsonld": "application/ld+json"})
     payload = await produce()
     document = _as_jsonld(payload) if media_type == "application/ld+json" else payload
     body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-    extra = status_headers(payload) if status_headers else {}
-    return cached_response(request, body, media_type, runtime.version, headers={**extra, **(headers or {})})
+    return cached_response(request, body, media_type, runtime.version, headers=headers)
