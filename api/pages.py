@@ -237,10 +237,10 @@ async def resource_page(request: Request, runtime: Runtime, iri: str, rows: list
 
 async def _linked_rows(runtime: Runtime, name: str, iri: str) -> list[dict]:
     """Rows of an internal query in kg/queries/linked/, its ?s bound to the resource."""
+    import pyoxigraph as ox
+
     from api.linked_data import LINKED_QUERIES
     from kg.engine import QueryJob, encode_term
-
-    import pyoxigraph as ox
 
     text = runtime.ns.rebase((LINKED_QUERIES / f"{name}.rq").read_text(encoding="utf-8"))
     outcome = await runtime.engine.run(QueryJob(text, select_format="rows", max_rows=100_000,

@@ -12,8 +12,8 @@ from api.errors import HTTPProblem
 from api.negotiation import choose, etag_for, not_modified
 from api.runtime import RuntimeDep
 from kg.engine import QueryJob
-from kg.results import GRAPH_FORMATS, SELECT_FORMATS, SHORT_NAMES
 from kg.errors import QueryRefused
+from kg.results import GRAPH_FORMATS, SELECT_FORMATS, SHORT_NAMES
 from kg.sparql_guard import check_query
 
 router = APIRouter(tags=["SPARQL"])

@@ -30,7 +30,6 @@ import pyoxigraph as ox
 from kg.errors import EngineUnavailable, KGError, QueryFailed, QuerySyntaxError, QueryTimeout, ResultTooLarge
 from kg.results import GRAPH_FORMATS, write_boolean, write_graph, write_select
 
-
 log = logging.getLogger("capkg.engine")
 Term = tuple[str, str, str | None, str | None]  # (kind, value, datatype, language)
 
