@@ -20,6 +20,7 @@ from api.runtime import INTERNAL_MAX_ROWS, Runtime
 from kg import __version__
 from kg.catalogue import CATALOGUE_QUERIES, Catalogue
 from kg.engine import QueryJob
+from kg.errors import KGError
 from kg.named_queries import load_named_queries
 from kg.pipeline import current_build
 from kg.settings import Settings, get_settings
@@ -31,10 +32,29 @@ async def _catalogue(runtime: Runtime) -> Catalogue:
     results = {}
     for name in ("materials", "countries", "hashtags"):
         text = (CATALOGUE_QUERIES / f"{name}.rq").read_text(encoding="utf-8")
-        outcome = await runtime.engine.run(QueryJob(text, select_format="rows", max_rows=INTERNAL_MAX_ROWS), timeout=600)
+        outcome = await runtime.engine.run(QueryJob(text, select_format="rows", max_rows=INTERNAL_MAX_ROWS),
+                                           timeout=600)
         results[name] = [{var: (term[1] if term else None) for var, term in zip(outcome.variables, row, strict=True)}
                          for row in outcome.rows or []]
     return Catalogue.from_rows(results["materials"], results["countries"], results["hashtags"])
+
+
+async def _become_ready(runtime: Runtime) -> None:
+    """Load the search catalogue; an external store that is down now is waited for, with backoff.
+
+    The server answers meanwhile: /ready says 503, and routes that need the store say 503 too.
+    """
+    delay = 0.5
+    while True:
+        try:
+            runtime.catalogue = await _catalogue(runtime)
+            break
+        except KGError as exc:  # an external store may be down, restarting or overloaded: all pass
+            log.warning("the store cannot answer yet (%s); trying again in %.0f s", exc.problem, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+    runtime.ready = True
+    log.info("serving dataset %s (%d triples)", runtime.version, sum(runtime.graphs.values()))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -45,13 +65,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime = Runtime.open(settings, current_build(settings), load_named_queries())
         app.state.runtime = runtime
         await runtime.engine.start()
-        runtime.catalogue = await _catalogue(runtime)
-        runtime.ready = True
-        log.info("serving dataset %s (%d triples)", runtime.version, sum(runtime.graphs.values()))
+        loading = asyncio.create_task(_become_ready(runtime))
         try:
             yield
         finally:
             runtime.ready = False
+            loading.cancel()
             await asyncio.shield(runtime.engine.stop())
 
     app = FastAPI(
@@ -76,13 +95,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def health(request: Request) -> JSONResponse:
         runtime: Runtime = request.app.state.runtime
         return JSONResponse({"status": "ok", "version": runtime.version, "triples": runtime.graphs,
-                             "workers": len(runtime.engine.workers), "worker_restarts": runtime.engine.restarts,
-                             "workers_network_isolated": runtime.engine.network_isolated})
+                             **runtime.engine.status()})
 
     @app.get("/ready", tags=["Service"], summary="Readiness: 200 once the dataset is loaded and workers answer")
     async def ready(request: Request) -> JSONResponse:
         runtime: Runtime = request.app.state.runtime
-        ok = runtime.ready and len(runtime.engine.workers) > 0
+        ok = runtime.ready and await runtime.engine.healthy()
         body = {"ready": ok, "version": runtime.version, "triples": sum(runtime.graphs.values())}
         return JSONResponse(body, status_code=200 if ok else 503, headers=None if ok else {"Retry-After": "1"})
 

@@ -33,7 +33,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(KGError)
     async def kg_error(request: Request, exc: KGError) -> JSONResponse:
         extra = {"field": exc.field} if exc.field else {}
-        headers = {"Retry-After": "1"} if exc.http_status == 503 else None
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         return problem(exc.http_status, exc.title, exc.problem, headers, **extra)
 
     @app.exception_handler(HTTPProblem)

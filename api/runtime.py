@@ -14,6 +14,7 @@ from kg.engine import QueryEngine, QueryJob, QueryOutcome, encode_term
 from kg.errors import QueryNotFound
 from kg.named_queries import NamedQuery
 from kg.namespaces import ProjectNamespaces
+from kg.remote import RemoteEngine
 from kg.settings import Settings
 from kg.store import DATASET_FILE
 
@@ -23,7 +24,7 @@ class Runtime:
     settings: Settings
     build_dir: Path
     summary: dict
-    engine: QueryEngine
+    engine: QueryEngine | RemoteEngine
     queries: dict[str, NamedQuery]
     catalogue: Catalogue | None = None
     ready: bool = False
@@ -43,9 +44,13 @@ class Runtime:
     @classmethod
     def open(cls, settings: Settings, build_dir: Path, queries: dict[str, NamedQuery]) -> Runtime:
         summary = json.loads((build_dir / "summary.json").read_text(encoding="utf-8"))
-        engine = QueryEngine(build_dir / DATASET_FILE, workers=settings.query_workers or None,
-                             timeout=settings.query_timeout, max_rows=settings.max_rows,
-                             memory_limit=settings.worker_memory_mb * 2**20 or None)
+        engine: QueryEngine | RemoteEngine
+        if settings.remote_store:
+            engine = RemoteEngine.from_settings(settings, list(summary["graphs"]))
+        else:
+            engine = QueryEngine(build_dir / DATASET_FILE, workers=settings.query_workers or None,
+                                 timeout=settings.query_timeout, max_rows=settings.max_rows,
+                                 memory_limit=settings.worker_memory_mb * 2**20 or None)
         return cls(settings, build_dir, summary, engine, queries)
 
     def named(self, name: str) -> NamedQuery:

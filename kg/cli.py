@@ -1,7 +1,8 @@
 """The `capkg` command line. Exit codes (also in the README):
 
-0 success · 1 SHACL violations · 2 usage error · 3 malformed source or curation file ·
-4 invalid ontology or shapes · 5 build output missing or unwritable · 10 unexpected error
+0 success · 1 SHACL violations · 2 usage error or invalid setting · 3 malformed source or curation file ·
+4 invalid ontology or shapes · 5 build output missing or unwritable · 6 publishing to the external
+SPARQL store failed (what was live there is unchanged) · 10 unexpected error
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kg.errors import KGError, NonConformantData
+from kg.errors import KGError, NonConformantData, SettingsError
 from kg.settings import get_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -59,8 +60,10 @@ def _progress():  # noqa: ANN202
 @handles_errors
 def build(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary line.")] = False,
+    no_publish: Annotated[bool, typer.Option("--no-publish", help="With an external store configured: "
+                                                                   "build only, do not load it there.")] = False,
 ) -> None:
-    """Build the graph from data/sources and data/curation into build/current (atomically)."""
+    """Build the graph into build/current (atomically); with KG_STORE_* set, load it into that store too."""
     from kg.pipeline import build as run_build
 
     result = run_build(get_settings(), None if quiet else _progress())
@@ -75,6 +78,36 @@ def build(
     out.print(f"built {summary['triples']} triples, version {result.version}, in {result.directory} "
               f"({sum(t.seconds for t in result.timings):.1f} s); data-quality report: "
               f"{result.directory / 'report.md'}", highlight=False)
+    if get_settings().remote_store and not no_publish:
+        _publish(result.directory, quiet)
+
+
+@app.command()
+@handles_errors
+def publish(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary line.")] = False,
+) -> None:
+    """Load the current build into the external SPARQL store (KG_STORE_*) and switch to it."""
+    from kg.pipeline import current_build
+
+    settings = get_settings()
+    if not settings.remote_store:
+        raise SettingsError("no external store is configured: set KG_STORE_QUERY_URL (and KG_STORE_GSP_URL, "
+                            "KG_STORE_UPDATE_URL); see docs/remote-stores.md", field="KG_STORE_QUERY_URL")
+    _publish(current_build(settings), quiet)
+
+
+def _publish(directory: Path, quiet: bool) -> None:
+    from kg.publish import publish as run_publish
+
+    def say(message: str) -> None:
+        if not quiet:
+            console.print(f"[cyan]…[/cyan] {message}", highlight=False)
+
+    report = run_publish(get_settings(), directory, say)
+    out.print(f"published version {report.version} ({sum(report.graphs.values())} triples in "
+              f"{len(report.graphs)} graphs) to the SPARQL store, {report.mode}, in {report.seconds:.1f} s; "
+              f"previous release: {report.previous or 'none'}", highlight=False)
 
 
 @app.command()

@@ -95,7 +95,15 @@ def execute(store: ox.Store, job: QueryJob) -> QueryOutcome:
         raise QuerySyntaxError(str(exc), field="query") from None
     except (RuntimeError, ValueError) as exc:
         raise QuerySyntaxError(str(exc), field="query") from None
-    if isinstance(results, ox.QueryBoolean):
+    return shape_outcome(results, job, started)
+
+
+def shape_outcome(results: Any, job: QueryJob, started: float) -> QueryOutcome:
+    """Turn query results (from a store, or parsed from a remote store's answer) into what the job asked for.
+
+    The row budget is enforced here, for both engines: a result over it is an error, never cut short.
+    """
+    if isinstance(results, ox.QueryBoolean | bool):
         return QueryOutcome("boolean", write_boolean(bool(results), job.select_format), count=1,
                             seconds=time.perf_counter() - started)
     if isinstance(results, ox.QuerySolutions):
@@ -282,6 +290,13 @@ class QueryEngine:
         if not self._closing:
             task = asyncio.get_running_loop().create_task(self._spawn())
             task.add_done_callback(lambda t: t.exception())
+
+    async def healthy(self) -> bool:
+        return len(self.workers) > 0
+
+    def status(self) -> dict[str, object]:
+        return {"store": "embedded", "workers": len(self.workers), "worker_restarts": self.restarts,
+                "workers_network_isolated": self.network_isolated}
 
     async def stop(self) -> None:
         self._closing = True

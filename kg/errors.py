@@ -16,6 +16,7 @@ class KGError(Exception):
     exit_code = 10
     http_status = 500
     title = "Internal error"
+    retry_after: int | None = None  # seconds, for errors that pass (503, 504)
 
     def __init__(self, problem: str, *, file: str | Path | None = None, line: int | None = None,
                  field: str | None = None) -> None:
@@ -36,6 +37,13 @@ class KGError(Exception):
 
     def describe(self) -> str:
         return f"{self.location}: {self.problem}" if self.location else self.problem
+
+
+class SettingsError(KGError):
+    """A KG_ setting has a value that cannot be used (the message never repeats the value: it may be a secret)."""
+
+    exit_code = 2
+    title = "Invalid setting"
 
 
 class SourceFormatError(KGError):
@@ -123,12 +131,41 @@ class QueryTimeout(KGError):
     exit_code = 2
     http_status = 503
     title = "Query over its time budget"
+    retry_after = 1
+
+
+class StoreTimeout(QueryTimeout):
+    """The external SPARQL store did not answer within the query's time budget."""
+
+    http_status = 504
+    title = "The SPARQL store did not answer in time"
 
 
 class EngineUnavailable(KGError):
     exit_code = 5
     http_status = 503
     title = "Query engine unavailable"
+    retry_after = 1
+
+    def __init__(self, problem: str, *, retry_after: int | None = None, **kw) -> None:
+        if retry_after is not None:
+            self.retry_after = retry_after
+        super().__init__(problem, **kw)
+
+
+class StoreFailed(KGError):
+    """The external SPARQL store answered with an error that is not the client's (logged on the server)."""
+
+    exit_code = 5
+    http_status = 502
+    title = "The SPARQL store failed"
+
+
+class PublishError(KGError):
+    """The build could not be loaded into the external store; what was live there is left as it was."""
+
+    exit_code = 6
+    title = "Publishing to the SPARQL store failed"
 
 
 class QueryFailed(KGError):

@@ -1,0 +1,515 @@
+"""An external SPARQL 1.1 server as the store: queries through SPARQLWrapper, loads through the Graph Store.
+
+What the embedded engine guarantees holds here too:
+- the same checks: kg.sparql_guard first, then Oxigraph's own parser and planner on an empty
+  store (nothing is evaluated), so only standard SPARQL 1.1 with standard functions is
+  forwarded: no vendor pragmas (Virtuoso's DEFINE), no extension functions, no updates;
+- every forwarded request is sent as a query (`query=`), never as an update, whatever
+  SPARQLWrapper's own guess of the query type is;
+- the dataset is always explicit (default-graph-uri and named-graph-uri = the build's graphs,
+  unless the client or the query names graphs), so answers match the embedded store's union
+  default graph and nothing else in a shared store is visible;
+- the same time budget (every remote call has a timeout; the worker thread is never left hanging
+  longer than the budget) and the same row budget;
+- named-query values are bound as RDF terms in a trailing VALUES clause (SPARQL 1.1's own binding
+  mechanism), serialised by Oxigraph, never formatted into the query by hand.
+
+Credentials live in SecretStr settings; no message, log line or response carries them or the
+store's URLs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import random
+import re
+import socket
+import time
+import urllib.error
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import httpx
+import pyoxigraph as ox
+from SPARQLWrapper import BASIC, DIGEST, POST, URLENCODED, SPARQLWrapper
+from SPARQLWrapper.SPARQLExceptions import (
+    EndPointInternalError,
+    EndPointNotFound,
+    QueryBadFormed,
+    SPARQLWrapperException,
+    Unauthorized,
+    URITooLong,
+)
+
+from kg.engine import QueryJob, QueryOutcome, decode_term, shape_outcome
+from kg.errors import (
+    EngineUnavailable,
+    KGError,
+    PublishError,
+    QueryRefused,
+    QuerySyntaxError,
+    QueryTimeout,
+    StoreFailed,
+    StoreTimeout,
+)
+from kg.settings import Settings
+from kg.sparql_guard import QUERY_FORMS, Token, tokens
+
+log = logging.getLogger("capkg.remote")
+
+MAX_RESPONSE_BYTES = 256 * 2**20  # a single answer larger than this is refused rather than buffered
+READ_CHUNK = 1 << 16
+SELECT_ACCEPT = "application/sparql-results+json"
+GRAPH_ACCEPT = "application/n-triples, text/turtle;q=0.9, text/plain;q=0.5"
+IRI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
+
+
+# -- what is forwarded ---------------------------------------------------------------------------
+
+_PARSER = ox.Store()  # always empty: queries are parsed and planned on it, never evaluated
+
+
+@lru_cache(maxsize=4096)
+def _syntax_problem(text: str, base_iri: str | None) -> str | None:
+    probe = text
+    form = _form_token(text)
+    if form is not None and form.text.upper() == "ASK":
+        # Oxigraph evaluates an ASK as soon as it is asked; CONSTRUCT {} has the same grammar after the keyword
+        # and is evaluated lazily, so parsing it costs no evaluation.
+        probe = text[:form.position] + "CONSTRUCT {}" + text[form.position + 3:]
+    try:
+        _PARSER.query(probe, **({"base_iri": base_iri} if base_iri else {}))
+    except (SyntaxError, RuntimeError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
+def check_standard_sparql(text: str, base_iri: str | None = None) -> None:
+    """Raise QuerySyntaxError unless `text` is a SPARQL 1.1 query the embedded store would accept."""
+    problem = _syntax_problem(text, base_iri if base_iri and IRI.match(base_iri) else None)
+    if problem:
+        raise QuerySyntaxError(problem, field="query")
+
+
+def values_clause(substitutions: dict[str, Any]) -> str:
+    """A trailing VALUES clause binding variables to RDF terms serialised by Oxigraph (escaped, validated)."""
+    names = list(substitutions)
+    for name in names:
+        if not re.fullmatch(r"\w+", name):
+            raise QuerySyntaxError(f"{name!r} is not a variable name", field="values")
+    terms = " ".join(str(decode_term(substitutions[name])) for name in names)
+    return "\nVALUES (" + " ".join("?" + name for name in names) + ") { (" + terms + ") }\n"
+
+
+def forwarded_text(job: QueryJob) -> str:
+    text = job.text
+    if job.base_iri and IRI.match(job.base_iri):
+        # the SPARQL protocol has no base parameter: relative IRIs resolve against the endpoint, as embedded
+        text = f"BASE {ox.NamedNode(job.base_iri)}\n{text}"
+    if job.substitutions:
+        text += values_clause(job.substitutions)
+    return text
+
+
+# -- the client ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Account:
+    user: str
+    password: str
+
+    def __repr__(self) -> str:  # never shown, not even in a traceback's locals
+        return "Account(***)"
+
+
+class Retryable(Exception):
+    """A failure after which the same read may be sent again (connection refused or reset, 502, 503, 429)."""
+
+    def __init__(self, error: KGError, unreachable: bool) -> None:
+        self.error, self.unreachable = error, unreachable
+        super().__init__(error.problem)
+
+
+class StoreClient:
+    """Blocking calls to one external store; safe to use from several threads."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.query_url = settings.store_query_url
+        self.update_url = settings.store_update_url
+        self.gsp_url = settings.store_gsp_url
+        self.auth = settings.store_auth
+        self.writer = Account(settings.store_user, settings.store_password.get_secret_value()) \
+            if settings.store_user else None
+        read_user = settings.store_read_user or settings.store_user
+        read_password = (settings.store_read_password if settings.store_read_user
+                         else settings.store_password).get_secret_value()
+        self.reader = Account(read_user, read_password) if read_user else None
+
+    # queries ---------------------------------------------------------------------------------
+
+    def query(self, job: QueryJob, form: str, dataset: tuple[list[str], list[str]] | None,
+              deadline: float) -> QueryOutcome:
+        """One query, not retried (the build's own reads)."""
+        try:
+            return self.attempt(job, form, dataset, deadline)
+        except Retryable as failure:
+            raise failure.error from None
+
+    def attempt(self, job: QueryJob, form: str, dataset: tuple[list[str], list[str]] | None,
+                deadline: float) -> QueryOutcome:
+        """One try of a query; a failure after which it may be sent again raises Retryable."""
+        started = time.perf_counter()
+        body, media_type = self._post_query(forwarded_text(job), form, dataset, deadline)
+        try:
+            if form in {"CONSTRUCT", "DESCRIBE"}:
+                results = ox.parse(body, format=_rdf_format(media_type))
+                triples = (ox.Triple(q.subject, q.predicate, q.object) for q in results)
+                return shape_outcome(triples, job, started)
+            return shape_outcome(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON), job, started)
+        except SyntaxError as exc:
+            log.error("the SPARQL store sent an answer that does not parse as %s: %s", media_type, exc)
+            raise StoreFailed("the SPARQL store sent an answer that does not parse; the error was logged") from None
+
+    def _post_query(self, text: str, form: str, dataset: tuple[list[str], list[str]] | None,
+                    deadline: float) -> tuple[bytes, str]:
+        sparql = SPARQLWrapper(self.query_url)
+        sparql.setMethod(POST)
+        sparql.setRequestMethod(URLENCODED)
+        sparql.setOnlyConneg(True)  # no format=/output= parameters: only Accept says what we want
+        sparql.setQuery(text)
+        # SPARQLWrapper guesses the query type with a regular expression and sends what it takes for an
+        # update as `update=`. The strict parse has decided that this is a query of this form: say so.
+        sparql.queryType = form
+        if sparql.isSparqlUpdateRequest():
+            raise QueryRefused("this endpoint is read-only", field="query")
+        sparql.addCustomHttpHeader("Accept", GRAPH_ACCEPT if form in {"CONSTRUCT", "DESCRIBE"} else SELECT_ACCEPT)
+        if dataset is not None:
+            for graph in dataset[0]:
+                sparql.addDefaultGraph(graph)
+            for graph in dataset[1]:
+                sparql.addNamedGraph(graph)
+        if self.reader:
+            sparql.setHTTPAuth(DIGEST if self.auth == "digest" else BASIC)
+            sparql.setCredentials(self.reader.user, self.reader.password)
+        # set directly: setTimeout() truncates to whole seconds, and 0 would mean a non-blocking socket
+        sparql.timeout = _remaining(deadline)
+        try:
+            result = sparql.query()
+        except QueryBadFormed as exc:
+            raise QuerySyntaxError("the SPARQL store rejected the query: " + _excerpt(exc), field="query") from None
+        except Unauthorized:
+            log.error("the SPARQL store refused the query account's credentials (401)")
+            raise EngineUnavailable("the SPARQL store refused this service's credentials; the operator must "
+                                    "correct them (see the server log)", retry_after=30) from None
+        except EndPointNotFound:
+            log.error("the SPARQL store has no query endpoint at the configured URL (404)")
+            raise EngineUnavailable("the SPARQL store's query endpoint was not found; the operator must correct "
+                                    "KG_STORE_QUERY_URL", retry_after=30) from None
+        except URITooLong:
+            raise QuerySyntaxError("the SPARQL store refused the request as too long", field="query") from None
+        except EndPointInternalError as exc:
+            log.error("the SPARQL store failed a query (500): %s", _excerpt(exc))
+            raise StoreFailed("the SPARQL store failed to answer this query; the error was logged") from None
+        except urllib.error.HTTPError as exc:
+            raise _http_error(exc.code, exc.headers) from None
+        except TimeoutError:
+            raise StoreTimeout("the SPARQL store did not answer within the query's time budget") from None
+        except (urllib.error.URLError, ConnectionError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            if isinstance(reason, TimeoutError | socket.timeout):
+                raise StoreTimeout("the SPARQL store did not answer within the query's time budget") from None
+            log.warning("the SPARQL store is unreachable: %s", type(reason).__name__)
+            raise Retryable(EngineUnavailable("the SPARQL store is unreachable; try again shortly"),
+                            unreachable=True) from None
+        except SPARQLWrapperException as exc:
+            log.error("SPARQLWrapper failed: %s", _excerpt(exc))
+            raise StoreFailed("the request to the SPARQL store failed; the error was logged") from None
+        response = result.response
+        media_type = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        return _read(response, deadline), media_type
+
+    def probe(self, timeout: float) -> None:
+        """A trivial query: raises like a query would when the store cannot answer."""
+        job = QueryJob("ASK {}", select_format="json")
+        self.query(job, "ASK", None, time.monotonic() + timeout)
+
+    # the build's writes ------------------------------------------------------------------------
+
+    def update(self, text: str, timeout: float) -> None:
+        """One SPARQL Update request (the build's switch); not retried: it is not idempotent everywhere."""
+        if not self.update_url:
+            raise PublishError("no update endpoint is configured", field="KG_STORE_UPDATE_URL")
+        sparql = SPARQLWrapper(self.query_url, updateEndpoint=self.update_url)
+        sparql.setMethod(POST)
+        sparql.setRequestMethod(URLENCODED)
+        sparql.setOnlyConneg(True)
+        sparql.setQuery(text)
+        if not sparql.isSparqlUpdateRequest():
+            raise PublishError("internal: the switch is not recognised as an update")
+        if self.writer:
+            sparql.setHTTPAuth(DIGEST if self.auth == "digest" else BASIC)
+            sparql.setCredentials(self.writer.user, self.writer.password)
+        sparql.timeout = timeout
+        try:
+            sparql.query().response.read()
+        except Unauthorized:
+            raise PublishError("the SPARQL store refused the update account's credentials (401)",
+                               field="KG_STORE_USER") from None
+        except (QueryBadFormed, EndPointInternalError, EndPointNotFound, URITooLong) as exc:
+            raise PublishError(f"the SPARQL store refused the update: {_excerpt(exc)}",
+                               field="KG_STORE_UPDATE_URL") from None
+        except urllib.error.HTTPError as exc:
+            raise PublishError(f"the SPARQL store answered the update with HTTP {exc.code}",
+                               field="KG_STORE_UPDATE_URL") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise PublishError(f"the SPARQL store's update endpoint is unreachable "
+                               f"({type(getattr(exc, 'reason', exc)).__name__})", field="KG_STORE_UPDATE_URL") from None
+
+    def put_graph(self, graph: str, ntriples: bytes, timeout: float, retries: int = 2) -> None:
+        """Replace one graph through the Graph Store Protocol (PUT is idempotent, so it is retried)."""
+        self._graph_store("PUT", graph, timeout, retries, content=ntriples,
+                          headers={"Content-Type": "application/n-triples"})
+
+    def delete_graph(self, graph: str, timeout: float, retries: int = 2) -> None:
+        self._graph_store("DELETE", graph, timeout, retries, missing_ok=True)
+
+    def _graph_store(self, method: str, graph: str, timeout: float, retries: int, *,
+                     missing_ok: bool = False, **request: Any) -> None:
+        if not self.gsp_url:
+            raise PublishError("no Graph Store Protocol endpoint is configured", field="KG_STORE_GSP_URL")
+        auth: httpx.Auth | None = None
+        if self.writer:
+            auth = (httpx.DigestAuth if self.auth == "digest" else httpx.BasicAuth)(self.writer.user,
+                                                                                    self.writer.password)
+        for attempt in range(retries + 1):
+            try:
+                response = httpx.request(method, self.gsp_url, params={"graph": graph}, auth=auth,
+                                         timeout=timeout, **request)
+            except httpx.TimeoutException:
+                raise PublishError(f"the Graph Store did not answer {method} of <{graph}> within "
+                                   f"{timeout:g} s", field="KG_STORE_LOAD_TIMEOUT") from None
+            except httpx.TransportError as exc:
+                if attempt < retries:
+                    time.sleep(0.5 * 2**attempt)
+                    continue
+                raise PublishError(f"the Graph Store is unreachable ({type(exc).__name__})",
+                                   field="KG_STORE_GSP_URL") from None
+            if response.status_code in {502, 503, 504} and attempt < retries:
+                time.sleep(0.5 * 2**attempt)
+                continue
+            if response.status_code in {401, 403}:
+                raise PublishError(f"the Graph Store refused the update account's credentials "
+                                   f"(HTTP {response.status_code})", field="KG_STORE_USER")
+            if response.status_code == 404 and missing_ok:
+                return
+            if response.status_code >= 300:
+                raise PublishError(f"the Graph Store answered {method} of <{graph}> with HTTP "
+                                   f"{response.status_code}: {response.text[:300]}", field="KG_STORE_GSP_URL")
+            return
+
+
+def _rdf_format(media_type: str) -> ox.RdfFormat:
+    if media_type in {"text/turtle", "application/x-turtle"}:
+        return ox.RdfFormat.TURTLE
+    if media_type in {"application/rdf+xml"}:
+        return ox.RdfFormat.RDF_XML
+    return ox.RdfFormat.N_TRIPLES  # application/n-triples, and text/plain, N-Triples' old media type
+
+
+def _remaining(deadline: float) -> float:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise StoreTimeout("the query's time budget ran out before the SPARQL store answered")
+    return remaining
+
+
+def _read(response: Any, deadline: float) -> bytes:
+    """The body, in chunks, minding the deadline and the size cap (a slow trickle cannot hold a thread)."""
+    chunks, size = [], 0
+    try:
+        while True:
+            if time.monotonic() > deadline:
+                raise StoreTimeout("the SPARQL store did not send its whole answer within the query's time budget")
+            chunk = response.read(READ_CHUNK)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raise StoreFailed(f"the SPARQL store's answer is larger than {MAX_RESPONSE_BYTES >> 20} MiB")
+            chunks.append(chunk)
+    except TimeoutError:
+        raise StoreTimeout("the SPARQL store did not send its whole answer within the query's time budget") from None
+    except (ConnectionError, OSError):
+        raise Retryable(EngineUnavailable("the connection to the SPARQL store broke; try again shortly"),
+                        unreachable=True) from None
+    finally:
+        with contextlib.suppress(Exception):
+            response.close()
+
+
+def _http_error(status: int, headers: Any) -> Exception:
+    if status == 403:
+        log.error("the SPARQL store refused the query account (403)")
+        return EngineUnavailable("the SPARQL store refused this service's credentials; the operator must "
+                                 "correct them (see the server log)", retry_after=30)
+    if status in {429, 502, 503}:
+        after = _retry_after(headers)
+        return Retryable(EngineUnavailable(f"the SPARQL store is overloaded or restarting (HTTP {status}); "
+                                           "try again shortly", retry_after=after), unreachable=False)
+    if status in {408, 504}:
+        return StoreTimeout("the SPARQL store gave up on the query within its own time limit")
+    log.error("the SPARQL store answered a query with HTTP %s", status)
+    return StoreFailed(f"the SPARQL store answered with HTTP {status}; the error was logged")
+
+
+def _retry_after(headers: Any) -> int | None:
+    value = headers.get("Retry-After") if headers is not None else None
+    return int(value) if value and str(value).isdigit() else None
+
+
+def _excerpt(exc: Exception) -> str:
+    """The store's own words about a failure: one short line, with anything URL-like removed."""
+    text = str(exc)
+    text = text.split("Response:", 1)[-1]
+    text = re.sub(r"https?://\S+", "<url>", text)
+    text = re.sub(r"\\n|\s+", " ", text).strip(" b'\"")
+    return text[:300]
+
+
+# -- the engine ----------------------------------------------------------------------------------
+
+class RemoteEngine:
+    """The query engine's interface (start, run, healthy, status, stop) over an external SPARQL store.
+
+    Requests run in a small thread pool (SPARQLWrapper is blocking); a semaphore holds the number in
+    flight to `connections` and is released only when a request's thread is really done, so a slow
+    store fills the slots (and clients get a timely 503) instead of piling up threads.
+    """
+
+    def __init__(self, client: StoreClient, graphs: list[str], *, timeout: float = 10.0, max_rows: int = 10_000,
+                 connections: int = 8, retries: int = 2, cooldown: float = 2.0) -> None:
+        self.client = client
+        self.graphs = sorted(graphs)
+        self.timeout = timeout
+        self.max_rows = max_rows
+        self.connections = connections
+        self.retries = retries
+        self.cooldown = cooldown
+        self.down_until = 0.0
+        self.failures = 0
+        self.retried = 0
+        self.in_flight = 0
+        self._executor: ThreadPoolExecutor | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._probed: tuple[float, bool] = (0.0, False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, graphs: list[str]) -> RemoteEngine:
+        return cls(StoreClient(settings), graphs, timeout=settings.query_timeout, max_rows=settings.max_rows,
+                   connections=settings.store_connections, retries=settings.store_retries,
+                   cooldown=settings.store_cooldown)
+
+    async def start(self) -> None:
+        self._executor = ThreadPoolExecutor(self.connections, thread_name_prefix="sparql-store")
+        self._slots = asyncio.Semaphore(self.connections)
+
+    async def stop(self) -> None:
+        if self._executor:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def dataset(self, job: QueryJob) -> tuple[list[str], list[str]] | None:
+        if job.default_graphs is not None or job.named_graphs is not None:
+            return job.default_graphs or [], job.named_graphs or []
+        if not job.union_default_graph:
+            return None  # the query's own FROM / FROM NAMED (checked against the dataset's graphs) decide
+        return self.graphs, self.graphs
+
+    async def run(self, job: QueryJob, *, timeout: float | None = None) -> QueryOutcome:
+        budget = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + budget
+        if job.max_rows is None:
+            job.max_rows = self.max_rows
+        check_standard_sparql(job.text, job.base_iri)
+        form = _form(job.text)
+        if job.substitutions:  # the bound form must parse too (a query ending in VALUES cannot take another)
+            check_standard_sparql(forwarded_text(job), None)
+        attempt = 0
+        while True:
+            wait = self.down_until - time.monotonic()
+            if wait > 0:
+                raise EngineUnavailable("the SPARQL store was unreachable moments ago; try again shortly",
+                                        retry_after=max(1, math.ceil(wait)))
+            try:
+                outcome = await self._once(job, form, deadline)
+            except Retryable as failure:
+                attempt += 1
+                delay = min(0.05 * 2**attempt, 1.0) * (0.5 + random.random())  # noqa: S311 - jitter
+                if attempt > self.retries or time.monotonic() + delay >= deadline:
+                    self.failures += 1
+                    if failure.unreachable:
+                        self.down_until = time.monotonic() + self.cooldown
+                    raise failure.error from None
+                self.retried += 1
+                await asyncio.sleep(delay)
+                continue
+            self.down_until = 0.0
+            return outcome
+
+    async def _once(self, job: QueryJob, form: str, deadline: float) -> QueryOutcome:
+        assert self._executor is not None and self._slots is not None, "start() the engine first"
+        try:
+            await asyncio.wait_for(self._slots.acquire(), max(0.001, deadline - time.monotonic()))
+        except TimeoutError:
+            raise QueryTimeout(f"all {self.connections} connections to the SPARQL store stayed busy for the "
+                               "whole time budget; try again") from None
+        self.in_flight += 1
+        future = asyncio.get_running_loop().run_in_executor(self._executor, self.client.attempt, job, form,
+                                                            self.dataset(job), deadline)
+        future.add_done_callback(self._release)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), max(0.001, deadline - time.monotonic()))
+        except TimeoutError:
+            future.add_done_callback(_consume)  # its thread ends at the deadline too; its outcome goes nowhere
+            raise StoreTimeout("the SPARQL store did not answer within the query's time budget") from None
+
+    def _release(self, _: Any) -> None:
+        self.in_flight -= 1
+        assert self._slots is not None
+        self._slots.release()
+
+    async def healthy(self) -> bool:
+        """Whether the store answers a trivial query (remembered for a second: load balancers poll often)."""
+        checked, answer = self._probed
+        if time.monotonic() - checked < 1.0:
+            return answer
+        try:
+            await self.run(QueryJob("ASK {}", select_format="json"), timeout=min(2.0, self.timeout))
+            answer = True
+        except KGError:
+            answer = False
+        self._probed = (time.monotonic(), answer)
+        return answer
+
+    def status(self) -> dict[str, object]:
+        return {"store": "sparql", "connections": self.connections, "in_flight": self.in_flight,
+                "failures": self.failures, "retries": self.retried,
+                "cooling_down": max(0.0, round(self.down_until - time.monotonic(), 1))}
+
+
+def _form_token(text: str) -> Token | None:
+    return next((t for t in tokens(text) if t.kind == "word" and t.text.upper() in QUERY_FORMS), None)
+
+
+def _form(text: str) -> str:
+    token = _form_token(text)
+    return token.text.upper() if token else "SELECT"
+
+
+def _consume(future: Any) -> None:
+    with contextlib.suppress(BaseException):
+        future.exception()
