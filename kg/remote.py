@@ -51,6 +51,8 @@ from kg.errors import (
     EngineUnavailable,
     KGError,
     PublishError,
+    QueryDefinitionError,
+    QueryParameterError,
     QueryRefused,
     QuerySyntaxError,
     QueryTimeout,
@@ -96,23 +98,52 @@ def check_standard_sparql(text: str, base_iri: str | None = None) -> None:
         raise QuerySyntaxError(problem, field="query")
 
 
-def values_clause(substitutions: dict[str, Any]) -> str:
-    """A trailing VALUES clause binding variables to RDF terms serialised by Oxigraph (escaped, validated)."""
+def bind_values(text: str, substitutions: dict[str, Any]) -> str:
+    """The query with its variables bound to RDF terms by a VALUES block opening its WHERE group.
+
+    SPARQL 1.1's own way to bind: the terms are serialised by Oxigraph (validated, escaped), never
+    formatted by hand. Placed first in the outermost group (not trailing the query), the bindings are
+    in scope for the group's FILTERs and OPTIONALs, as with the embedded store's pre-bound variables.
+    """
     names = list(substitutions)
     for name in names:
         if not re.fullmatch(r"\w+", name):
-            raise QuerySyntaxError(f"{name!r} is not a variable name", field="values")
-    terms = " ".join(str(decode_term(substitutions[name])) for name in names)
-    return "\nVALUES (" + " ".join("?" + name for name in names) + ") { (" + terms + ") }\n"
+            raise QueryParameterError(f"{name!r} is not a variable name", field=name)
+    block = (" VALUES (" + " ".join("?" + name for name in names) + ") { ("
+             + " ".join(str(decode_term(substitutions[name])) for name in names) + ") } ")
+    opening = _where_group(text)
+    return text[:opening + 1] + block + text[opening + 1:]
+
+
+def _where_group(text: str) -> int:
+    """Position of the `{` that opens the query's WHERE group."""
+    items = tokens(text)
+    form = next((i for i, t in enumerate(items) if t.kind == "word" and t.text.upper() in QUERY_FORMS), None)
+    if form is None:
+        raise QueryDefinitionError("the query has no SELECT, CONSTRUCT, ASK or DESCRIBE", field="query")
+    index = form + 1
+    if items[form].text.upper() == "CONSTRUCT" and index < len(items) and items[index].text == "{":
+        depth = 0  # skip the template
+        for index in range(form + 1, len(items)):
+            depth += {"{": 1, "}": -1}.get(items[index].text, 0)
+            if depth == 0:
+                break
+        index += 1
+    parentheses = 0
+    for token in items[index:]:
+        parentheses += {"(": 1, ")": -1}.get(token.text, 0)
+        if token.text == "{" and parentheses == 0:
+            return token.position
+    raise QueryDefinitionError("the query has no WHERE group to bind values in", field="query")
 
 
 def forwarded_text(job: QueryJob) -> str:
     text = job.text
+    if job.substitutions:
+        text = bind_values(text, job.substitutions)
     if job.base_iri and IRI.match(job.base_iri):
         # the SPARQL protocol has no base parameter: relative IRIs resolve against the endpoint, as embedded
         text = f"BASE {ox.NamedNode(job.base_iri)}\n{text}"
-    if job.substitutions:
-        text += values_clause(job.substitutions)
     return text
 
 
@@ -436,7 +467,7 @@ class RemoteEngine:
             job.max_rows = self.max_rows
         check_standard_sparql(job.text, job.base_iri)
         form = _form(job.text)
-        if job.substitutions:  # the bound form must parse too (a query ending in VALUES cannot take another)
+        if job.substitutions:  # the bound form must parse too
             check_standard_sparql(forwarded_text(job), None)
         attempt = 0
         while True:

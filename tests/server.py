@@ -44,7 +44,8 @@ def make_build(directory: Path, quads: str, version: str = "test") -> Path:
 def running_server(build_dir: Path, **settings: str) -> Iterator[str]:
     """uvicorn serving `build_dir`/current on a free loopback port; yields the base URL."""
     port = free_port()
-    env = {**os.environ, "KG_BUILD_DIR": str(build_dir), "KG_HOST": "127.0.0.1", "KG_PORT": str(port),
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("KG_STORE_")}  # the test says which store
+    env = {**inherited, "KG_BUILD_DIR": str(build_dir), "KG_HOST": "127.0.0.1", "KG_PORT": str(port),
            **{f"KG_{k.upper()}": str(v) for k, v in settings.items()}}
     log = tempfile.TemporaryFile()  # a pipe nobody reads could fill up and block the server
     process = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve"], cwd=ROOT, env=env,

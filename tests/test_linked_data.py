@@ -13,7 +13,7 @@ import pytest
 from rdflib import Dataset, Graph, Namespace, URIRef
 
 from tests.conftest import ROOT, Built
-from tests.server import running_server
+from tests.stores import STORES, serving
 
 BASE = "https://w3id.org/capacities/lp/"
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -28,9 +28,9 @@ RESOURCES = ["id/material/greek-moc", "id/appearance/greek-moc/1.2", "id/challen
              "id/event/recorded/capacities-webinar-funding-and-financing-for-climate-neutral-cities"]
 
 
-@pytest.fixture(scope="module")
-def server(built: Built) -> Iterator[str]:
-    with running_server(built.settings.build_dir) as base:
+@pytest.fixture(scope="module", params=STORES)
+def server(request: pytest.FixtureRequest, built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serving(request.param, built.settings.build_dir, tmp_path_factory.mktemp("store")) as base:
         yield base
 
 

@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 import pytest
 from rdflib import RDF
 
-from tests.server import make_build, running_server
+from tests.server import make_build
+from tests.stores import STORES, serving
 from tests.w3c_runner import (
     DATA_GRAPHS,
     MANIFEST,
@@ -48,12 +49,13 @@ class Endpoint:
     graphs: frozenset[str]
 
 
-@pytest.fixture(scope="module")
-def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
-    """One server over data1..3.nt in their named graphs, for the whole manifest (nothing writes to it)."""
+@pytest.fixture(scope="module", params=STORES)
+def endpoint(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
+    """One server over data1..3.nt in their named graphs, for the whole manifest (nothing writes to it);
+    on the embedded store and on external stores the same data was published into."""
     root: Path = tmp_path_factory.mktemp("w3c-protocol")
-    build_dir = make_build(root / "builds" / "w3c-protocol", dataset_quads(), version="w3c-protocol")
-    with running_server(build_dir, query_workers="2") as base:
+    make_build(root / "builds" / "w3c-protocol", dataset_quads(), version="w3c-protocol")
+    with serving(request.param, root / "builds", root / "store", query_workers="2") as base:
         port = urlsplit(base).port
         assert port is not None
         yield Endpoint(port, frozenset(DATA_GRAPHS.values()))
