@@ -477,6 +477,9 @@ class RemoteEngine:
                                         retry_after=max(1, math.ceil(wait)))
             try:
                 outcome = await self._once(job, form, deadline)
+            except EngineUnavailable:  # refused credentials, no endpoint: /ready says so at once
+                self._probed = (time.monotonic(), False)
+                raise
             except Retryable as failure:
                 attempt += 1
                 delay = min(0.05 * 2**attempt, 1.0) * (0.5 + random.random())  # noqa: S311 - jitter
@@ -484,11 +487,13 @@ class RemoteEngine:
                     self.failures += 1
                     if failure.unreachable:
                         self.down_until = time.monotonic() + self.cooldown
+                        self._probed = (time.monotonic(), False)
                     raise failure.error from None
                 self.retried += 1
                 await asyncio.sleep(delay)
                 continue
             self.down_until = 0.0
+            self._probed = (time.monotonic(), True)
             return outcome
 
     async def _once(self, job: QueryJob, form: str, deadline: float) -> QueryOutcome:

@@ -41,13 +41,19 @@ def make_build(directory: Path, quads: str, version: str = "test") -> Path:
 
 
 @contextmanager
-def running_server(build_dir: Path, **settings: str) -> Iterator[str]:
-    """uvicorn serving `build_dir`/current on a free loopback port; yields the base URL."""
+def running_server(build_dir: Path, log_file: Path | None = None, wait_for: str = "/ready",
+                   **settings: str) -> Iterator[str]:
+    """uvicorn serving `build_dir`/current on a free loopback port; yields the base URL.
+
+    The server's output goes to `log_file` when given (tests read it), else to a temporary file. It is
+    up once `wait_for` answers 200 (/health: listening, though perhaps not ready).
+    """
     port = free_port()
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("KG_STORE_")}  # the test says which store
     env = {**inherited, "KG_BUILD_DIR": str(build_dir), "KG_HOST": "127.0.0.1", "KG_PORT": str(port),
            **{f"KG_{k.upper()}": str(v) for k, v in settings.items()}}
-    log = tempfile.TemporaryFile()  # a pipe nobody reads could fill up and block the server
+    # a pipe nobody reads could fill up and block the server
+    log = open(log_file, "w+b") if log_file else tempfile.TemporaryFile()  # noqa: SIM115
     process = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve"], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -55,7 +61,7 @@ def running_server(build_dir: Path, **settings: str) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(base + "/ready", timeout=2).status_code == 200:
+                if httpx.get(base + wait_for, timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass

@@ -1,0 +1,428 @@
+"""An external SPARQL store instead of the embedded one: publishing, same answers, read-only, faults.
+
+The API, linked-data and W3C protocol suites already run on an Oxigraph server (tests/stores.py);
+here: what only an external store has. Faults are made with a loopback proxy (tests/proxy.py) in
+front of a real Oxigraph server, or by stopping that server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+import pytest
+
+from kg.catalogue import CATALOGUE_QUERIES
+from kg.engine import QueryJob, encode_term, execute
+from kg.errors import PublishError, QuerySyntaxError
+from kg.named_queries import QUERY_DIR, load_named_queries
+from kg.publish import publish, read_release
+from kg.remote import RemoteEngine, StoreClient
+from kg.settings import Settings
+from tests.conftest import ASSERTED, INFERRED, ROOT, Built
+from tests.proxy import store_proxy
+from tests.server import make_build, running_server
+from tests.stores import OxigraphServer, external_store, oxigraph_server, publish_build
+
+STORE_KINDS = ["oxigraph", pytest.param("virtuoso", marks=pytest.mark.virtuoso)]
+SECRET = "s3cret-Pa55word"
+BUDGET_S = 3
+
+
+def graph_counts(settings: dict[str, str], graphs: list[str]) -> dict[str, int]:
+    from kg.publish import graph_sizes
+
+    return graph_sizes(StoreClient(Settings(**settings)), graphs, 30)
+
+
+# -- same answers -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module", params=STORE_KINDS)
+def published(request: pytest.FixtureRequest, built: Built, tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[dict[str, str]]:
+    with external_store(request.param, tmp_path_factory.mktemp("store")) as settings:
+        publish_build(built.settings.build_dir, settings)
+        yield settings
+
+
+def _jobs(built: Built) -> list[tuple[str, QueryJob]]:
+    """Every query the service runs: named queries over many values, catalogue, linked-data and example queries."""
+    rows = built.select
+    values = {
+        "subcategory": sorted({r["n"] for r in rows("SELECT ?n { ?s a cap:ProblemStatement ; skos:notation ?n }")}),
+        "country": ["AT", "DK", "EU", "FI", "GR", "NL", "PT", "SE", "XX"],
+        "material": sorted({r["m"] for r in rows("SELECT ?m { ?m a cap:LearningMaterial }")})[:12],
+        "organisation": sorted({r["o"] for r in rows("SELECT ?o { ?o a org:Organization }")})[:12],
+    }
+    jobs = []
+    for name, query in load_named_queries().items():
+        if not query.parameters:
+            jobs.append((name, QueryJob(query.text, select_format="rows")))
+        for parameter in query.parameters:
+            for value in values[parameter.name]:
+                bound = query.bind({parameter.name: value})
+                jobs.append((f"{name}({value})", QueryJob(query.text, select_format="rows", substitutions={
+                    k.value: encode_term(v) for k, v in bound.items()})))
+    for path in sorted(CATALOGUE_QUERIES.glob("*.rq")) + sorted((QUERY_DIR / "examples").glob("*.rq")):
+        jobs.append((path.name, QueryJob(path.read_text(encoding="utf-8"), select_format="rows")))
+    for path in sorted((QUERY_DIR / "linked").glob("*.rq")):
+        for subject in values["material"][:4] + ["https://w3id.org/capacities/lp/id/challenge/4.4",
+                                                 "https://w3id.org/capacities/lp/id/persona/maria"]:
+            jobs.append((f"{path.name}({subject})", QueryJob(path.read_text(encoding="utf-8"), graph_format="triples",
+                                                             substitutions={"s": encode_term(ox.NamedNode(subject))})))
+    return jobs
+
+
+def _comparable(rows: list | None) -> list[tuple]:
+    """Rows as sortable tuples. Blank node labels differ between stores, and GROUP_CONCAT's order is
+    undefined in SPARQL (stores differ; the API sorts list fields): both are normalised here."""
+    def concatenated(value: str) -> str:
+        for separator in (" ¦ ", " | ", ", "):
+            if separator in value:
+                return separator.join(sorted(value.split(separator)))
+        return " ".join(sorted(value.split(" "))) if re.fullmatch(r"[\d.]+( [\d.]+)+", value) else value
+
+    def term(t: tuple | None) -> tuple:
+        if t is None:
+            return ("unbound",)
+        if t[0] == "bnode":
+            return ("bnode",)
+        return (t[0], concatenated(t[1]), *t[2:]) if t[0] == "literal" else t
+    return sorted(tuple(term(t) for t in row) for row in rows or [])
+
+
+def test_every_query_gives_the_same_answers_as_the_embedded_store(built: Built, published: dict[str, str]) -> None:
+    jobs = _jobs(built)
+    assert len(jobs) > 120
+    graphs = sorted(built.result.graphs)
+
+    async def remote_outcomes() -> list:
+        engine = RemoteEngine(StoreClient(Settings(**published)), graphs, timeout=60, max_rows=10_000_000)
+        await engine.start()
+        try:
+            return [await engine.run(QueryJob(**{**job.__dict__, "max_rows": 10_000_000})) for _, job in jobs]
+        finally:
+            await engine.stop()
+
+    remote = asyncio.run(remote_outcomes())
+    differences, nonempty = [], 0
+    for (name, job), theirs in zip(jobs, remote, strict=True):
+        ours = execute(built.store, QueryJob(**{**job.__dict__, "max_rows": 10_000_000}))
+        nonempty += bool(ours.rows)
+        if ours.variables and ours.variables != theirs.variables:
+            differences.append(f"{name}: variables {ours.variables} vs {theirs.variables}")
+        elif _comparable(ours.rows) != _comparable(theirs.rows):
+            a, b = next((a, b) for a, b in zip(_comparable(ours.rows), _comparable(theirs.rows), strict=False)
+                        if a != b)
+            first = [(ours.variables[i] if ours.variables else i, x[1][:80], y[1][:80])
+                     for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]
+            differences.append(f"{name}: {len(ours.rows or [])} rows here, {len(theirs.rows or [])} in the store; "
+                               f"first difference {first}")
+    assert not differences, "\n".join(differences)
+    assert nonempty > len(jobs) * 0.8  # the comparison is not between empty answers
+
+
+# -- publishing -------------------------------------------------------------------------------
+
+def _dataset(graphs: dict[str, int], marker: str) -> str:
+    return "".join(f'<urn:s:{marker}:{i}> <urn:p> "{marker} {i}" <{graph}> .\n'
+                   for graph, count in graphs.items() for i in range(count))
+
+
+def test_publish_replaces_the_release_atomically_for_readers(tmp_path: Path) -> None:
+    """Readers polling during the switch see the old release or the new one, never a mix."""
+    old = {ASSERTED: 3000, INFERRED: 1000, "urn:graph:dropped": 50}
+    new = {ASSERTED: 2000, INFERRED: 1500}
+    with oxigraph_server(tmp_path) as store:
+        settings = store.settings
+        first = make_build(tmp_path / "b1" / "v1", _dataset(old, "old"), version="v1")
+        publish(Settings(build_dir=first, **settings), first / "current")
+        assert read_release(StoreClient(Settings(**settings)), Settings()).version == "v1"
+
+        graphs = sorted(set(old) | set(new))
+        seen: list[tuple[int, ...]] = []
+        stop = threading.Event()
+
+        def read() -> None:
+            while not stop.is_set():
+                counts = graph_counts(settings, graphs)
+                seen.append(tuple(counts[g] for g in graphs))
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        second = make_build(tmp_path / "b2" / "v2", _dataset(new, "new"), version="v2")
+        report = publish(Settings(build_dir=second, **settings), second / "current")
+        time.sleep(0.3)
+        stop.set()
+        reader.join()
+
+        before = tuple(old.get(g, 0) for g in graphs)
+        after = tuple(new.get(g, 0) for g in graphs)
+        assert report.mode == "atomic" and report.previous == "v1"
+        assert set(seen) <= {before, after} and before in seen and after in seen
+        release = read_release(StoreClient(Settings(**settings)), Settings())
+        assert release.version == "v2" and release.graphs == sorted(new)
+        leftovers = httpx.post(store.base + "/query", data={"query": "SELECT DISTINCT ?g { GRAPH ?g {} }"},
+                               headers={"Accept": "text/csv"}).text
+        assert "staging" not in leftovers and "urn:graph:dropped" not in leftovers
+
+
+def test_publish_without_update_endpoint_goes_graph_by_graph(tmp_path: Path) -> None:
+    with oxigraph_server(tmp_path) as store:
+        settings = {**store.settings, "store_update_url": ""}
+        first = make_build(tmp_path / "b1" / "v1", _dataset({ASSERTED: 10, "urn:graph:gone": 5}, "a"), version="v1")
+        publish(Settings(build_dir=first, **settings), first / "current")
+        second = make_build(tmp_path / "b2" / "v2", _dataset({ASSERTED: 7}, "b"), version="v2")
+        report = publish(Settings(build_dir=second, **settings), second / "current")
+        assert report.mode == "graph by graph"
+        assert graph_counts(settings, [ASSERTED, "urn:graph:gone"]) == {ASSERTED: 7, "urn:graph:gone": 0}
+        assert read_release(StoreClient(Settings(**settings)), Settings()).version == "v2"
+
+
+def test_failed_publish_leaves_the_live_release_and_no_staging_graphs(tmp_path: Path) -> None:
+    with oxigraph_server(tmp_path) as store, store_proxy(store.base) as (proxy, behaviour):
+        settings = {**store.settings, "store_gsp_url": proxy + "/store"}
+        first = make_build(tmp_path / "b1" / "v1", _dataset({ASSERTED: 10}, "a"), version="v1")
+        publish(Settings(build_dir=first, **settings), first / "current")
+        second = make_build(tmp_path / "b2" / "v2", _dataset({ASSERTED: 20, INFERRED: 5}, "b"), version="v2")
+        behaviour.fail_status, behaviour.fail_next = 500, 2  # the 2nd PUT fails; 500 is not retried
+        httpx.get(proxy + "/query?query=ASK%7B%7D")  # the 1st failure goes to this request
+        with pytest.raises(PublishError, match="HTTP 500"):
+            publish(Settings(build_dir=second, **settings), second / "current")
+        assert graph_counts(store.settings, [ASSERTED, INFERRED]) == {ASSERTED: 10, INFERRED: 0}
+        assert read_release(StoreClient(Settings(**store.settings)), Settings()).version == "v1"
+        graphs = httpx.post(store.base + "/query", data={"query": "SELECT DISTINCT ?g { GRAPH ?g {} }"},
+                            headers={"Accept": "text/csv"}).text
+        assert "staging" not in graphs
+
+
+def test_capkg_publish_with_refused_credentials_exits_6_without_the_secret(tmp_path: Path) -> None:
+    with oxigraph_server(tmp_path) as store, store_proxy(store.base) as (proxy, behaviour):
+        behaviour.credentials = ("editor", "the-right-one")
+        build_dir = make_build(tmp_path / "b" / "v1", _dataset({ASSERTED: 3}, "a"), version="v1")
+        env = {"KG_BUILD_DIR": str(build_dir), "KG_STORE_QUERY_URL": proxy + "/query",
+               "KG_STORE_UPDATE_URL": proxy + "/update", "KG_STORE_GSP_URL": proxy + "/store",
+               "KG_STORE_USER": "editor", "KG_STORE_PASSWORD": SECRET, "PATH": "/usr/bin:/bin"}
+        result = subprocess.run([sys.executable, "-m", "kg.cli", "publish"], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 6, result.stdout + result.stderr
+        assert "credentials" in result.stderr and SECRET not in result.stdout + result.stderr
+        assert graph_counts(store.settings, [ASSERTED]) == {ASSERTED: 0}
+
+
+def test_credentials_in_a_store_url_are_refused_without_echoing_them() -> None:
+    env = {"KG_STORE_QUERY_URL": f"http://editor:{SECRET}@127.0.0.1:9/query", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "kg.cli", "publish"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "KG_STORE_QUERY_URL" in result.stderr and SECRET not in result.stdout + result.stderr
+
+
+# -- read-only, whatever the client sends ------------------------------------------------------
+
+HOSTILE = [
+    "INSERT DATA { <urn:x> <urn:y> <urn:z> }",
+    "DELETE WHERE { ?s ?p ?o }",
+    "CLEAR ALL",
+    "DROP GRAPH <https://w3id.org/capacities/lp/id/graph/asserted>",
+    "LOAD <http://127.0.0.1:9/data.ttl>",
+    "PREFIX x: <urn:INSERT> SELECT * WHERE { ?s ?p ?o } LIMIT 1",  # SPARQLWrapper takes this for an update
+    "# DELETE WHERE { ?s ?p ?o }\nSELECT * WHERE { ?s ?p ?o } LIMIT 1",
+    "SELECT * WHERE { ?s ?p ?o } LIMIT 1 ; CLEAR ALL",
+    'DEFINE get:soft "replace" SELECT * FROM <http://127.0.0.1:9/x> WHERE { ?s ?p ?o }',
+    "PREFIX bif: <bif:> SELECT (bif:sleep(10) AS ?x) WHERE {}",
+    "SELECT * WHERE { ?s ?p ?o } LIMIT 1 INSERT DATA { <urn:x> <urn:y> <urn:z> }",
+]
+
+
+@pytest.fixture(scope="module")
+def proxied(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, OxigraphServer, object]]:
+    """The API on an Oxigraph server the build was published into, through a recording proxy."""
+    scratch = tmp_path_factory.mktemp("proxied")
+    with oxigraph_server(scratch) as store:
+        publish_build(built.settings.build_dir, store.settings)
+        with store_proxy(store.base) as (proxy, behaviour):
+            settings = {"store_query_url": proxy + "/query", "store_retries": "2", "store_cooldown": "1",
+                        "query_timeout": str(BUDGET_S)}
+            with running_server(built.settings.build_dir, log_file=scratch / "api.log", **settings) as base:
+                yield base, store, behaviour
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+def test_nothing_a_client_sends_reaches_the_store_as_an_update(proxied: tuple, built: Built, query: str) -> None:
+    base, store, behaviour = proxied
+    before = len(behaviour.seen)
+    for request in ({"params": {"query": query}}, {"data": {"query": query}}, {"data": {"update": query}},
+                    {"content": query.encode(), "headers": {"Content-Type": "application/sparql-update"}}):
+        method = httpx.get if "params" in request else httpx.post
+        response = method(base + "/sparql", timeout=30, **request)
+        assert response.status_code in {200, 400, 403}, response.text
+    forwarded = behaviour.seen[before:]
+    assert all("update" not in seen.parameters for seen in forwarded)
+    assert all(seen.path == "/query" for seen in forwarded)
+    counts = graph_counts(store.settings, sorted(built.result.graphs))
+    assert counts == built.result.graphs
+
+
+def test_vendor_extensions_are_refused_before_the_store(proxied: tuple) -> None:
+    base, _, behaviour = proxied
+    before = len(behaviour.seen)
+    for query in ('DEFINE input:inference "x" SELECT * WHERE { ?s ?p ?o }',
+                  "SELECT * WHERE { ?s bif:contains '\"x\"' }",
+                  "PREFIX bif: <bif:> SELECT (bif:now() AS ?t) WHERE {}"):
+        response = httpx.get(base + "/sparql", params={"query": query}, timeout=30)
+        assert response.status_code == 400 and response.json()["field"] == "query"
+    assert behaviour.seen[before:] == []
+
+
+# -- faults: slow, down, refusing --------------------------------------------------------------
+
+def test_slow_store_is_504_within_the_budget_and_recovers(proxied: tuple) -> None:
+    base, _, behaviour = proxied
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    behaviour.delay = BUDGET_S + 3
+    try:
+        started = time.monotonic()
+        response = httpx.get(base + "/sparql", params={"query": query, "slow": "1"}, timeout=30)
+        elapsed = time.monotonic() - started
+        assert response.status_code == 504 and response.headers.get("retry-after")
+        assert BUDGET_S - 0.5 < elapsed < BUDGET_S + 2
+        # the API itself stays responsive while store requests hang
+        assert httpx.get(base + "/health", timeout=5).status_code == 200
+        # more slow requests than connections to the store: each is answered within its budget
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(12) as pool:
+            started = time.monotonic()
+            statuses = list(pool.map(lambda i: httpx.get(base + "/sparql", params={"query": query, "n": str(i)},
+                                                         timeout=30).status_code, range(12)))
+        assert set(statuses) <= {503, 504} and time.monotonic() - started < BUDGET_S + 4
+    finally:
+        behaviour.delay = 0
+    time.sleep(BUDGET_S + 3.5)  # the store's hung answers drain
+    assert httpx.get(base + "/sparql", params={"query": query, "fast": "1"}, timeout=30).status_code == 200
+
+
+def test_overloaded_store_is_retried_with_backoff(proxied: tuple) -> None:
+    base, _, behaviour = proxied
+    before = len(behaviour.seen)
+    behaviour.fail_status, behaviour.fail_next = 503, 2
+    response = httpx.get(base + "/sparql", params={"query": "ASK { ?s ?p ?o }", "retry": "1"}, timeout=30)
+    assert response.status_code == 200 and response.json()["boolean"] is True
+    assert len(behaviour.seen) - before == 3  # two 503s, then the answer
+
+
+def test_store_failing_beyond_the_retries_is_503_with_retry_after(proxied: tuple) -> None:
+    base, _, behaviour = proxied
+    behaviour.fail_status, behaviour.fail_next = 503, 10
+    try:
+        response = httpx.get(base + "/sparql", params={"query": "ASK { ?s ?p ?o }", "over": "1"}, timeout=30)
+        assert response.status_code == 503 and response.headers.get("retry-after")
+    finally:
+        behaviour.fail_next = 0
+
+
+def test_refused_credentials_are_503_and_never_shown(built: Built, tmp_path: Path) -> None:
+    with oxigraph_server(tmp_path) as store:
+        publish_build(built.settings.build_dir, store.settings)
+        with store_proxy(store.base) as (proxy, behaviour):
+            behaviour.credentials = ("reader", "right-password")
+            log = tmp_path / "api.log"
+            settings = {"store_query_url": proxy + "/query", "store_read_user": "reader",
+                        "store_read_password": SECRET}
+            with running_server(built.settings.build_dir, log_file=log, wait_for="/health", **settings) as base:
+                responses = [httpx.get(base + "/sparql", params={"query": "ASK {}"}, timeout=30),
+                             httpx.get(base + "/api/materials", timeout=30), httpx.get(base + "/ready", timeout=30),
+                             httpx.get(base + "/health", timeout=30), httpx.get(base + "/", timeout=30)]
+                assert responses[0].status_code == 503 and responses[0].headers["retry-after"]
+                assert "credentials" in responses[0].json()["detail"]
+                assert responses[1].status_code == 503 and responses[2].status_code == 503
+                for response in responses:
+                    assert SECRET not in response.text and proxy not in response.text
+                # the operator corrects the password at the proxy's side: the service recovers by itself
+                behaviour.credentials = ("reader", SECRET)
+                deadline = time.monotonic() + 30
+                while httpx.get(base + "/ready", timeout=5).status_code != 200:
+                    assert time.monotonic() < deadline, "the service did not recover"
+                    time.sleep(0.5)
+                assert httpx.get(base + "/api/materials", timeout=30).status_code == 200
+            text = log.read_text(encoding="utf-8", errors="replace")
+            assert "credentials" in text and SECRET not in text
+        sent = {seen.authorization for seen in behaviour.seen}
+        assert any(value and value.startswith("Basic ") for value in sent)
+
+
+def test_store_stopped_mid_run_then_back(built: Built, tmp_path: Path) -> None:
+    with oxigraph_server(tmp_path) as store:
+        publish_build(built.settings.build_dir, store.settings)
+        settings = {**store.settings, "store_cooldown": "1", "query_timeout": str(BUDGET_S)}
+        with running_server(built.settings.build_dir, **settings) as base:
+            query = {"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}
+            assert httpx.get(base + "/sparql", params=query, timeout=30).status_code == 200
+            store.stop()
+            started = time.monotonic()
+            response = httpx.get(base + "/sparql", params={**query, "down": "1"}, timeout=30)
+            assert response.status_code == 503 and response.headers["retry-after"]
+            assert time.monotonic() - started < BUDGET_S
+            assert "unreachable" in response.json()["detail"]
+            assert httpx.get(base + "/ready", timeout=10).status_code == 503
+            assert httpx.get(base + "/api/queries/categories", timeout=10).status_code == 503
+            store.start()  # same port, same database
+            deadline = time.monotonic() + 30
+            while httpx.get(base + "/ready", timeout=10).status_code != 200:
+                assert time.monotonic() < deadline, "the service did not recover"
+                time.sleep(0.3)
+            answer = httpx.get(base + "/sparql", params={**query, "back": "1"}, timeout=30).json()
+            assert int(answer["results"]["bindings"][0]["n"]["value"]) == sum(built.result.graphs.values())
+
+
+def test_server_started_while_the_store_is_down_becomes_ready_when_it_is_up(built: Built, tmp_path: Path) -> None:
+    store = OxigraphServer(tmp_path / "oxigraph")
+    store.start()
+    publish_build(built.settings.build_dir, store.settings)
+    store.stop()
+    with running_server(built.settings.build_dir, wait_for="/health", store_cooldown="1", **store.settings) as base:
+        assert httpx.get(base + "/ready", timeout=10).status_code == 503
+        search = httpx.get(base + "/api/materials", timeout=10)
+        assert search.status_code == 503 and search.headers["retry-after"]
+        store.start()
+        try:
+            deadline = time.monotonic() + 40
+            while httpx.get(base + "/ready", timeout=10).status_code != 200:
+                assert time.monotonic() < deadline, "the service did not become ready"
+                time.sleep(0.3)
+            assert httpx.get(base + "/api/materials", timeout=10).json()["total"] > 40
+        finally:
+            store.stop()
+
+
+def test_a_query_the_store_cannot_parse_is_400_not_500(proxied: tuple) -> None:
+    """Checked here first: what the embedded parser rejects never leaves the service."""
+    base, _, behaviour = proxied
+    before = len(behaviour.seen)
+    response = httpx.get(base + "/sparql", params={"query": "SELECT ?x WHERE { ?x ?y }"}, timeout=30)
+    assert response.status_code == 400 and "1:" in response.json()["detail"]
+    assert behaviour.seen[before:] == []
+
+
+def test_bound_values_are_terms_not_text() -> None:
+    from kg.remote import bind_values, check_standard_sparql
+
+    value = 'x") } } ; DROP ALL ; SELECT * { ("'
+    store = ox.Store()
+    store.add(ox.Quad(ox.NamedNode("urn:s"), ox.NamedNode("urn:p"), ox.Literal(value)))
+    query = "SELECT ?s ?c WHERE { ?s ?p ?c FILTER(?c != 1) }"
+    bound = bind_values(query, {"c": encode_term(ox.Literal(value))})
+    check_standard_sparql(bound)
+    assert [solution["s"].value for solution in store.query(bound)] == ["urn:s"]
+    assert list(store.query(bind_values(query, {"c": encode_term(ox.Literal("other"))}))) == []
+    with pytest.raises(QuerySyntaxError):
+        check_standard_sparql("SELECT * WHERE { ?s ?p ?o } ; DROP ALL")
