@@ -4,6 +4,11 @@ bench_api.py drives the servers from Python threads, whose own cost per request 
 servers' on small queries. wrk (Debian package `wrk`) costs far less, so this comparison shows the
 servers' throughput on the same SPARQL mix with less noise from the client. Loopback only.
 
+Three configurations, measured in the same run: the API on its embedded store; Oxigraph's own
+server; and the API with KG_STORE_QUERY_URL pointing at that Oxigraph server (the remote store of
+docs/remote-stores.md), whose figures against the other two are the cost of the remote hop. All
+three share this machine's cores with wrk, the remote configuration running two servers at once.
+
     .venv/bin/python bench/bench_wrk.py [--connections 4] [--seconds 10]
 """
 
@@ -16,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -78,12 +84,16 @@ def main() -> None:
         scratch = Path(scratch_dir)
         source = ensure_build(args, scratch)
         build_dir = scratch / "served"
-        make_dataset(source, 1, build_dir, "wrk")
+        _, graphs = make_dataset(source, 1, build_dir, "wrk")
         store = scratch / "oxigraph"
         command = oxigraph_command()
         subprocess.run([command, "load", "--location", str(store), "--file", str(source)], check=True,
                        capture_output=True)
-        results: dict[str, list[float]] = {"/sparql": [], "oxigraph": []}
+        # what the API sends a remote store with every query: the build's graphs as the dataset
+        explicit = "/query?" + urlencode([("default-graph-uri", g) for g in sorted(graphs)]
+                                         + [("named-graph-uri", g) for g in sorted(graphs)])
+        results: dict[str, list[float]] = {"/sparql": [], "oxigraph": [], "oxigraph explicit": [],
+                                           "/sparql remote": []}
         for _ in range(args.rounds):
             with api_server(build_dir, {}, scratch / "api.log") as (base, _):
                 run_wrk(base, "/sparql", queries, args.connections, 2)  # warm-up
@@ -91,12 +101,31 @@ def main() -> None:
             with oxigraph_server(command, store, scratch / "ox.log") as (base, _):
                 run_wrk(base, "/query", queries, args.connections, 2)
                 results["oxigraph"].append(run_wrk(base, "/query", queries, args.connections, args.seconds))
+                run_wrk(base, explicit, queries, args.connections, 2)
+                results["oxigraph explicit"].append(run_wrk(base, explicit, queries, args.connections, args.seconds))
+            with oxigraph_server(command, store, scratch / "ox.log") as (store_base, _), \
+                    api_server(build_dir, {"store_query_url": store_base + "/query"}, scratch / "remote.log") as (base, _):
+                run_wrk(base, "/sparql", queries, args.connections, 2)
+                results["/sparql remote"].append(run_wrk(base, "/sparql", queries, args.connections, args.seconds))
     print(f"wrk, {args.connections} connections, {args.seconds} s per round, the {len(queries)}-query SPARQL mix "
           "of bench_api.py")
     for name, values in results.items():
-        print(f"  {name:<10} req/s per round: {', '.join(f'{v:.0f}' for v in values)}")
-    ratios = [a / b for a, b in zip(results["/sparql"], results["oxigraph"], strict=True)]
-    print(f"  /sparql ÷ Oxigraph per round: {', '.join(f'{r:.2f}' for r in ratios)}")
+        print(f"  {name:<14} req/s per round: {', '.join(f'{v:.0f}' for v in values)}")
+
+    def per_round(a: str, b: str) -> str:
+        return ", ".join(f"{x / y:.2f}" for x, y in zip(results[a], results[b], strict=True))
+
+    print(f"  /sparql ÷ Oxigraph per round: {per_round('/sparql', 'oxigraph')}")
+    print(f"  remote hop: /sparql remote ÷ /sparql embedded per round: {per_round('/sparql remote', '/sparql')}")
+    print(f"  remote hop: /sparql remote ÷ Oxigraph direct per round: {per_round('/sparql remote', 'oxigraph')}")
+    print(f"  remote hop: /sparql remote ÷ Oxigraph given the same explicit dataset per round: "
+          f"{per_round('/sparql remote', 'oxigraph explicit')}")
+    print(f"  Oxigraph with the explicit dataset ÷ with its union default graph: "
+          f"{per_round('oxigraph explicit', 'oxigraph')}")
+    added = [1000 * args.connections * (1 / r - 1 / o) for r, o in zip(results["/sparql remote"],
+                                                                         results["oxigraph explicit"], strict=True)]
+    print(f"  time the API adds in front of the remote store, per request (connections ÷ throughput): "
+          f"{', '.join(f'{a:.2f} ms' for a in added)}")
 
 
 if __name__ == "__main__":

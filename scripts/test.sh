@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install and run the test suite (what CI runs). Browser tests need Chromium: installed from Debian if missing.
+# Install and run the test suite (what CI runs). Browser tests need Chromium and the remote-store tests
+# Virtuoso: both installed from Debian if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -12,4 +13,6 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
     echo "warning: chromium and chromedriver are missing and cannot be installed here; browser tests will fail" >&2
   fi
 fi
+# the remote-store tests run on an Oxigraph server (PyPI, installed above) and on Virtuoso (Debian)
+bash scripts/install-virtuoso.sh
 .venv/bin/python -m pytest "$@"
