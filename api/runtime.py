@@ -78,6 +78,8 @@ def json_rows(query: NamedQuery, outcome: QueryOutcome) -> list[dict[str, object
             value = _plain(term)
             if name in query.lists:
                 value = sorted(v for v in str(value or "").split(query.separator) if v)
+            elif name in query.booleans and value is not None:
+                value = value in (True, 1, "true", "1")
             item[name] = value
         rows.append(item)
     return rows

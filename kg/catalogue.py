@@ -83,7 +83,7 @@ class Catalogue:
             if row.get("type_label"):
                 entry.type_labels.add(row["type_label"])
             bodies[row["material"]] += [row.get("type_label") or "", row.get("description") or "",
-                                        str(row.get("features") or "").replace("¦", " ")]
+                                        str(row.get("features") or "").replace(" || ", " ")]
         for row in countries:
             if row["material"] in materials:
                 materials[row["material"]].countries.add(row["code"])

@@ -106,7 +106,7 @@ def shape_outcome(results: Any, job: QueryJob, started: float) -> QueryOutcome:
     if isinstance(results, ox.QueryBoolean | bool):
         return QueryOutcome("boolean", write_boolean(bool(results), job.select_format), count=1,
                             seconds=time.perf_counter() - started)
-    if isinstance(results, ox.QuerySolutions):
+    if isinstance(results, ox.QuerySolutions) or hasattr(results, "variables"):
         variables = [v.value for v in results.variables]
         rows = []
         for solution in results:

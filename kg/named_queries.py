@@ -69,6 +69,7 @@ class NamedQuery:
     fields: tuple[str, ...] = ()
     lists: tuple[str, ...] = ()  # fields that hold GROUP_CONCAT lists, returned as JSON arrays
     separator: str = " | "
+    booleans: tuple[str, ...] = ()  # fields returned as JSON true/false (stores without a boolean type say 1/0)
     source: Path | None = field(default=None, compare=False)
 
     def bind(self, values: dict[str, str]) -> dict[ox.Variable, ox.NamedNode | ox.Literal]:
@@ -111,7 +112,8 @@ def parse_named_query(path: Path) -> NamedQuery:
     return NamedQuery(
         name=path.stem, summary=str(meta.get("summary", path.stem)), description=str(meta.get("description", "")),
         text=text, parameters=tuple(parameters), fields=tuple(meta.get("fields") or ()),
-        lists=tuple(meta.get("lists") or ()), separator=str(meta.get("separator", " | ")), source=path,
+        lists=tuple(meta.get("lists") or ()), separator=str(meta.get("separator", " | ")),
+        booleans=tuple(meta.get("booleans") or ()), source=path,
     )
 
 

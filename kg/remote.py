@@ -137,8 +137,33 @@ def _where_group(text: str) -> int:
     raise QueryDefinitionError("the query has no WHERE group to bind values in", field="query")
 
 
+def portable_text(text: str) -> str:
+    """The query with prefixed names that use backslash escapes (`id:material\\/x`) written as full IRIs.
+
+    The same query, token for token; stores that lack SPARQL 1.1's local-name escapes (Virtuoso 7)
+    then read it too.
+    """
+    items = tokens(text)
+    if not any(t.kind == "pname" and "\\" in t.text for t in items):
+        return text
+    prefixes: dict[str, str] = {}
+    pieces, last = [], 0
+    for index, token in enumerate(items):
+        if token.kind == "word" and token.text.upper() == "PREFIX" and index + 2 < len(items) \
+                and items[index + 1].kind == "pname" and items[index + 2].kind == "iri":
+            prefixes[items[index + 1].text[:-1]] = items[index + 2].text[1:-1]
+        elif token.kind == "pname" and "\\" in token.text:
+            prefix, _, local = token.text.partition(":")
+            if prefix in prefixes:
+                iri = prefixes[prefix] + re.sub(r"\\(.)", r"\1", local)
+                if IRI.match(iri):
+                    pieces += [text[last:token.position], f"<{iri}>"]
+                    last = token.position + len(token.text)
+    return "".join(pieces) + text[last:]
+
+
 def forwarded_text(job: QueryJob) -> str:
-    text = job.text
+    text = portable_text(job.text)
     if job.substitutions:
         text = bind_values(text, job.substitutions)
     if job.base_iri and IRI.match(job.base_iri):
@@ -201,7 +226,9 @@ class StoreClient:
                 results = ox.parse(body, format=_rdf_format(media_type))
                 triples = (ox.Triple(q.subject, q.predicate, q.object) for q in results)
                 return shape_outcome(triples, job, started)
-            return shape_outcome(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON), job, started)
+            results = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+            return shape_outcome(results if isinstance(results, ox.QueryBoolean) else _Canonical(results), job,
+                                 started)
         except SyntaxError as exc:
             log.error("the SPARQL store sent an answer that does not parse as %s: %s", media_type, exc)
             raise StoreFailed("the SPARQL store sent an answer that does not parse; the error was logged") from None
@@ -219,6 +246,8 @@ class StoreClient:
         if sparql.isSparqlUpdateRequest():
             raise QueryRefused("this endpoint is read-only", field="query")
         sparql.addCustomHttpHeader("Accept", GRAPH_ACCEPT if form in {"CONSTRUCT", "DESCRIBE"} else SELECT_ACCEPT)
+        # said outright: without it some stores (Virtuoso) read the form as Latin-1
+        sparql.addCustomHttpHeader("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
         if dataset is not None:
             for graph in dataset[0]:
                 sparql.addDefaultGraph(graph)
@@ -342,6 +371,29 @@ class StoreClient:
                 raise PublishError(f"the Graph Store answered {method} of <{graph}> with HTTP "
                                    f"{response.status_code}: {response.text[:300]}", field="KG_STORE_GSP_URL")
             return
+
+
+XSD_BOOLEAN = ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean")
+CANONICAL_BOOLEANS = {"1": ox.Literal("true", datatype=XSD_BOOLEAN), "0": ox.Literal("false", datatype=XSD_BOOLEAN)}
+
+
+class _Canonical:
+    """A store's solutions with booleans in their canonical lexical form (Virtuoso writes 1 and 0)."""
+
+    def __init__(self, solutions: ox.QuerySolutions) -> None:
+        self.solutions = solutions
+        self.variables = solutions.variables
+        self.names = [v.value for v in solutions.variables]
+
+    def __iter__(self) -> Any:
+        for solution in self.solutions:
+            yield {name: _canonical(solution[name]) for name in self.names}
+
+
+def _canonical(term: Any) -> Any:
+    if isinstance(term, ox.Literal) and term.datatype == XSD_BOOLEAN and term.value in CANONICAL_BOOLEANS:
+        return CANONICAL_BOOLEANS[term.value]
+    return term
 
 
 def _rdf_format(media_type: str) -> ox.RdfFormat:

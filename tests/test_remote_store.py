@@ -81,20 +81,29 @@ def _jobs(built: Built) -> list[tuple[str, QueryJob]]:
     return jobs
 
 
+BOOLEAN_LIKE = {"http://www.w3.org/2001/XMLSchema#boolean", "http://www.w3.org/2001/XMLSchema#integer"}
+
+
 def _comparable(rows: list | None) -> list[tuple]:
-    """Rows as sortable tuples. Blank node labels differ between stores, and GROUP_CONCAT's order is
-    undefined in SPARQL (stores differ; the API sorts list fields): both are normalised here."""
+    """Rows as sortable tuples, with what SPARQL leaves to the store normalised:
+    - blank node labels;
+    - GROUP_CONCAT's order (undefined; the API sorts list fields), and its value over no values
+      ("" in Virtuoso, unbound in Oxigraph; the API reads both as an empty list);
+    - booleans: Virtuoso has no boolean type and answers 1 and 0 as integers (the API's JSON
+      fields declared `booleans` read both as true and false)."""
     def concatenated(value: str) -> str:
-        for separator in (" ¦ ", " | ", ", "):
+        for separator in (" || ", " | ", ", "):
             if separator in value:
                 return separator.join(sorted(value.split(separator)))
         return " ".join(sorted(value.split(" "))) if re.fullmatch(r"[\d.]+( [\d.]+)+", value) else value
 
     def term(t: tuple | None) -> tuple:
-        if t is None:
+        if t is None or t == ("literal", "", "http://www.w3.org/2001/XMLSchema#string", None):
             return ("unbound",)
         if t[0] == "bnode":
             return ("bnode",)
+        if t[0] == "literal" and t[2] in BOOLEAN_LIKE and t[1] in {"true", "false", "0", "1"}:
+            return ("truth", str(t[1] in {"true", "1"}))
         return (t[0], concatenated(t[1]), *t[2:]) if t[0] == "literal" else t
     return sorted(tuple(term(t) for t in row) for row in rows or [])
 

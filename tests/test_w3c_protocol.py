@@ -47,6 +47,7 @@ PROBLEM = "application/problem+json"
 class Endpoint:
     port: int
     graphs: frozenset[str]
+    store: str = "embedded"
 
 
 @pytest.fixture(scope="module", params=STORES)
@@ -58,7 +59,7 @@ def endpoint(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     with serving(request.param, root / "builds", root / "store", query_workers="2") as base:
         port = urlsplit(base).port
         assert port is not None
-        yield Endpoint(port, frozenset(DATA_GRAPHS.values()))
+        yield Endpoint(port, frozenset(DATA_GRAPHS.values()), request.param)
 
 
 # Failures caused by bugs in api/ or kg/ (strict: an unexpected pass means the bug is fixed; drop the entry).
@@ -102,9 +103,18 @@ def test_protocol(endpoint: Endpoint, test: ProtocolTest) -> None:
                               f"{'; '.join(problems)}\n{describe(request, response)}")
 
 
+# Virtuoso 7.2.5: when the request names its graphs (named-graph-uri), GRAPH <iri> of a graph outside them
+# matches the named graphs' data instead of nothing (docs/remote-stores.md). The follow-up ASKs of these
+# tests look into such graphs. Strict: should a Virtuoso answer right, the mark must go.
+VIRTUOSO_GRAPH_CONSTANT_BUG = {"update_dataset_default_graph", "update_dataset_default_graphs",
+                               "update_dataset_named_graphs", "update_dataset_full", "update_base_uri"}
+
+
 @pytest.mark.parametrize("test", _params(TESTS, refused=True))
-def test_update_refused_read_only(endpoint: Endpoint, test: ProtocolTest) -> None:
+def test_update_refused_read_only(endpoint: Endpoint, test: ProtocolTest, request: pytest.FixtureRequest) -> None:
     """Not applicable as written (read-only endpoint): the update is refused and changes nothing."""
+    if endpoint.store == "virtuoso" and test.name in VIRTUOSO_GRAPH_CONSTANT_BUG:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="Virtuoso: GRAPH <iri> outside named-graph-uri"))
     update, *follow_ups = test.requests
     response = send(endpoint.port, update)
     exchange = describe(update, response)

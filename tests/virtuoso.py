@@ -28,6 +28,15 @@ The server:
   next start, so nothing committed is lost) and kills it if it has not exited after 30 s; ``start()`` starts the
   same database again on the same ports and waits until HTTP answers. A fresh server is up in about 2 s, a restart
   in about 1.5 s.
+
+Virtuoso 7.2.5 traps for whoever talks to it (checked by hand against this server):
+
+* A POST with ``Content-Type: application/sparql-query`` never gets an answer (openlink/virtuoso-opensource#842):
+  send queries form-encoded (``query=``) or by GET.
+* A GSP PUT/POST with a chunked body (no Content-Length) answers 201/204 but stores nothing: send bytes.
+* A GSP PUT is not atomic for concurrent readers (they can see the graph empty or half loaded).
+* With default-graph-uri but no named-graph-uri, GRAPH ?g still sees every graph; with no dataset parameters the
+  default graph is the union of all graphs, Virtuoso's own system graphs included.
 """
 
 from __future__ import annotations
