@@ -22,6 +22,8 @@ from kg.catalogue import CATALOGUE_QUERIES, Catalogue
 from kg.engine import QueryJob
 from kg.errors import KGError
 from kg.named_queries import load_named_queries
+from kg.publish import read_release
+from kg.remote import RemoteEngine
 from kg.pipeline import current_build
 from kg.settings import Settings, get_settings
 
@@ -48,6 +50,8 @@ async def _become_ready(runtime: Runtime) -> None:
     while True:
         try:
             runtime.catalogue = await _catalogue(runtime)
+            if isinstance(runtime.engine, RemoteEngine):
+                await _check_release(runtime, runtime.engine)
             break
         except KGError as exc:  # an external store may be down, restarting or overloaded: all pass
             log.warning("the store cannot answer yet (%s); trying again in %.0f s", exc.problem, delay)
@@ -55,6 +59,15 @@ async def _become_ready(runtime: Runtime) -> None:
             delay = min(delay * 2, 30.0)
     runtime.ready = True
     log.info("serving dataset %s (%d triples)", runtime.version, sum(runtime.graphs.values()))
+
+
+async def _check_release(runtime: Runtime, engine: RemoteEngine) -> None:
+    """Say so when the external store holds another release than the build this server describes."""
+    release = await asyncio.to_thread(read_release, engine.client, runtime.settings)
+    engine.release = release.version
+    if release.version != runtime.version:
+        log.warning("the SPARQL store holds release %s, this server's build is %s: run `capkg publish` "
+                    "(pages, dumps and ETags follow the build)", release.version or "none", runtime.version)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

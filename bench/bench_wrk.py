@@ -104,7 +104,8 @@ def main() -> None:
                 run_wrk(base, explicit, queries, args.connections, 2)
                 results["oxigraph explicit"].append(run_wrk(base, explicit, queries, args.connections, args.seconds))
             with oxigraph_server(command, store, scratch / "ox.log") as (store_base, _), \
-                    api_server(build_dir, {"store_query_url": store_base + "/query"}, scratch / "remote.log") as (base, _):
+                    api_server(build_dir, {"store_query_url": store_base + "/query"},
+                               scratch / "remote.log") as (base, _):
                 run_wrk(base, "/sparql", queries, args.connections, 2)
                 results["/sparql remote"].append(run_wrk(base, "/sparql", queries, args.connections, args.seconds))
     print(f"wrk, {args.connections} connections, {args.seconds} s per round, the {len(queries)}-query SPARQL mix "

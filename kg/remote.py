@@ -137,6 +137,7 @@ def _where_group(text: str) -> int:
     raise QueryDefinitionError("the query has no WHERE group to bind values in", field="query")
 
 
+@lru_cache(maxsize=4096)
 def portable_text(text: str) -> str:
     """The query with prefixed names that use backslash escapes (`id:material\\/x`) written as full IRIs.
 
@@ -490,6 +491,7 @@ class RemoteEngine:
         self._executor: ThreadPoolExecutor | None = None
         self._slots: asyncio.Semaphore | None = None
         self._probed: tuple[float, bool] = (0.0, False)
+        self.release: str | None = None  # the release the store holds (kg.publish), once read
 
     @classmethod
     def from_settings(cls, settings: Settings, graphs: list[str]) -> RemoteEngine:
@@ -584,7 +586,8 @@ class RemoteEngine:
         return answer
 
     def status(self) -> dict[str, object]:
-        return {"store": "sparql", "connections": self.connections, "in_flight": self.in_flight,
+        return {"store": "sparql", "store_release": self.release, "connections": self.connections,
+                "in_flight": self.in_flight,
                 "failures": self.failures, "retries": self.retried,
                 "cooling_down": max(0.0, round(self.down_until - time.monotonic(), 1))}
 

@@ -17,7 +17,7 @@ if command -v virtuoso-t >/dev/null 2>&1 || [ -x /usr/bin/virtuoso-t ]; then
 fi
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-virtuoso.sh: virtuoso-t not found and cannot apt-get install it (need root and apt-get); run the tests with -m "not virtuoso"" >&2
+  echo "install-virtuoso.sh: virtuoso-t not found and cannot apt-get install it (need root and apt-get); run the tests with -m 'not virtuoso'" >&2
   exit 0
 fi
 

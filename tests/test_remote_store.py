@@ -435,3 +435,40 @@ def test_bound_values_are_terms_not_text() -> None:
     assert list(store.query(bind_values(query, {"c": encode_term(ox.Literal("other"))}))) == []
     with pytest.raises(QuerySyntaxError):
         check_standard_sparql("SELECT * WHERE { ?s ?p ?o } ; DROP ALL")
+
+
+# -- Virtuoso's own authentication (HTTP Digest) ------------------------------------------------
+
+@pytest.mark.virtuoso
+def test_virtuoso_digest_accounts_publish_query_and_refuse(built: Built, tmp_path: Path) -> None:
+    """Virtuoso's -auth endpoints ask for Digest: the write account publishes, the read account queries
+    there, and a wrong password is a clear error that carries neither the secret nor the store's URLs."""
+    from tests.virtuoso import virtuoso_server
+
+    with virtuoso_server(tmp_path / "virtuoso") as server:
+        writer = {"store_query_url": server.update_url, "store_update_url": server.update_url,
+                  "store_gsp_url": server.gsp_url, "store_auth": "digest"}
+        wrong = Settings(build_dir=built.settings.build_dir, **writer, store_user=server.user, store_password=SECRET)
+        with pytest.raises(PublishError) as refused:
+            publish(wrong, (built.settings.build_dir / "current").resolve())
+        assert "credentials" in refused.value.describe() or "401" in refused.value.describe()
+        assert SECRET not in refused.value.describe() and server.base_url not in refused.value.describe()
+
+        publish_build(built.settings.build_dir, {**writer, "store_user": server.user,
+                                                 "store_password": server.password})
+        reader = {"store_query_url": server.update_url, "store_auth": "digest",
+                  "store_read_user": server.read_user, "store_read_password": server.read_password}
+        assert graph_counts({**reader}, sorted(built.result.graphs)) == built.result.graphs
+
+        log = tmp_path / "api.log"
+        refusing = {**reader, "store_read_password": SECRET}
+        with running_server(built.settings.build_dir, log_file=log, wait_for="/health", **refusing) as base:
+            response = httpx.get(base + "/sparql", params={"query": "ASK { ?s ?p ?o }"}, timeout=30)
+            assert response.status_code == 503 and response.headers["retry-after"]
+            assert "credentials" in response.json()["detail"]
+            assert SECRET not in response.text and server.base_url not in response.text
+            assert httpx.get(base + "/ready", timeout=10).status_code == 503
+        assert SECRET not in log.read_text(encoding="utf-8", errors="replace")
+        with running_server(built.settings.build_dir, **reader) as base:
+            materials = httpx.get(base + "/api/materials", timeout=30).json()
+            assert materials["total"] == len(built.column("SELECT ?m { ?m a cap:LearningMaterial }", "m"))
