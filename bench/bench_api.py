@@ -59,7 +59,9 @@ GRAPHS = ID + "graph/"
 ONTOLOGY_GRAPH = GRAPHS + "ontology"
 SPARQL_ACCEPT = "application/sparql-results+json"
 TARGETS = ("rest", "sparql", "oxigraph")
-LABELS = {"rest": "REST", "sparql": "/sparql", "oxigraph": "Oxigraph", "rest-cold": "REST uncached"}
+LABELS = {"rest": "REST", "sparql": "/sparql", "oxigraph": "Oxigraph", "rest-cold": "REST uncached",
+          "sparql-remote": "/sparql remote", "rest-cold-remote": "REST unc. remote"}
+REMOTE_TARGETS = ("sparql-remote", "rest-cold-remote")  # our server with KG_STORE_QUERY_URL = the Oxigraph server
 
 # --------------------------------------------------------------------------------------------
 # The query mix: each REST route of the site and the SPARQL that answers the same question.
@@ -475,9 +477,9 @@ def plans(target: str, route_list: list[Route]) -> dict[str, list[list[Call]]]:
     for route in route_list:
         if target == "rest":
             out[route.name] = [[Call("GET", route.rest, None, (("Accept", "application/json"),))]]
-        elif target == "rest-cold":
+        elif target in {"rest-cold", "rest-cold-remote"}:
             out[route.name] = [[Call("GET", route.rest, None, (("Accept", "application/json"),), bust=True)]]
-        elif target == "sparql":
+        elif target in {"sparql", "sparql-remote"}:
             out[route.name] = [sparql_calls("/sparql", route.sparql)]
         else:
             out[route.name] = [sparql_calls("/query", route.sparql)]
@@ -597,6 +599,10 @@ def table(report: dict) -> str:
             header += " | spq/ox  rest/ox"
             if "rest-cold" in targets:
                 header += " cold/ox"
+            if "sparql-remote" in targets and "sparql" in targets:
+                header += " rspq/spq"
+            if "rest-cold-remote" in targets and "rest-cold" in targets:
+                header += " rcold/cold"
             lines.append(header)
             lines.append("-" * len(header))
             names = list(size["results"][targets[0]]["cells"][str(clients)])
@@ -611,11 +617,17 @@ def table(report: dict) -> str:
                 row += f" | {fmt(r1, 2):>6} {fmt(r2, 1):>8}"
                 if "rest-cold" in targets:
                     row += f" {fmt(ratio(cells.get('rest-cold'), cells.get('oxigraph')), 2):>7}"
+                if "sparql-remote" in targets and "sparql" in targets:
+                    row += f" {fmt(ratio(cells.get('sparql-remote'), cells.get('sparql')), 2):>8}"
+                if "rest-cold-remote" in targets and "rest-cold" in targets:
+                    row += f" {fmt(ratio(cells.get('rest-cold-remote'), cells.get('rest-cold')), 2):>10}"
                 lines.append(row)
             lines.append("")
     lines.append("latency in ms (p50, p99 nearest rank), req/s = requests completed / wall time; "
                  "a request of a route = all its HTTP calls in sequence; ! = some non-200 status or error;")
-    lines.append("spq/ox = /sparql req/s ÷ Oxigraph req/s; rest/ox = REST req/s ÷ Oxigraph req/s.")
+    lines.append("spq/ox = /sparql req/s ÷ Oxigraph req/s; rest/ox = REST req/s ÷ Oxigraph req/s; the remote hop: "
+                 "rspq/spq = /sparql on the Oxigraph server as external store ÷ /sparql embedded, "
+                 "rcold/cold = the same for uncached REST.")
     return "\n".join(lines)
 
 
@@ -643,6 +655,12 @@ def findings(report: dict) -> list[str]:
                 if ours.get("rows") != theirs.get("rows"):
                     notes.append(f"{label} {name}: result rows differ, /sparql {ours.get('rows')} "
                                  f"vs Oxigraph {theirs.get('rows')}")
+        if "sparql" in results and "sparql-remote" in results:
+            for name, ours in results["sparql"]["check"].items():
+                remote = results["sparql-remote"]["check"].get(name, {})
+                if ours.get("rows") != remote.get("rows"):
+                    notes.append(f"{label} {name}: result rows differ, /sparql {ours.get('rows')} "
+                                 f"vs /sparql remote {remote.get('rows')}")
     return notes
 
 
@@ -656,7 +674,9 @@ def main() -> None:
                         help="time cap of one route's measurement (the mix gets twice this)")
     parser.add_argument("--warmup-seconds", type=float, default=0.5, help="time cap of one warm-up")
     parser.add_argument("--targets", default=",".join(TARGETS),
-                        help="rest, sparql, oxigraph and optionally rest-cold (REST with a cache miss per request)")
+                        help="rest, sparql, oxigraph and optionally rest-cold (REST with a cache miss per request), "
+                             "sparql-remote and rest-cold-remote (our server on the Oxigraph server as its "
+                             "external store: the remote hop)")
     parser.add_argument("--workers", type=int, default=0, help="KG_QUERY_WORKERS of our server (0: its default)")
     parser.add_argument("--max-rows", type=int, default=10_000_000,
                         help="KG_MAX_ROWS of our server (the default 10000 cannot start on the 100x dataset)")
@@ -669,10 +689,10 @@ def main() -> None:
     unknown = set(targets) - set(LABELS)
     if unknown:
         parser.error(f"unknown targets {sorted(unknown)}")
-    targets = [t for t in ("rest", "rest-cold", "sparql", "oxigraph") if t in targets]
+    targets = [t for t in ("rest", "rest-cold", "sparql", "oxigraph", *REMOTE_TARGETS) if t in targets]
 
     began = time.perf_counter()
-    oxigraph = oxigraph_command() if "oxigraph" in targets else None
+    oxigraph = oxigraph_command() if {"oxigraph", *REMOTE_TARGETS} & set(targets) else None
     route_list = routes()
     report: dict = {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -703,7 +723,7 @@ def main() -> None:
                           "dataset_s": round(time.perf_counter() - started, 2), "results": {}}
             print(f"\n{label}: {sum(counts.values()):,} quads ({dataset.stat().st_size / 2**20:.1f} MiB) "
                   f"made in {size['dataset_s']:.1f} s", flush=True)
-            api_targets = [t for t in targets if t != "oxigraph"]
+            api_targets = [t for t in targets if t != "oxigraph" and t not in REMOTE_TARGETS]
             if api_targets:
                 with api_server(directory, server_settings, scratch / f"api-{label}.log") as (base, startup):
                     size["api_startup_s"] = round(startup, 2)
@@ -720,7 +740,15 @@ def main() -> None:
                     size["oxigraph_startup_s"] = round(startup, 2)
                     print(f"  oxigraph loaded in {size['oxigraph_load_s']:.1f} s, ready in {startup:.1f} s at {base}",
                           flush=True)
-                    size["results"]["oxigraph"] = measure(base, "oxigraph", route_list, args, label)
+                    if "oxigraph" in targets:
+                        size["results"]["oxigraph"] = measure(base, "oxigraph", route_list, args, label)
+                    remote_targets = [t for t in targets if t in REMOTE_TARGETS]
+                    if remote_targets:
+                        remote = {**server_settings, "store_query_url": base + "/query"}
+                        with api_server(directory, remote, scratch / f"api-remote-{label}.log") as (api, startup):
+                            print(f"  our server on the Oxigraph server ready in {startup:.1f} s at {api}", flush=True)
+                            for target in remote_targets:
+                                size["results"][target] = measure(api, target, route_list, args, label)
                 shutil.rmtree(location, ignore_errors=True)
             size.setdefault("api_startup_s", 0.0)
             report["sizes"].append(size)
