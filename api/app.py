@@ -55,8 +55,10 @@ async def _become_ready(runtime: Runtime) -> None:
             break
         except KGError as exc:  # an external store may be down, restarting or overloaded: all pass
             log.warning("the store cannot answer yet (%s); trying again in %.0f s", exc.problem, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+        except Exception:  # noqa: BLE001 - a bug must not leave the server unready for ever: log, try again
+            log.exception("loading the catalogue failed; trying again in %.0f s", delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 30.0)
     runtime.ready = True
     log.info("serving dataset %s (%d triples)", runtime.version, sum(runtime.graphs.values()))
 

@@ -33,7 +33,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(KGError)
     async def kg_error(request: Request, exc: KGError) -> JSONResponse:
         extra = {"field": exc.field} if exc.field else {}
-        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        retry_after = exc.retry_after or (1 if exc.http_status in (503, 504) else None)
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
         return problem(exc.http_status, exc.title, exc.problem, headers, **extra)
 
     @app.exception_handler(HTTPProblem)

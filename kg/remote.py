@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import logging
 import math
 import random
@@ -60,7 +61,7 @@ from kg.errors import (
     StoreTimeout,
 )
 from kg.settings import Settings
-from kg.sparql_guard import QUERY_FORMS, Token, tokens
+from kg.sparql_guard import QUERY_FORMS, Token, check_query, parse_problem, tokens
 
 log = logging.getLogger("capkg.remote")
 
@@ -68,27 +69,15 @@ MAX_RESPONSE_BYTES = 256 * 2**20  # a single answer larger than this is refused 
 READ_CHUNK = 1 << 16
 SELECT_ACCEPT = "application/sparql-results+json"
 GRAPH_ACCEPT = "application/n-triples, text/turtle;q=0.9, text/plain;q=0.5"
+EMPTY_GRAPH = "urn:x-capkg:no-such-graph"  # named instead of graphs outside the dataset: no store holds it
 IRI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
 
 
 # -- what is forwarded ---------------------------------------------------------------------------
 
-_PARSER = ox.Store()  # always empty: queries are parsed and planned on it, never evaluated
-
-
 @lru_cache(maxsize=4096)
 def _syntax_problem(text: str, base_iri: str | None) -> str | None:
-    probe = text
-    form = _form_token(text)
-    if form is not None and form.text.upper() == "ASK":
-        # Oxigraph evaluates an ASK as soon as it is asked; CONSTRUCT {} has the same grammar after the keyword
-        # and is evaluated lazily, so parsing it costs no evaluation.
-        probe = text[:form.position] + "CONSTRUCT {}" + text[form.position + 3:]
-    try:
-        _PARSER.query(probe, **({"base_iri": base_iri} if base_iri else {}))
-    except (SyntaxError, RuntimeError, ValueError) as exc:
-        return str(exc)
-    return None
+    return parse_problem(text, base_iri)
 
 
 def check_standard_sparql(text: str, base_iri: str | None = None) -> None:
@@ -154,12 +143,13 @@ def portable_text(text: str) -> str:
                 and items[index + 1].kind == "pname" and items[index + 2].kind == "iri":
             prefixes[items[index + 1].text[:-1]] = items[index + 2].text[1:-1]
         elif token.kind == "pname" and "\\" in token.text:
-            prefix, _, local = token.text.partition(":")
+            name = token.text.rstrip(".")  # a local name never ends in '.': that one ends the triple
+            prefix, _, local = name.partition(":")
             if prefix in prefixes:
                 iri = prefixes[prefix] + re.sub(r"\\(.)", r"\1", local)
-                if IRI.match(iri):
+                if IRI.match(iri) and not re.search(r"[#'\"\\]", iri):
                     pieces += [text[last:token.position], f"<{iri}>"]
-                    last = token.position + len(token.text)
+                    last = token.position + len(name)
     return "".join(pieces) + text[last:]
 
 
@@ -222,17 +212,12 @@ class StoreClient:
         """One try of a query; a failure after which it may be sent again raises Retryable."""
         started = time.perf_counter()
         body, media_type = self._post_query(forwarded_text(job), form, dataset, deadline)
-        try:
-            if form in {"CONSTRUCT", "DESCRIBE"}:
-                results = ox.parse(body, format=_rdf_format(media_type))
-                triples = (ox.Triple(q.subject, q.predicate, q.object) for q in results)
-                return shape_outcome(triples, job, started)
-            results = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
-            return shape_outcome(results if isinstance(results, ox.QueryBoolean) else _Canonical(results), job,
-                                 started)
-        except SyntaxError as exc:
-            log.error("the SPARQL store sent an answer that does not parse as %s: %s", media_type, exc)
-            raise StoreFailed("the SPARQL store sent an answer that does not parse; the error was logged") from None
+        failure = _shaped(body, media_type, form, job, started)
+        if isinstance(failure, QueryOutcome):
+            return failure
+        # raised here, with no traceback into the frames that held the parsed results: those are
+        # Oxigraph objects of this thread, which must not be dropped on another (the event loop's)
+        raise failure
 
     def _post_query(self, text: str, form: str, dataset: tuple[list[str], list[str]] | None,
                     deadline: float) -> tuple[bytes, str]:
@@ -280,7 +265,7 @@ class StoreClient:
             raise _http_error(exc.code, exc.headers) from None
         except TimeoutError:
             raise StoreTimeout("the SPARQL store did not answer within the query's time budget") from None
-        except (urllib.error.URLError, ConnectionError, OSError) as exc:
+        except (urllib.error.URLError, ConnectionError, OSError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
             if isinstance(reason, TimeoutError | socket.timeout):
                 raise StoreTimeout("the SPARQL store did not answer within the query's time budget") from None
@@ -397,6 +382,23 @@ def _canonical(term: Any) -> Any:
     return term
 
 
+def _shaped(body: bytes, media_type: str, form: str, job: QueryJob, started: float) -> QueryOutcome | KGError:
+    """The store's answer shaped as the job asks, or the error to raise (returned, not raised: see attempt)."""
+    try:
+        if form in {"CONSTRUCT", "DESCRIBE"}:
+            results = ox.parse(body, format=_rdf_format(media_type))
+            triples = (ox.Triple(q.subject, q.predicate, q.object) for q in results)
+            return shape_outcome(triples, job, started)
+        solutions = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+        return shape_outcome(solutions if isinstance(solutions, ox.QueryBoolean) else _Canonical(solutions), job,
+                             started)
+    except KGError as error:
+        return type(error)(error.problem, field=error.field)
+    except SyntaxError as exc:
+        log.error("the SPARQL store sent an answer that does not parse as %s: %s", media_type, exc)
+        return StoreFailed("the SPARQL store sent an answer that does not parse; the error was logged")
+
+
 def _rdf_format(media_type: str) -> ox.RdfFormat:
     if media_type in {"text/turtle", "application/x-turtle"}:
         return ox.RdfFormat.TURTLE
@@ -428,7 +430,7 @@ def _read(response: Any, deadline: float) -> bytes:
             chunks.append(chunk)
     except TimeoutError:
         raise StoreTimeout("the SPARQL store did not send its whole answer within the query's time budget") from None
-    except (ConnectionError, OSError):
+    except (ConnectionError, OSError, http.client.HTTPException):
         raise Retryable(EngineUnavailable("the connection to the SPARQL store broke; try again shortly"),
                         unreachable=True) from None
     finally:
@@ -509,10 +511,18 @@ class RemoteEngine:
 
     def dataset(self, job: QueryJob) -> tuple[list[str], list[str]] | None:
         if job.default_graphs is not None or job.named_graphs is not None:
-            return job.default_graphs or [], job.named_graphs or []
+            # a graph outside the build's is an empty graph, as on the embedded store: it is never named to a
+            # store that may hold other data
+            return self._ours(job.default_graphs), self._ours(job.named_graphs)
         if not job.union_default_graph:
             return None  # the query's own FROM / FROM NAMED (checked against the dataset's graphs) decide
         return self.graphs, self.graphs
+
+    def _ours(self, graphs: list[str] | None) -> list[str]:
+        if not graphs:
+            return []
+        kept = [graph for graph in graphs if graph in self.graphs]
+        return kept or [EMPTY_GRAPH]
 
     async def run(self, job: QueryJob, *, timeout: float | None = None) -> QueryOutcome:
         budget = self.timeout if timeout is None else timeout
@@ -521,8 +531,11 @@ class RemoteEngine:
             job.max_rows = self.max_rows
         check_standard_sparql(job.text, job.base_iri)
         form = _form(job.text)
-        if job.substitutions:  # the bound form must parse too
-            check_standard_sparql(forwarded_text(job), None)
+        # what leaves is checked as it leaves: the same guard and parser on the exact text sent
+        forwarded = forwarded_text(job)
+        check_query(forwarded, set(self.graphs),
+                    dataset_given=job.default_graphs is not None or job.named_graphs is not None)
+        check_standard_sparql(forwarded, None)
         attempt = 0
         while True:
             wait = self.down_until - time.monotonic()

@@ -108,11 +108,58 @@ def _inspect(text: str, allowed_graphs: frozenset[str], dataset_given: bool) -> 
                 raise QueryRefused(f"FROM {shown} names a graph that is not part of this dataset "
                                    f"({_line_column(text, token.position)}); the graphs are {sorted(allowed_graphs)}",
                                    field="query")
+    _check_service_reading(text, items)
     escape = re.search(r"\\[uU]", _outside_strings(text, items))
     if escape:
         raise QueryRefused(f"codepoint escapes (\\u, \\U) are not accepted outside literals "
                            f"({_line_column(text, escape.start())})", field="query")
     return QueryShape(form or "SELECT", has_dataset_clause)
+
+
+SERVICE_WORD = re.compile(r"(?<![\w:])SERVICE(?!\w)", re.IGNORECASE)
+NEUTRAL = {"iri": "<urn:x-capkg:neutral>", "string": '""'}
+
+
+def _check_service_reading(text: str, items: list[Token]) -> None:
+    """Refuse an IRI or string holding the word SERVICE unless the parser reads it as this lexer does.
+
+    `<` is also the less-than operator: in `FILTER(1<2)SERVICE#>` this lexer sees one IRI, Oxigraph's
+    parser sees `1 < 2`, a live SERVICE and a comment. The token is replaced by a neutral one: if the
+    query parsed before and no longer does, the two readings differ and the query is refused.
+    """
+    suspects = [t for t in items if t.kind in NEUTRAL and SERVICE_WORD.search(t.text)]
+    if not suspects or parse_problem(text) is not None:
+        return
+    for token in suspects:
+        neutral = text[:token.position] + NEUTRAL[token.kind] + text[token.position + len(token.text):]
+        if parse_problem(neutral) is not None:
+            raise QueryRefused(f"{token.text[:40]!r} ({_line_column(text, token.position)}) can be read as a "
+                               "SERVICE clause; put spaces around comparison operators", field="query")
+
+
+_PARSER = None
+
+
+def parse_problem(text: str, base_iri: str | None = None) -> str | None:
+    """What Oxigraph's SPARQL 1.1 parser and planner say against `text` (None: it is a query they accept).
+
+    On an empty store, never evaluated: Oxigraph evaluates lazily, except ASK, so an ASK is checked as
+    CONSTRUCT {}, which has the same grammar after the keyword.
+    """
+    global _PARSER
+    import pyoxigraph as ox
+
+    if _PARSER is None:
+        _PARSER = ox.Store()
+    probe = text
+    form = next((t for t in tokens(text) if t.kind == "word" and t.text.upper() in QUERY_FORMS), None)
+    if form is not None and form.text.upper() == "ASK":
+        probe = text[:form.position] + "CONSTRUCT {}" + text[form.position + 3:]
+    try:
+        _PARSER.query(probe, **({"base_iri": base_iri} if base_iri else {}))
+    except (SyntaxError, RuntimeError, ValueError) as exc:
+        return str(exc)
+    return None
 
 
 def _resolve(token: Token | None, prefixes: dict[str, str]) -> str | None:
