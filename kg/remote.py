@@ -28,8 +28,10 @@ import math
 import random
 import re
 import socket
+import threading
 import time
 import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -221,7 +223,8 @@ class StoreClient:
 
     def _post_query(self, text: str, form: str, dataset: tuple[list[str], list[str]] | None,
                     deadline: float) -> tuple[bytes, str]:
-        sparql = SPARQLWrapper(self.query_url)
+        sparql = _DeadlineWrapper(self.query_url, deadline=deadline,
+                                  digest=self.reader if self.reader and self.auth == "digest" else None)
         sparql.setMethod(POST)
         sparql.setRequestMethod(URLENCODED)
         sparql.setOnlyConneg(True)  # no format=/output= parameters: only Accept says what we want
@@ -239,8 +242,8 @@ class StoreClient:
                 sparql.addDefaultGraph(graph)
             for graph in dataset[1]:
                 sparql.addNamedGraph(graph)
-        if self.reader:
-            sparql.setHTTPAuth(DIGEST if self.auth == "digest" else BASIC)
+        if self.reader and self.auth == "basic":
+            sparql.setHTTPAuth(BASIC)
             sparql.setCredentials(self.reader.user, self.reader.password)
         # set directly: setTimeout() truncates to whole seconds, and 0 would mean a non-blocking socket
         sparql.timeout = _remaining(deadline)
@@ -266,8 +269,9 @@ class StoreClient:
         except TimeoutError:
             raise StoreTimeout("the SPARQL store did not answer within the query's time budget") from None
         except (urllib.error.URLError, ConnectionError, OSError, http.client.HTTPException) as exc:
+            sparql.done()
             reason = getattr(exc, "reason", exc)
-            if isinstance(reason, TimeoutError | socket.timeout):
+            if isinstance(reason, TimeoutError | socket.timeout) or time.monotonic() >= deadline:
                 raise StoreTimeout("the SPARQL store did not answer within the query's time budget") from None
             log.warning("the SPARQL store is unreachable: %s", type(reason).__name__)
             raise Retryable(EngineUnavailable("the SPARQL store is unreachable; try again shortly"),
@@ -277,7 +281,10 @@ class StoreClient:
             raise StoreFailed("the request to the SPARQL store failed; the error was logged") from None
         response = result.response
         media_type = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        return _read(response, deadline), media_type
+        try:
+            return _read(response, deadline), media_type
+        finally:
+            sparql.done()
 
     def probe(self, timeout: float) -> None:
         """A trivial query: raises like a query would when the store cannot answer."""
@@ -382,6 +389,72 @@ def _canonical(term: Any) -> Any:
     return term
 
 
+class _DeadlineWrapper(SPARQLWrapper):
+    """SPARQLWrapper whose request cannot outlive the query's deadline.
+
+    A socket timeout bounds each read, not the request: a store trickling its status line and headers a
+    byte at a time would hold the thread for ever. Each connection gets a timer that shuts its socket
+    at the deadline (cancelled once the answer is read; the body is read with the deadline in hand, see
+    _read). Digest authentication goes into this request's own opener rather than SPARQLWrapper's,
+    which installs a process-wide one.
+    """
+
+    def __init__(self, endpoint: str, *, deadline: float, digest: Account | None) -> None:
+        super().__init__(endpoint)
+        self.deadline = deadline
+        self.digest = digest
+        self.timers: list[threading.Timer] = []
+
+    def _query(self) -> tuple[Any, str]:
+        request = self._createRequest()
+        handlers: list[Any] = [_deadline_handler(urllib.request.HTTPHandler, http.client.HTTPConnection, self),
+                               _deadline_handler(urllib.request.HTTPSHandler, http.client.HTTPSConnection, self)]
+        if self.digest:
+            passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+            passwords.add_password(None, self.endpoint, self.digest.user, self.digest.password)
+            handlers.append(urllib.request.HTTPDigestAuthHandler(passwords))
+        try:
+            return urllib.request.build_opener(*handlers).open(request, timeout=self.timeout), self.returnFormat
+        except urllib.error.HTTPError as error:  # SPARQLWrapper's own mapping
+            exceptions = {400: QueryBadFormed, 404: EndPointNotFound, 401: Unauthorized, 414: URITooLong,
+                          500: EndPointInternalError}
+            if error.code in exceptions:
+                raise exceptions[error.code](error.read()) from None
+            raise
+
+    def watch(self, connection: http.client.HTTPConnection) -> None:
+        def expire() -> None:
+            with contextlib.suppress(OSError, AttributeError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+        sock = connection.sock
+        timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), expire)
+        timer.daemon = True
+        timer.start()
+        self.timers.append(timer)
+
+    def done(self) -> None:
+        for timer in self.timers:
+            timer.cancel()
+
+
+def _deadline_handler(handler: type, connection: type, wrapper: _DeadlineWrapper) -> Any:
+    class Connection(connection):  # type: ignore[misc, valid-type]
+        def connect(self) -> None:
+            super().connect()
+            wrapper.watch(self)
+
+    if handler is urllib.request.HTTPSHandler:
+        class Handler(handler):  # type: ignore[misc, valid-type]
+            def https_open(self, request: Any) -> Any:
+                return self.do_open(Connection, request, context=getattr(self, "_context", None))
+    else:
+        class Handler(handler):  # type: ignore[misc, valid-type, no-redef]
+            def http_open(self, request: Any) -> Any:
+                return self.do_open(Connection, request)
+    return Handler()
+
+
 def _shaped(body: bytes, media_type: str, form: str, job: QueryJob, started: float) -> QueryOutcome | KGError:
     """The store's answer shaped as the job asks, or the error to raise (returned, not raised: see attempt)."""
     try:
@@ -421,7 +494,7 @@ def _read(response: Any, deadline: float) -> bytes:
         while True:
             if time.monotonic() > deadline:
                 raise StoreTimeout("the SPARQL store did not send its whole answer within the query's time budget")
-            chunk = response.read(READ_CHUNK)
+            chunk = response.read1(READ_CHUNK)  # what has arrived: a trickle cannot outlast the deadline
             if not chunk:
                 return b"".join(chunks)
             size += len(chunk)
@@ -529,12 +602,14 @@ class RemoteEngine:
         deadline = time.monotonic() + budget
         if job.max_rows is None:
             job.max_rows = self.max_rows
+        # what leaves is checked as it leaves: the guard first (the parser must never see a live SERVICE:
+        # Oxigraph would contact it), then the parser, on the client's text and on the exact text sent
+        dataset_given = job.default_graphs is not None or job.named_graphs is not None
+        check_query(job.text, set(self.graphs), dataset_given=dataset_given)
         check_standard_sparql(job.text, job.base_iri)
         form = _form(job.text)
-        # what leaves is checked as it leaves: the same guard and parser on the exact text sent
         forwarded = forwarded_text(job)
-        check_query(forwarded, set(self.graphs),
-                    dataset_given=job.default_graphs is not None or job.named_graphs is not None)
+        check_query(forwarded, set(self.graphs), dataset_given=dataset_given)
         check_standard_sparql(forwarded, None)
         attempt = 0
         while True:

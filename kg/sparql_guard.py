@@ -124,17 +124,28 @@ def _check_service_reading(text: str, items: list[Token]) -> None:
     """Refuse an IRI or string holding the word SERVICE unless the parser reads it as this lexer does.
 
     `<` is also the less-than operator: in `FILTER(1<2)SERVICE#>` this lexer sees one IRI, Oxigraph's
-    parser sees `1 < 2`, a live SERVICE and a comment. The token is replaced by a neutral one: if the
-    query parsed before and no longer does, the two readings differ and the query is refused.
+    parser sees `1 < 2`, a live SERVICE and a comment. Such tokens are replaced by neutral ones and the
+    comments blanked out; that text, with no SERVICE left in it, must parse. (The query itself is never
+    given to the parser here: Oxigraph contacts a SERVICE's endpoint as soon as it is asked the query.)
     """
     suspects = [t for t in items if t.kind in NEUTRAL and SERVICE_WORD.search(t.text)]
-    if not suspects or parse_problem(text) is not None:
+    if not suspects:
         return
-    for token in suspects:
-        neutral = text[:token.position] + NEUTRAL[token.kind] + text[token.position + len(token.text):]
-        if parse_problem(neutral) is not None:
-            raise QueryRefused(f"{token.text[:40]!r} ({_line_column(text, token.position)}) can be read as a "
-                               "SERVICE clause; put spaces around comparison operators", field="query")
+    probe = _without_comments(text, items)
+    for token in sorted(suspects, key=lambda t: t.position, reverse=True):
+        probe = probe[:token.position] + NEUTRAL[token.kind] + probe[token.position + len(token.text):]
+    if parse_problem(probe) is not None:
+        token = suspects[0]
+        raise QueryRefused(f"{token.text[:40]!r} ({_line_column(text, token.position)}) can be read as a "
+                           "SERVICE clause; put spaces around comparison operators", field="query")
+
+
+def _without_comments(text: str, items: list[Token]) -> str:
+    """The text with everything outside this lexer's tokens (whitespace and comments) made spaces."""
+    chars = [" " if c != "\n" else c for c in text]
+    for token in items:
+        chars[token.position:token.position + len(token.text)] = token.text
+    return "".join(chars)
 
 
 _PARSER = None

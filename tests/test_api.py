@@ -386,7 +386,9 @@ def test_health_and_ready(server: str, built: Built) -> None:
     "PREFIX ex: <http://x/> SELECT * WHERE {{ BIND(ex:a\\# AS ?z) SERVICE <http://127.0.0.1:{port}/h> {{ ?s ?p ?o }} }}",
     "PREFIX ex: <http://x/> SELECT * WHERE {{ BIND(ex:a\\' AS ?z) SERVICE <http://127.0.0.1:{port}/q> {{ ?s ?p ?o }} }} # '",
     "SELECT * WHERE {{ \\u0053ERVICE <http://127.0.0.1:{port}/u> {{ ?s ?p ?o }} }}",
-], ids=["space-before-prefixed-name", "escaped-hash-in-name", "escaped-quote-in-name", "codepoint-escape"])
+    "SELECT * WHERE {{ FILTER(1<2)SERVICE#>\n<http://127.0.0.1:{port}/lt> {{ ?s ?p ?o }} }}",
+], ids=["space-before-prefixed-name", "escaped-hash-in-name", "escaped-quote-in-name", "codepoint-escape",
+        "less-than-read-as-iri"])
 def test_service_spellings_are_refused(server: str, listener: tuple[int, list[str]], template: str) -> None:
     port, connections = listener
     assert_problem(httpx.post(server + "/sparql", data={"query": template.format(port=port)}, timeout=30), 403)

@@ -472,3 +472,116 @@ def test_virtuoso_digest_accounts_publish_query_and_refuse(built: Built, tmp_pat
         with running_server(built.settings.build_dir, **reader) as base:
             materials = httpx.get(base + "/api/materials", timeout=30).json()
             assert materials["total"] == len(built.column("SELECT ?m { ?m a cap:LearningMaterial }", "m"))
+
+
+# -- what the review found: hidden SERVICE, rewritten text, foreign graphs, trickling stores ------
+
+def test_text_rewritten_for_the_store_is_checked_as_sent(proxied: tuple) -> None:
+    """An escaped name whose rewrite would close a string and expose an extension function is not sent."""
+    base, _, behaviour = proxied
+    before = len(behaviour.seen)
+    query = ("PREFIX p: <http://x/> SELECT * WHERE { ?s ?p ?o "
+             "FILTER(?o<1&&'> p:a\\' 0 || <bif:contains>(?o, 1)) } #'")
+    response = httpx.post(base + "/sparql", data={"query": query}, timeout=30)
+    assert response.status_code in {400, 403}
+    assert all("bif:" not in " ".join(seen.parameters.get("query", [])) for seen in behaviour.seen[before:])
+
+
+def test_escaped_name_ending_a_triple_keeps_its_meaning() -> None:
+    from kg.remote import portable_text
+
+    store = ox.Store()
+    store.add(ox.Quad(ox.NamedNode("http://x/s"), ox.NamedNode("http://x/p"), ox.NamedNode("http://x/a/b")))
+    query = "PREFIX id: <http://x/> SELECT ?s WHERE { ?s ?p id:a\\/b. ?s ?p ?o }"
+    portable = portable_text(query)
+    assert "\\" not in portable and "<http://x/a/b>" in portable
+    assert [r["s"].value for r in store.query(portable)] == [r["s"].value for r in store.query(query)] == ["http://x/s"]
+
+
+def test_graphs_outside_the_dataset_are_never_named_to_the_store(proxied: tuple, built: Built) -> None:
+    """A shared store may hold other data: a request naming other graphs sees empty graphs, as embedded."""
+    base, _, behaviour = proxied
+    before = len(behaviour.seen)
+    for params in ({"default-graph-uri": "http://other.example/secret"},
+                   {"named-graph-uri": "http://other.example/secret"},
+                   {"default-graph-uri": ["http://other.example/secret", ASSERTED]}):
+        response = httpx.get(base + "/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+                                                       **params}, timeout=30)
+        assert response.status_code == 200
+    sent = [g for seen in behaviour.seen[before:] for key in ("default-graph-uri", "named-graph-uri")
+            for g in seen.parameters.get(key, [])]
+    assert sent and all(g in built.result.graphs or g.startswith("urn:x-capkg:") for g in sent)
+
+
+@pytest.fixture
+def fake_store() -> Iterator[tuple[str, dict]]:
+    """A loopback HTTP 'store' that misbehaves as told: mode trickle (status line a byte at a time) or
+    broken (a chunked answer cut off midway)."""
+    import socket
+
+    state = {"mode": "trickle", "connections": 0}
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(1)
+            try:
+                conn.recv(65536)
+                if state["mode"] == "trickle":
+                    for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\n" * 50:
+                        if stop.is_set():
+                            return
+                        conn.sendall(bytes([byte]))
+                        time.sleep(0.3)
+                else:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\n"
+                                 b"Transfer-Encoding: chunked\r\n\r\n10\r\n{\"head\": {\"vars")
+            except OSError:
+                return
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            state["connections"] += 1
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/query", state
+    stop.set()
+    thread.join(timeout=2)
+    listener.close()
+
+
+def test_a_trickling_store_cannot_hold_a_connection_past_the_budget(built: Built, fake_store: tuple) -> None:
+    url, _ = fake_store
+    with running_server(built.settings.build_dir, wait_for="/health", store_query_url=url, store_connections="2",
+                        query_timeout="2") as base:
+        for attempt in range(3):  # each one answered at its own deadline: the previous one's slot came back
+            started = time.monotonic()
+            response = httpx.get(base + "/sparql", params={"query": f"ASK {{ ?s ?p {attempt} }}"}, timeout=30)
+            assert response.status_code == 504 and response.headers["retry-after"]
+            assert time.monotonic() - started < 3.5
+        time.sleep(0.5)
+        health = httpx.get(base + "/health", timeout=10).json()
+        assert health["in_flight"] <= 1  # the catalogue loader's own request, if it is under way
+
+
+def test_an_answer_cut_off_midway_is_503_not_500(built: Built, fake_store: tuple) -> None:
+    url, state = fake_store
+    state["mode"] = "broken"
+    with running_server(built.settings.build_dir, wait_for="/health", store_query_url=url, store_retries="1",
+                        store_cooldown="1") as base:
+        response = httpx.get(base + "/sparql", params={"query": "ASK { ?s ?p 7 }"}, timeout=30)
+        assert response.status_code == 503 and response.headers["retry-after"]
+        assert "Traceback" not in response.text
+        health = httpx.get(base + "/health", timeout=10).json()
+        assert health["failures"] >= 1 and health["retries"] >= 1  # a broken answer is retried, then 503
+        assert httpx.get(base + "/ready", timeout=10).status_code == 503
