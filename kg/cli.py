@@ -2,7 +2,7 @@
 
 0 success · 1 SHACL violations · 2 usage error or invalid setting · 3 malformed source or curation file ·
 4 invalid ontology or shapes · 5 build output missing or unwritable · 6 publishing to the external
-SPARQL store failed (what was live there is unchanged) · 10 unexpected error
+SPARQL store failed (the message says whether what was live there changed) · 10 unexpected error
 """
 
 from __future__ import annotations

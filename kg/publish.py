@@ -127,7 +127,12 @@ def publish(settings: Settings, build_dir: Path, progress: Callable[[str], None]
                 client.put_graph(staging[graph], body, timeout)
         _check_sizes(client, {staging[g]: c for g, (_, c) in bodies.items()}, timeout, "the staging graphs hold")
         say("switching to the new release in one update request")
-        client.update(_switch(bodies, staging, set(previous.graphs) - set(bodies)), timeout)
+        try:
+            client.update(_switch(bodies, staging, set(previous.graphs) - set(bodies)), timeout)
+        except PublishError as failure:
+            raise PublishError(f"{failure.problem}; the store did not confirm the switch, so the live release "
+                               "may be the old one, the new one or, on a store without atomic updates, a mix: "
+                               "run `capkg publish` again, which replaces every graph", field=failure.field) from None
     except BaseException:
         for graph in staging.values():  # leave nothing half-written behind
             try:
@@ -135,7 +140,7 @@ def publish(settings: Settings, build_dir: Path, progress: Callable[[str], None]
             except KGError as cleanup:
                 log.warning("could not delete staging graph <%s>: %s", graph, cleanup.problem)
         raise
-    _check_sizes(client, expected, timeout, "after the switch the store holds")
+    _check_sizes(client, expected, timeout, "after the switch (run `capkg publish` again) the store holds")
     return PublishReport(summary_version, "atomic", expected, previous.version, time.perf_counter() - started)
 
 
