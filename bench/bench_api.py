@@ -504,7 +504,7 @@ def check(base: str, target: str, route_list: list[Route]) -> dict[str, dict]:
     out = {}
     try:
         for route in route_list:
-            if target in ("rest", "rest-cold"):
+            if target in ("rest", "rest-cold", "rest-cold-remote"):
                 status, body = client.send(Call("GET", route.rest, None, (("Accept", "application/json"),)))
                 info: dict = {"status": status, "bytes": len(body)}
                 try:
@@ -522,7 +522,7 @@ def check(base: str, target: str, route_list: list[Route]) -> dict[str, dict]:
                 except (ValueError, AttributeError):
                     pass
             else:
-                path = "/sparql" if target == "sparql" else "/query"
+                path = "/sparql" if target in ("sparql", "sparql-remote") else "/query"
                 statuses, rows, size, problems = [], [], 0, []
                 for call in sparql_calls(path, route.sparql):
                     status, body = client.send(call)
