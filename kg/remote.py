@@ -604,12 +604,13 @@ class RemoteEngine:
             job.max_rows = self.max_rows
         # what leaves is checked as it leaves: the guard first (the parser must never see a live SERVICE:
         # Oxigraph would contact it), then the parser, on the client's text and on the exact text sent
+        # (a client's text has passed check_query(untrusted=True) at /sparql: no SERVICE anywhere in it)
         dataset_given = job.default_graphs is not None or job.named_graphs is not None
-        check_query(job.text, set(self.graphs), dataset_given=dataset_given)
+        check_query(job.text, set(self.graphs), dataset_given=dataset_given, untrusted=False)
         check_standard_sparql(job.text, job.base_iri)
         form = _form(job.text)
         forwarded = forwarded_text(job)
-        check_query(forwarded, set(self.graphs), dataset_given=dataset_given)
+        check_query(forwarded, set(self.graphs), dataset_given=dataset_given, untrusted=False)
         check_standard_sparql(forwarded, None)
         attempt = 0
         while True:

@@ -57,22 +57,27 @@ def _line_column(text: str, position: int) -> str:
     return f"line {line}, column {column}"
 
 
-def check_query(text: str, allowed_graphs: set[str], *, dataset_given: bool = False) -> QueryShape:
+def check_query(text: str, allowed_graphs: set[str], *, dataset_given: bool = False,
+                untrusted: bool = True) -> QueryShape:
     """Raise QueryRefused for updates, SERVICE, and FROM clauses naming graphs outside the dataset.
 
     With `dataset_given` (protocol default-graph-uri / named-graph-uri), the query's FROM clauses
-    are replaced by the protocol's dataset, so they are not checked. Verdicts are remembered per
+    are replaced by the protocol's dataset, so they are not checked. `untrusted` (a client's text):
+    see _check_untrusted; the project's own queries, with values bound as serialised terms, are not. Verdicts are remembered per
     query text: sites send the same queries again and again.
     """
-    outcome = _check(text, frozenset(allowed_graphs), dataset_given)
+    outcome = _check(text, frozenset(allowed_graphs), dataset_given, untrusted)
     if isinstance(outcome, QueryRefused):
         raise QueryRefused(outcome.problem, field=outcome.field)
     return outcome
 
 
 @lru_cache(maxsize=4096)
-def _check(text: str, allowed_graphs: frozenset[str], dataset_given: bool) -> QueryShape | QueryRefused:
+def _check(text: str, allowed_graphs: frozenset[str], dataset_given: bool,
+           untrusted: bool) -> QueryShape | QueryRefused:
     try:
+        if untrusted:
+            _check_untrusted(text)
         return _inspect(text, allowed_graphs, dataset_given)
     except QueryRefused as refused:
         return refused
@@ -108,7 +113,6 @@ def _inspect(text: str, allowed_graphs: frozenset[str], dataset_given: bool) -> 
                 raise QueryRefused(f"FROM {shown} names a graph that is not part of this dataset "
                                    f"({_line_column(text, token.position)}); the graphs are {sorted(allowed_graphs)}",
                                    field="query")
-    _check_service_reading(text, items)
     escape = re.search(r"\\[uU]", _outside_strings(text, items))
     if escape:
         raise QueryRefused(f"codepoint escapes (\\u, \\U) are not accepted outside literals "
@@ -116,36 +120,39 @@ def _inspect(text: str, allowed_graphs: frozenset[str], dataset_given: bool) -> 
     return QueryShape(form or "SELECT", has_dataset_clause)
 
 
-SERVICE_WORD = re.compile(r"(?<![\w:])SERVICE(?!\w)", re.IGNORECASE)
-NEUTRAL = {"iri": "<urn:x-capkg:neutral>", "string": '""'}
+MAX_NESTING = 200  # Oxigraph's parser recurses: a few thousand nested brackets overflow its stack
+CODEPOINT_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 
-def _check_service_reading(text: str, items: list[Token]) -> None:
-    """Refuse an IRI or string holding the word SERVICE unless the parser reads it as this lexer does.
+def _check_untrusted(text: str) -> None:
+    """What a client's text must meet before anything parses it: no SERVICE at all, bounded nesting.
 
-    `<` is also the less-than operator: in `FILTER(1<2)SERVICE#>` this lexer sees one IRI, Oxigraph's
-    parser sees `1 < 2`, a live SERVICE and a comment. Such tokens are replaced by neutral ones and the
-    comments blanked out; that text, with no SERVICE left in it, must parse. (The query itself is never
-    given to the parser here: Oxigraph contacts a SERVICE's endpoint as soon as it is asked the query.)
+    A lexer cannot be relied on to see every SERVICE the parser sees: `<` is both an IRI's start and
+    less-than (`FILTER(1<2)SERVICE#>` hides one behind what looks like an IRI), a comment ends at a
+    carriage return for the parser, keywords need no space before a name (`SERVICE:x`) or after a
+    number (`1e5SERVICE`). And the parser itself cannot be asked: Oxigraph contacts a SERVICE's
+    endpoint as soon as it is given the query. So the word is refused wherever it appears, in any case,
+    escaped or not, strings, IRIs and comments included; the message says how to match such text.
     """
-    suspects = [t for t in items if t.kind in NEUTRAL and SERVICE_WORD.search(t.text)]
-    if not suspects:
-        return
-    probe = _without_comments(text, items)
-    for token in sorted(suspects, key=lambda t: t.position, reverse=True):
-        probe = probe[:token.position] + NEUTRAL[token.kind] + probe[token.position + len(token.text):]
-    if parse_problem(probe) is not None:
-        token = suspects[0]
-        raise QueryRefused(f"{token.text[:40]!r} ({_line_column(text, token.position)}) can be read as a "
-                           "SERVICE clause; put spaces around comparison operators", field="query")
-
-
-def _without_comments(text: str, items: list[Token]) -> str:
-    """The text with everything outside this lexer's tokens (whitespace and comments) made spaces."""
-    chars = [" " if c != "\n" else c for c in text]
-    for token in items:
-        chars[token.position:token.position + len(token.text)] = token.text
-    return "".join(chars)
+    decoded = CODEPOINT_ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16))
+                                   if int(m.group(1) or m.group(2), 16) < 0x110000 else "", text)
+    found = re.search(r"service", decoded, re.IGNORECASE)
+    if found:
+        where = _line_column(decoded, found.start())
+        raise QueryRefused(f"the word SERVICE may not appear anywhere in a query here ({where}): "
+                           "federated queries are refused, and this is how they are refused reliably. To match "
+                           'text that contains the word, split it: CONTAINS(?text, CONCAT("serv", "ice"))',
+                           field="query")
+    depth = deepest = 0
+    for char in text:
+        if char in "{([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "})]":
+            depth -= 1
+    if deepest > MAX_NESTING:
+        raise QueryRefused(f"the query nests brackets {deepest} deep; at most {MAX_NESTING} levels are accepted",
+                           field="query")
 
 
 _PARSER = None

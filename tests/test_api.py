@@ -387,8 +387,14 @@ def test_health_and_ready(server: str, built: Built) -> None:
     "PREFIX ex: <http://x/> SELECT * WHERE {{ BIND(ex:a\\' AS ?z) SERVICE <http://127.0.0.1:{port}/q> {{ ?s ?p ?o }} }} # '",
     "SELECT * WHERE {{ \\u0053ERVICE <http://127.0.0.1:{port}/u> {{ ?s ?p ?o }} }}",
     "SELECT * WHERE {{ FILTER(1<2)SERVICE#>\n<http://127.0.0.1:{port}/lt> {{ ?s ?p ?o }} }}",
+    "SELECT * WHERE {{ # x\rsErViCe SILENT <http://127.0.0.1:{port}/cr> {{ ?a ?b ?c }} }}",
+    "PREFIX : <http://127.0.0.1:{port}/> SELECT * WHERE {{ SERVICE:x {{ }} }}",
+    "SELECT * WHERE {{ ?a ?b 1e5SERVICE <http://127.0.0.1:{port}/e5> {{ ?a ?b ?c }} }}",
+    "SELECT * WHERE {{ FILTER(1<2)#> " + "'" * 3 + "\nSERVICE <http://127.0.0.1:{port}/long> {{ ?a ?b ?c }} }}\n#"
+    + "'" * 3,
 ], ids=["space-before-prefixed-name", "escaped-hash-in-name", "escaped-quote-in-name", "codepoint-escape",
-        "less-than-read-as-iri"])
+        "less-than-read-as-iri", "carriage-return-ends-comment", "keyword-glued-to-name", "keyword-glued-to-number",
+        "long-string-after-misread-iri"])
 def test_service_spellings_are_refused(server: str, listener: tuple[int, list[str]], template: str) -> None:
     port, connections = listener
     assert_problem(httpx.post(server + "/sparql", data={"query": template.format(port=port)}, timeout=30), 403)
@@ -473,3 +479,20 @@ def test_cached_responses_keep_cors_headers(server: str) -> None:
     for _ in range(2):  # a miss, then a hit from the cache
         response = get(server, path, headers={"Origin": "https://portfolio.example"})
         assert response.headers["access-control-allow-origin"] == "*"
+
+
+def test_deep_nesting_is_refused_before_any_parser_sees_it(server: str) -> None:
+    """Oxigraph's parser overflows its stack at a few thousand nested brackets: refused, and the server lives."""
+    query = "SELECT * WHERE { " + "{ " * 5000 + "} " * 5000 + "}"
+    body = assert_problem(httpx.post(server + "/sparql", data={"query": query}, timeout=30), 403)
+    assert "deep" in body["detail"]
+    assert get(server, "/health").status_code == 200
+
+
+def test_the_word_service_is_refused_with_a_way_round(server: str) -> None:
+    body = assert_problem(get(server, "/sparql", params={
+        "query": 'SELECT ?t WHERE { ?m <http://purl.org/dc/terms/title> ?t FILTER(CONTAINS(?t, "Service")) }'}), 403)
+    assert 'CONCAT("serv", "ice")' in body["detail"]
+    rows = get(server, "/sparql", params={"query": f'SELECT ?t WHERE {{ ?card <{CAP}keyFeature> ?t '
+                                                    'FILTER(CONTAINS(LCASE(?t), CONCAT("serv", "ice"))) }'}).json()
+    assert rows["results"]["bindings"]  # the portfolio's key features say "Growth services", among others
