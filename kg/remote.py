@@ -416,10 +416,14 @@ class _DeadlineWrapper(SPARQLWrapper):
         try:
             return urllib.request.build_opener(*handlers).open(request, timeout=self.timeout), self.returnFormat
         except urllib.error.HTTPError as error:  # SPARQLWrapper's own mapping
+            self.done()
             exceptions = {400: QueryBadFormed, 404: EndPointNotFound, 401: Unauthorized, 414: URITooLong,
                           500: EndPointInternalError}
             if error.code in exceptions:
                 raise exceptions[error.code](error.read()) from None
+            raise
+        except BaseException:
+            self.done()  # no timer outlives its request
             raise
 
     def watch(self, connection: http.client.HTTPConnection) -> None:
