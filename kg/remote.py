@@ -63,7 +63,7 @@ from kg.errors import (
     StoreTimeout,
 )
 from kg.settings import Settings
-from kg.sparql_guard import QUERY_FORMS, Token, check_query, parse_problem, tokens
+from kg.sparql_guard import QUERY_FORMS, check_query, form_token, parse_problem, tokens
 
 log = logging.getLogger("capkg.remote")
 
@@ -285,11 +285,6 @@ class StoreClient:
             return _read(response, deadline), media_type
         finally:
             sparql.done()
-
-    def probe(self, timeout: float) -> None:
-        """A trivial query: raises like a query would when the store cannot answer."""
-        job = QueryJob("ASK {}", select_format="json")
-        self.query(job, "ASK", None, time.monotonic() + timeout)
 
     # the build's writes ------------------------------------------------------------------------
 
@@ -685,12 +680,8 @@ class RemoteEngine:
                 "cooling_down": max(0.0, round(self.down_until - time.monotonic(), 1))}
 
 
-def _form_token(text: str) -> Token | None:
-    return next((t for t in tokens(text) if t.kind == "word" and t.text.upper() in QUERY_FORMS), None)
-
-
 def _form(text: str) -> str:
-    token = _form_token(text)
+    token = form_token(text)
     return token.text.upper() if token else "SELECT"
 
 

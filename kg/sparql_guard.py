@@ -158,6 +158,11 @@ def _check_untrusted(text: str) -> None:
 _PARSER = None
 
 
+def form_token(text: str) -> Token | None:
+    """The query's SELECT, CONSTRUCT, ASK or DESCRIBE keyword."""
+    return next((t for t in tokens(text) if t.kind == "word" and t.text.upper() in QUERY_FORMS), None)
+
+
 def parse_problem(text: str, base_iri: str | None = None) -> str | None:
     """What Oxigraph's SPARQL 1.1 parser and planner say against `text` (None: it is a query they accept).
 
@@ -170,7 +175,7 @@ def parse_problem(text: str, base_iri: str | None = None) -> str | None:
     if _PARSER is None:
         _PARSER = ox.Store()
     probe = text
-    form = next((t for t in tokens(text) if t.kind == "word" and t.text.upper() in QUERY_FORMS), None)
+    form = form_token(text)
     if form is not None and form.text.upper() == "ASK":
         probe = text[:form.position] + "CONSTRUCT {}" + text[form.position + 3:]
     try:
