@@ -48,10 +48,10 @@ if str(ROOT) not in sys.path:  # `python bench/bench_api.py` puts bench/ first, 
 
 import pyoxigraph as ox  # noqa: E402
 
-from kg.named_queries import QUERY_DIR, load_named_queries  # noqa: E402
-from kg.pipeline import build, current_build  # noqa: E402
+from kg.pipeline import build  # noqa: E402
+from kg.release.layout import DATASET_FILE, current_build  # noqa: E402
 from kg.settings import Settings  # noqa: E402
-from kg.store import DATASET_FILE  # noqa: E402
+from kg.sparql.registry import QueryRegistry  # noqa: E402
 from tests.server import free_port  # noqa: E402
 
 ID = "https://w3id.org/capacities/lp/id/"
@@ -59,8 +59,14 @@ GRAPHS = ID + "graph/"
 ONTOLOGY_GRAPH = GRAPHS + "ontology"
 SPARQL_ACCEPT = "application/sparql-results+json"
 TARGETS = ("rest", "sparql", "oxigraph")
-LABELS = {"rest": "REST", "sparql": "/sparql", "oxigraph": "Oxigraph", "rest-cold": "REST uncached",
-          "sparql-remote": "/sparql remote", "rest-cold-remote": "REST unc. remote"}
+LABELS = {
+    "rest": "REST",
+    "sparql": "/sparql",
+    "oxigraph": "Oxigraph",
+    "rest-cold": "REST uncached",
+    "sparql-remote": "/sparql remote",
+    "rest-cold-remote": "REST unc. remote",
+}
 REMOTE_TARGETS = ("sparql-remote", "rest-cold-remote")  # our server with KG_STORE_QUERY_URL = the Oxigraph server
 
 # --------------------------------------------------------------------------------------------
@@ -74,7 +80,9 @@ PREFIX dcterms: <http://purl.org/dc/terms/>
 ALPHA2 = "<http://publications.europa.eu/ontology/euvoc#ISO_3166_1_ALPHA_2>"
 
 # One page (20, by title) of the materials list with what each list item shows; {filter} narrows it.
-MATERIAL_PAGE = PREFIXES + """SELECT ?material ?title
+MATERIAL_PAGE = (
+    PREFIXES
+    + """SELECT ?material ?title
        (GROUP_CONCAT(DISTINCT ?category; separator=" ") AS ?categories)
        (GROUP_CONCAT(DISTINCT ?subcategory; separator=" ") AS ?subcategories)
        (GROUP_CONCAT(DISTINCT ?type_label; separator=" | ") AS ?type_labels)
@@ -94,6 +102,7 @@ GROUP BY ?material ?title
 ORDER BY LCASE(?title)
 LIMIT 20
 """
+)
 
 
 def material_page(filter_: str = "") -> str:
@@ -117,7 +126,7 @@ def in_country(code: str) -> str:
     return material_page(f'?material dcterms:spatial/(skos:notation|skos:member/skos:notation) "{code}"^^{ALPHA2} .')
 
 
-_NAMED = None
+REGISTRY = QueryRegistry.load()
 
 
 def named_text(name: str, **values: str) -> str:
@@ -125,10 +134,9 @@ def named_text(name: str, **values: str) -> str:
 
     The terms come from the named query's own parameter checks, so they are the ones the API substitutes.
     """
-    global _NAMED
-    _NAMED = _NAMED or load_named_queries()
-    text = (QUERY_DIR / f"{name}.rq").read_text(encoding="utf-8")
-    bindings = _NAMED[name].bind(values)
+    query = REGISTRY.query(name)
+    text = query.text
+    bindings = query.bind(values)
     if not bindings:
         return text
     block = " ".join(f"VALUES ?{variable.value} {{ {term} }}" for variable, term in bindings.items())
@@ -151,27 +159,49 @@ def routes() -> list[Route]:
         Route("materials?page=1", "/api/materials?page=1", (material_page(),)),
         Route("materials?q=energy", "/api/materials?q=energy", (free_text("energy"),)),
         Route("materials?country=AT", "/api/materials?country=AT", (in_country("AT"),)),
-        Route("materials/greek-moc", "/api/materials/greek-moc",
-              (named_text("material_cards", material=material), named_text("related_materials", material=material))),
+        Route(
+            "materials/greek-moc",
+            "/api/materials/greek-moc",
+            (named_text("material_cards", material=material), named_text("related_materials", material=material)),
+        ),
         Route("categories", "/api/categories", (named_text("categories"),)),
         Route("hashtags", "/api/hashtags", (named_text("hashtags"),)),
-        Route("countries/FI", "/api/countries/FI",
-              (named_text("countries"), named_text("materials_in_country", country="FI"),
-               named_text("platform_profile", country="FI"))),
-        Route("q/materials_reused_across_categories", "/api/queries/materials_reused_across_categories",
-              (named_text("materials_reused_across_categories"),)),
-        Route("q/materials_in_subcategory 1.2", "/api/queries/materials_in_subcategory?subcategory=1.2",
-              (named_text("materials_in_subcategory", subcategory="1.2"),)),
-        Route("q/materials_in_country AT", "/api/queries/materials_in_country?country=AT",
-              (named_text("materials_in_country", country="AT"),)),
-        Route("q/platform_profile FI", "/api/queries/platform_profile?country=FI",
-              (named_text("platform_profile", country="FI"),)),
+        Route(
+            "countries/FI",
+            "/api/countries/FI",
+            (
+                named_text("countries"),
+                named_text("materials_in_country", country="FI"),
+                named_text("platform_profile", country="FI"),
+            ),
+        ),
+        Route(
+            "q/materials_reused_across_categories",
+            "/api/queries/materials_reused_across_categories",
+            (named_text("materials_reused_across_categories"),),
+        ),
+        Route(
+            "q/materials_in_subcategory 1.2",
+            "/api/queries/materials_in_subcategory?subcategory=1.2",
+            (named_text("materials_in_subcategory", subcategory="1.2"),),
+        ),
+        Route(
+            "q/materials_in_country AT",
+            "/api/queries/materials_in_country?country=AT",
+            (named_text("materials_in_country", country="AT"),),
+        ),
+        Route(
+            "q/platform_profile FI",
+            "/api/queries/platform_profile?country=FI",
+            (named_text("platform_profile", country="FI"),),
+        ),
     ]
 
 
 # --------------------------------------------------------------------------------------------
 # HTTP: one keep-alive connection per client thread; a "request" is a route's list of HTTP calls.
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Call:
@@ -226,6 +256,7 @@ def sparql_calls(path: str, queries: tuple[str, ...], extra_headers: tuple[tuple
 @dataclass
 class Cell:
     """The measurement of one route (or the mix), one target, one concurrency."""
+
     requests: int = 0
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
@@ -236,14 +267,16 @@ class Cell:
     def summary(self) -> dict:
         lat = sorted(self.latencies_ms)
         return {
-            "requests": self.requests, "seconds": round(self.seconds, 4),
+            "requests": self.requests,
+            "seconds": round(self.seconds, 4),
             "p50_ms": round(percentile(lat, 50), 3) if lat else None,
             "p99_ms": round(percentile(lat, 99), 3) if lat else None,
             "mean_ms": round(statistics.fmean(lat), 3) if lat else None,
             "max_ms": round(lat[-1], 3) if lat else None,
             "rps": round(self.requests / self.seconds, 2) if self.seconds else None,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
-            "errors": dict(self.errors), "time_capped": self.capped,
+            "errors": dict(self.errors),
+            "time_capped": self.capped,
         }
 
 
@@ -314,6 +347,7 @@ def load(base: str, plan: list[list[Call]], total: int, clients: int, seconds: f
 # Datasets: the build, and synthetic copies of it.
 # --------------------------------------------------------------------------------------------
 
+
 def ensure_build(args: argparse.Namespace, scratch: Path) -> Path:
     """The dataset.nq to start from: build/current's if present (unless --fresh-build), else a new build."""
     if not args.fresh_build:
@@ -349,7 +383,8 @@ def make_dataset(source: Path, copies: int, directory: Path, version: str) -> tu
 
         def needs_copy(term: object) -> bool:
             return isinstance(term, ox.BlankNode) or (
-                isinstance(term, ox.NamedNode) and term.value.startswith(ID) and not term.value.startswith(GRAPHS))
+                isinstance(term, ox.NamedNode) and term.value.startswith(ID) and not term.value.startswith(GRAPHS)
+            )
 
         def copy_of(term: object, suffix: str) -> object:
             if isinstance(term, ox.BlankNode):
@@ -366,7 +401,9 @@ def make_dataset(source: Path, copies: int, directory: Path, version: str) -> tu
                 suffix = f"-copy{number}"
                 cache: dict[object, object] = {}
 
-                def mapped(term: object, flag: bool) -> object:
+                def mapped(
+                    term: object, flag: bool, cache: dict[object, object] = cache, suffix: str = suffix
+                ) -> object:
                     if not flag:
                         return term
                     found = cache.get(term)
@@ -376,8 +413,9 @@ def make_dataset(source: Path, copies: int, directory: Path, version: str) -> tu
 
                 for quad, (s, p, o) in zip(instance, flags, strict=True):
                     counts[quad.graph_name.value] += 1
-                    yield ox.Quad(mapped(quad.subject, s), mapped(quad.predicate, p), mapped(quad.object, o),
-                                  quad.graph_name)
+                    yield ox.Quad(
+                        mapped(quad.subject, s), mapped(quad.predicate, p), mapped(quad.object, o), quad.graph_name
+                    )
 
         ox.serialize(generate(), output=str(target), format=ox.RdfFormat.N_QUADS)
     (release / "summary.json").write_text(json.dumps({"version": version, "graphs": dict(counts)}), encoding="utf-8")
@@ -388,6 +426,7 @@ def make_dataset(source: Path, copies: int, directory: Path, version: str) -> tu
 # --------------------------------------------------------------------------------------------
 # Servers
 # --------------------------------------------------------------------------------------------
+
 
 def wait_until(url: str, process: subprocess.Popen, log: Path, deadline_s: float) -> float:
     started = time.perf_counter()
@@ -408,15 +447,23 @@ def wait_until(url: str, process: subprocess.Popen, log: Path, deadline_s: float
 
 
 @contextmanager
-def api_server(build_dir: Path, settings: dict[str, str], log: Path, deadline_s: float = 600) -> Iterator[tuple[str, float]]:
+def api_server(
+    build_dir: Path, settings: dict[str, str], log: Path, deadline_s: float = 600
+) -> Iterator[tuple[str, float]]:
     """`python -m kg.cli serve` on a free loopback port (like tests.server.running_server, but with a
     startup deadline long enough for the 100x dataset and its output in a file rather than a pipe)."""
     port = free_port()
-    env = {**os.environ, "KG_BUILD_DIR": str(build_dir), "KG_HOST": "127.0.0.1", "KG_PORT": str(port),
-           **{f"KG_{k.upper()}": str(v) for k, v in settings.items()}}
+    env = {
+        **os.environ,
+        "KG_BUILD_DIR": str(build_dir),
+        "KG_HOST": "127.0.0.1",
+        "KG_PORT": str(port),
+        **{f"KG_{k.upper()}": str(v) for k, v in settings.items()},
+    }
     with log.open("wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve"], cwd=ROOT, env=env,
-                                   stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kg.cli", "serve"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         yield base, wait_until(base + "/ready", process, log, deadline_s)
@@ -428,9 +475,19 @@ def api_server(build_dir: Path, settings: dict[str, str], log: Path, deadline_s:
 def oxigraph_server(command: str, location: Path, log: Path, deadline_s: float = 300) -> Iterator[tuple[str, float]]:
     port = free_port()
     with log.open("wb") as output:
-        process = subprocess.Popen([command, "serve-read-only", "--location", str(location),
-                                    "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
-                                   stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [
+                command,
+                "serve-read-only",
+                "--location",
+                str(location),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--union-default-graph",
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         yield base, wait_until(base + "/query?query=ASK%7B%7D", process, log, deadline_s)
@@ -454,10 +511,14 @@ def oxigraph_command() -> str:
         return str(found)
     if shutil.which("oxigraph"):
         return shutil.which("oxigraph")  # type: ignore[return-value]
-    print("The Oxigraph server CLI is missing: installing the PyPI package `oxigraph` into this venv "
-          f"({sys.executable} -m pip install oxigraph).", flush=True)
-    check = subprocess.run([sys.executable, "-m", "pip", "index", "versions", "oxigraph"],
-                           capture_output=True, text=True)
+    print(
+        "The Oxigraph server CLI is missing: installing the PyPI package `oxigraph` into this venv "
+        f"({sys.executable} -m pip install oxigraph).",
+        flush=True,
+    )
+    check = subprocess.run(
+        [sys.executable, "-m", "pip", "index", "versions", "oxigraph"], capture_output=True, text=True
+    )
     if check.returncode != 0 or "oxigraph" not in check.stdout:
         raise SystemExit(f"cannot find the package oxigraph on the package index:\n{check.stdout}{check.stderr}")
     print(check.stdout.strip().splitlines()[0], flush=True)
@@ -470,6 +531,7 @@ def oxigraph_command() -> str:
 # --------------------------------------------------------------------------------------------
 # The benchmark
 # --------------------------------------------------------------------------------------------
+
 
 def plans(target: str, route_list: list[Route]) -> dict[str, list[list[Call]]]:
     """For each route, the HTTP calls of one request to `target`."""
@@ -533,8 +595,12 @@ def check(base: str, target: str, route_list: list[Route]) -> dict[str, dict]:
                     except (ValueError, KeyError, TypeError):
                         rows.append(None)
                         problems.append(body[:300].decode("utf-8", "replace"))
-                info = {"status": max(statuses, key=lambda s: s != 200), "statuses": statuses, "rows": rows,
-                        "bytes": size}
+                info = {
+                    "status": max(statuses, key=lambda s: s != 200),
+                    "statuses": statuses,
+                    "rows": rows,
+                    "bytes": size,
+                }
                 if problems:
                     info["problem"] = " / ".join(problems)
             out[route.name] = info
@@ -561,10 +627,14 @@ def measure(base: str, target: str, route_list: list[Route], args: argparse.Name
             cells[name] = cell.summary()
             s = cells[name]
             bad = {k: v for k, v in s["statuses"].items() if k != "200"}
-            print(f"  {size_label:>5} {LABELS[target]:<12} N={clients} {name:<38} n={s['requests']:>4} "
-                  f"p50={fmt(s['p50_ms']):>8} p99={fmt(s['p99_ms']):>8} ms {fmt(s['rps']):>8} req/s"
-                  + (f"  statuses {bad}" if bad else "") + (f"  errors {s['errors']}" if s["errors"] else "")
-                  + ("  (time cap)" if s["time_capped"] else ""), flush=True)
+            print(
+                f"  {size_label:>5} {LABELS[target]:<12} N={clients} {name:<38} n={s['requests']:>4} "
+                f"p50={fmt(s['p50_ms']):>8} p99={fmt(s['p99_ms']):>8} ms {fmt(s['rps']):>8} req/s"
+                + (f"  statuses {bad}" if bad else "")
+                + (f"  errors {s['errors']}" if s["errors"] else "")
+                + ("  (time cap)" if s["time_capped"] else ""),
+                flush=True,
+            )
         results["cells"][str(clients)] = cells
     return results
 
@@ -590,8 +660,10 @@ def table(report: dict) -> str:
         label = f"{size['copies']}x"
         quads = sum(size["quads"].values())
         lines.append("")
-        lines.append(f"== {label} portfolio: {quads:,} quads; API startup {size['api_startup_s']:.1f} s, "
-                     f"oxigraph load {size.get('oxigraph_load_s', 0):.1f} s ==")
+        lines.append(
+            f"== {label} portfolio: {quads:,} quads; API startup {size['api_startup_s']:.1f} s, "
+            f"oxigraph load {size.get('oxigraph_load_s', 0):.1f} s =="
+        )
         for clients in report["concurrency"]:
             header = f"{'N=' + str(clients) + ' route':<38}"
             for target in targets:
@@ -613,7 +685,10 @@ def table(report: dict) -> str:
                     c = cells[target]
                     flag = "!" if c and (set(c["statuses"]) - {"200"} or c["errors"]) else " "
                     row += f" | {fmt(c['p50_ms']):>16}{flag} {fmt(c['p99_ms']):>7} {fmt(c['rps']):>7}"
-                r1, r2 = ratio(cells.get("sparql"), cells.get("oxigraph")), ratio(cells.get("rest"), cells.get("oxigraph"))
+                r1, r2 = (
+                    ratio(cells.get("sparql"), cells.get("oxigraph")),
+                    ratio(cells.get("rest"), cells.get("oxigraph")),
+                )
                 row += f" | {fmt(r1, 2):>6} {fmt(r2, 1):>8}"
                 if "rest-cold" in targets:
                     row += f" {fmt(ratio(cells.get('rest-cold'), cells.get('oxigraph')), 2):>7}"
@@ -623,11 +698,15 @@ def table(report: dict) -> str:
                     row += f" {fmt(ratio(cells.get('rest-cold-remote'), cells.get('rest-cold')), 2):>10}"
                 lines.append(row)
             lines.append("")
-    lines.append("latency in ms (p50, p99 nearest rank), req/s = requests completed / wall time; "
-                 "a request of a route = all its HTTP calls in sequence; ! = some non-200 status or error;")
-    lines.append("spq/ox = /sparql req/s ÷ Oxigraph req/s; rest/ox = REST req/s ÷ Oxigraph req/s; the remote hop: "
-                 "rspq/spq = /sparql on the Oxigraph server as external store ÷ /sparql embedded, "
-                 "rcold/cold = the same for uncached REST.")
+    lines.append(
+        "latency in ms (p50, p99 nearest rank), req/s = requests completed / wall time; "
+        "a request of a route = all its HTTP calls in sequence; ! = some non-200 status or error;"
+    )
+    lines.append(
+        "spq/ox = /sparql req/s ÷ Oxigraph req/s; rest/ox = REST req/s ÷ Oxigraph req/s; the remote hop: "
+        "rspq/spq = /sparql on the Oxigraph server as external store ÷ /sparql embedded, "
+        "rcold/cold = the same for uncached REST."
+    )
     return "\n".join(lines)
 
 
@@ -639,28 +718,36 @@ def findings(report: dict) -> list[str]:
         for target, outcome in results.items():
             for name, info in outcome["check"].items():
                 if info.get("status") != 200:
-                    notes.append(f"{label} {LABELS[target]} {name}: status {info.get('statuses', info['status'])}"
-                                 f" {info.get('problem', '')}".rstrip())
+                    notes.append(
+                        f"{label} {LABELS[target]} {name}: status {info.get('statuses', info['status'])}"
+                        f" {info.get('problem', '')}".rstrip()
+                    )
             for clients, cells in outcome["cells"].items():
                 for name, cell in cells.items():
                     bad = {k: v for k, v in cell["statuses"].items() if k != "200"}
                     if bad or cell["errors"]:
-                        notes.append(f"{label} {LABELS[target]} N={clients} {name}: statuses {cell['statuses']}"
-                                     f" errors {cell['errors']}")
+                        notes.append(
+                            f"{label} {LABELS[target]} N={clients} {name}: statuses {cell['statuses']}"
+                            f" errors {cell['errors']}"
+                        )
                     if target == "rest" and name != "MIX" and cell["p50_ms"] and cell["p50_ms"] > 5:
                         notes.append(f"{label} REST N={clients} {name}: p50 {cell['p50_ms']:.1f} ms (> 5 ms)")
         if "sparql" in results and "oxigraph" in results:
             for name, ours in results["sparql"]["check"].items():
                 theirs = results["oxigraph"]["check"].get(name, {})
                 if ours.get("rows") != theirs.get("rows"):
-                    notes.append(f"{label} {name}: result rows differ, /sparql {ours.get('rows')} "
-                                 f"vs Oxigraph {theirs.get('rows')}")
+                    notes.append(
+                        f"{label} {name}: result rows differ, /sparql {ours.get('rows')} "
+                        f"vs Oxigraph {theirs.get('rows')}"
+                    )
         if "sparql" in results and "sparql-remote" in results:
             for name, ours in results["sparql"]["check"].items():
                 remote = results["sparql-remote"]["check"].get(name, {})
                 if ours.get("rows") != remote.get("rows"):
-                    notes.append(f"{label} {name}: result rows differ, /sparql {ours.get('rows')} "
-                                 f"vs /sparql remote {remote.get('rows')}")
+                    notes.append(
+                        f"{label} {name}: result rows differ, /sparql {ours.get('rows')} "
+                        f"vs /sparql remote {remote.get('rows')}"
+                    )
     return notes
 
 
@@ -670,16 +757,24 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="measured requests per route and for the mix")
     parser.add_argument("--warmup", type=int, default=20, help="warm-up requests per route before measuring")
     parser.add_argument("--concurrency", default="1,4", help="concurrent clients, comma-separated")
-    parser.add_argument("--cell-seconds", type=float, default=2.0,
-                        help="time cap of one route's measurement (the mix gets twice this)")
+    parser.add_argument(
+        "--cell-seconds", type=float, default=2.0, help="time cap of one route's measurement (the mix gets twice this)"
+    )
     parser.add_argument("--warmup-seconds", type=float, default=0.5, help="time cap of one warm-up")
-    parser.add_argument("--targets", default=",".join(TARGETS),
-                        help="rest, sparql, oxigraph and optionally rest-cold (REST with a cache miss per request), "
-                             "sparql-remote and rest-cold-remote (our server on the Oxigraph server as its "
-                             "external store: the remote hop)")
+    parser.add_argument(
+        "--targets",
+        default=",".join(TARGETS),
+        help="rest, sparql, oxigraph and optionally rest-cold (REST with a cache miss per request), "
+        "sparql-remote and rest-cold-remote (our server on the Oxigraph server as its "
+        "external store: the remote hop)",
+    )
     parser.add_argument("--workers", type=int, default=0, help="KG_QUERY_WORKERS of our server (0: its default)")
-    parser.add_argument("--max-rows", type=int, default=10_000_000,
-                        help="KG_MAX_ROWS of our server (the default 10000 cannot start on the 100x dataset)")
+    parser.add_argument(
+        "--max-rows",
+        type=int,
+        default=10_000_000,
+        help="KG_MAX_ROWS of our server (the default 10000 cannot start on the 100x dataset)",
+    )
     parser.add_argument("--fresh-build", action="store_true", help="build the portfolio even if build/current exists")
     parser.add_argument("--output", type=Path, help="JSON file; default bench/results/api-<date>.json")
     args = parser.parse_args()
@@ -696,14 +791,25 @@ def main() -> None:
     route_list = routes()
     report: dict = {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "host": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                 "pyoxigraph": ox.__version__ if hasattr(ox, "__version__") else None,
-                 "oxigraph_cli": subprocess.run([oxigraph, "--version"], capture_output=True, text=True).stdout.strip()
-                 if oxigraph else None},
-        "settings": {"requests": args.requests, "warmup": args.warmup, "cell_seconds": args.cell_seconds,
-                     "warmup_seconds": args.warmup_seconds, "query_workers": args.workers or "default",
-                     "max_rows": args.max_rows},
-        "targets": targets, "concurrency": args.concurrency,
+        "host": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "pyoxigraph": ox.__version__ if hasattr(ox, "__version__") else None,
+            "oxigraph_cli": subprocess.run([oxigraph, "--version"], capture_output=True, text=True).stdout.strip()
+            if oxigraph
+            else None,
+        },
+        "settings": {
+            "requests": args.requests,
+            "warmup": args.warmup,
+            "cell_seconds": args.cell_seconds,
+            "warmup_seconds": args.warmup_seconds,
+            "query_workers": args.workers or "default",
+            "max_rows": args.max_rows,
+        },
+        "targets": targets,
+        "concurrency": args.concurrency,
         "routes": [{"name": r.name, "rest": r.rest, "sparql": list(r.sparql)} for r in route_list],
         "sizes": [],
     }
@@ -719,10 +825,18 @@ def main() -> None:
             started = time.perf_counter()
             directory = scratch / f"size-{copies}"
             dataset, counts = make_dataset(source, copies, directory, f"bench-{label}-{source_version}")
-            size: dict = {"copies": copies, "quads": counts, "dataset_bytes": dataset.stat().st_size,
-                          "dataset_s": round(time.perf_counter() - started, 2), "results": {}}
-            print(f"\n{label}: {sum(counts.values()):,} quads ({dataset.stat().st_size / 2**20:.1f} MiB) "
-                  f"made in {size['dataset_s']:.1f} s", flush=True)
+            size: dict = {
+                "copies": copies,
+                "quads": counts,
+                "dataset_bytes": dataset.stat().st_size,
+                "dataset_s": round(time.perf_counter() - started, 2),
+                "results": {},
+            }
+            print(
+                f"\n{label}: {sum(counts.values()):,} quads ({dataset.stat().st_size / 2**20:.1f} MiB) "
+                f"made in {size['dataset_s']:.1f} s",
+                flush=True,
+            )
             api_targets = [t for t in targets if t != "oxigraph" and t not in REMOTE_TARGETS]
             if api_targets:
                 with api_server(directory, server_settings, scratch / f"api-{label}.log") as (base, startup):
@@ -733,13 +847,19 @@ def main() -> None:
             if oxigraph:
                 location = scratch / f"oxigraph-{label}"
                 loaded = time.perf_counter()
-                subprocess.run([oxigraph, "load", "--location", str(location), "--file", str(dataset)],
-                               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                subprocess.run(
+                    [oxigraph, "load", "--location", str(location), "--file", str(dataset)],
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
                 size["oxigraph_load_s"] = round(time.perf_counter() - loaded, 2)
                 with oxigraph_server(oxigraph, location, scratch / f"oxigraph-{label}.log") as (base, startup):
                     size["oxigraph_startup_s"] = round(startup, 2)
-                    print(f"  oxigraph loaded in {size['oxigraph_load_s']:.1f} s, ready in {startup:.1f} s at {base}",
-                          flush=True)
+                    print(
+                        f"  oxigraph loaded in {size['oxigraph_load_s']:.1f} s, ready in {startup:.1f} s at {base}",
+                        flush=True,
+                    )
                     if "oxigraph" in targets:
                         size["results"]["oxigraph"] = measure(base, "oxigraph", route_list, args, label)
                     remote_targets = [t for t in targets if t in REMOTE_TARGETS]

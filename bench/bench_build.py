@@ -74,8 +74,10 @@ def main() -> None:
         measuring = MeasuringStages()
         build(settings, stages=measuring)
         peaks = measuring.peaks
-    print(f"build of the whole portfolio: median wall time of {args.runs} runs; peak Python memory per stage "
-          "(tracemalloc) from a separate run")
+    print(
+        f"build of the whole portfolio: median wall time of {args.runs} runs; peak Python memory per stage "
+        "(tracemalloc) from a separate run"
+    )
     print(f"{'stage':<28}{'seconds':>10}{'peak MiB':>12}")
     for name, values in times.items():
         print(f"{name:<28}{statistics.median(values):>10.3f}{peaks[name]:>12.1f}")

@@ -58,8 +58,24 @@ end
 def run_wrk(base: str, path: str, queries: list[str], connections: int, seconds: int) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua_script(queries, path))
-    completed = subprocess.run(["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s", "-s", script.name,
-                                "--latency", base], capture_output=True, text=True, check=True)
+    completed = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            str(min(2, connections)),
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "-s",
+            script.name,
+            "--latency",
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     Path(script.name).unlink()
     output = completed.stdout
     if completed.stderr.strip() or "Requests/sec" not in output:  # a script error makes wrk fall back to GET /
@@ -87,13 +103,14 @@ def main() -> None:
         _, graphs = make_dataset(source, 1, build_dir, "wrk")
         store = scratch / "oxigraph"
         command = oxigraph_command()
-        subprocess.run([command, "load", "--location", str(store), "--file", str(source)], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [command, "load", "--location", str(store), "--file", str(source)], check=True, capture_output=True
+        )
         # what the API sends a remote store with every query: the build's graphs as the dataset
-        explicit = "/query?" + urlencode([("default-graph-uri", g) for g in sorted(graphs)]
-                                         + [("named-graph-uri", g) for g in sorted(graphs)])
-        results: dict[str, list[float]] = {"/sparql": [], "oxigraph": [], "oxigraph explicit": [],
-                                           "/sparql remote": []}
+        explicit = "/query?" + urlencode(
+            [("default-graph-uri", g) for g in sorted(graphs)] + [("named-graph-uri", g) for g in sorted(graphs)]
+        )
+        results: dict[str, list[float]] = {"/sparql": [], "oxigraph": [], "oxigraph explicit": [], "/sparql remote": []}
         for _ in range(args.rounds):
             with api_server(build_dir, {}, scratch / "api.log") as (base, _):
                 run_wrk(base, "/sparql", queries, args.connections, 2)  # warm-up
@@ -103,13 +120,16 @@ def main() -> None:
                 results["oxigraph"].append(run_wrk(base, "/query", queries, args.connections, args.seconds))
                 run_wrk(base, explicit, queries, args.connections, 2)
                 results["oxigraph explicit"].append(run_wrk(base, explicit, queries, args.connections, args.seconds))
-            with oxigraph_server(command, store, scratch / "ox.log") as (store_base, _), \
-                    api_server(build_dir, {"store_query_url": store_base + "/query"},
-                               scratch / "remote.log") as (base, _):
+            with (
+                oxigraph_server(command, store, scratch / "ox.log") as (store_base, _),
+                api_server(build_dir, {"store_query_url": store_base + "/query"}, scratch / "remote.log") as (base, _),
+            ):
                 run_wrk(base, "/sparql", queries, args.connections, 2)
                 results["/sparql remote"].append(run_wrk(base, "/sparql", queries, args.connections, args.seconds))
-    print(f"wrk, {args.connections} connections, {args.seconds} s per round, the {len(queries)}-query SPARQL mix "
-          "of bench_api.py")
+    print(
+        f"wrk, {args.connections} connections, {args.seconds} s per round, the {len(queries)}-query SPARQL mix "
+        "of bench_api.py"
+    )
     for name, values in results.items():
         print(f"  {name:<14} req/s per round: {', '.join(f'{v:.0f}' for v in values)}")
 
@@ -119,14 +139,22 @@ def main() -> None:
     print(f"  /sparql ÷ Oxigraph per round: {per_round('/sparql', 'oxigraph')}")
     print(f"  remote hop: /sparql remote ÷ /sparql embedded per round: {per_round('/sparql remote', '/sparql')}")
     print(f"  remote hop: /sparql remote ÷ Oxigraph direct per round: {per_round('/sparql remote', 'oxigraph')}")
-    print(f"  remote hop: /sparql remote ÷ Oxigraph given the same explicit dataset per round: "
-          f"{per_round('/sparql remote', 'oxigraph explicit')}")
-    print(f"  Oxigraph with the explicit dataset ÷ with its union default graph: "
-          f"{per_round('oxigraph explicit', 'oxigraph')}")
-    added = [1000 * args.connections * (1 / r - 1 / o) for r, o in zip(results["/sparql remote"],
-                                                                         results["oxigraph explicit"], strict=True)]
-    print(f"  time the API adds in front of the remote store, per request (connections ÷ throughput): "
-          f"{', '.join(f'{a:.2f} ms' for a in added)}")
+    print(
+        f"  remote hop: /sparql remote ÷ Oxigraph given the same explicit dataset per round: "
+        f"{per_round('/sparql remote', 'oxigraph explicit')}"
+    )
+    print(
+        f"  Oxigraph with the explicit dataset ÷ with its union default graph: "
+        f"{per_round('oxigraph explicit', 'oxigraph')}"
+    )
+    added = [
+        1000 * args.connections * (1 / r - 1 / o)
+        for r, o in zip(results["/sparql remote"], results["oxigraph explicit"], strict=True)
+    ]
+    print(
+        f"  time the API adds in front of the remote store, per request (connections ÷ throughput): "
+        f"{', '.join(f'{a:.2f} ms' for a in added)}"
+    )
 
 
 if __name__ == "__main__":

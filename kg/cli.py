@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,8 +21,12 @@ from rich.table import Table
 from kg.errors import KGError, NonConformantData, SettingsError
 from kg.settings import get_settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  help="Build, check, export and query the CapaCITIES Learning Portfolio knowledge graph.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Build, check, export and query the CapaCITIES Learning Portfolio knowledge graph.",
+)
 console = Console(stderr=True)
 out = Console()
 
@@ -38,7 +42,9 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             console.print(f"[red]error:[/red] {exc.describe()}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KGError as exc:
-            console.print(f"[red]error:[/red] {exc.title}: {exc.describe()}", markup=True, highlight=False, soft_wrap=True)
+            console.print(
+                f"[red]error:[/red] {exc.title}: {exc.describe()}", markup=True, highlight=False, soft_wrap=True
+            )
             raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort):
             raise
@@ -53,6 +59,7 @@ def _progress():  # noqa: ANN202
     def report(event: str, name: str) -> None:
         if event == "start":
             console.print(f"[cyan]…[/cyan] {name}", highlight=False)
+
     return report
 
 
@@ -60,8 +67,9 @@ def _progress():  # noqa: ANN202
 @handles_errors
 def build(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary line.")] = False,
-    no_publish: Annotated[bool, typer.Option("--no-publish", help="With an external store configured: "
-                                                                   "build only, do not load it there.")] = False,
+    no_publish: Annotated[
+        bool, typer.Option("--no-publish", help="With an external store configured: build only, do not load it there.")
+    ] = False,
 ) -> None:
     """Build the graph into build/current (atomically); with KG_STORE_* set, load it into that store too."""
     from kg.pipeline import build as run_build
@@ -72,12 +80,16 @@ def build(
         _table("Triples per named graph", ["graph", "triples"], sorted(result.graphs.items()))
         _table("Entities per class (asserted)", ["class", "entities"], sorted(result.classes.items()))
         counts = result.validation.counts()
-        _table("SHACL results", ["severity", "count"],
-               [(s, counts.get(s, 0)) for s in ("Violation", "Warning", "Info")])
+        _table(
+            "SHACL results", ["severity", "count"], [(s, counts.get(s, 0)) for s in ("Violation", "Warning", "Info")]
+        )
         _table("Time per stage", ["stage", "seconds"], [(t.name, f"{t.seconds:.2f}") for t in result.timings])
-    out.print(f"built {summary['triples']} triples, version {result.version}, in {result.directory} "
-              f"({sum(t.seconds for t in result.timings):.1f} s); data-quality report: "
-              f"{result.directory / 'report.md'}", highlight=False)
+    out.print(
+        f"built {summary['triples']} triples, version {result.version}, in {result.directory} "
+        f"({sum(t.seconds for t in result.timings):.1f} s); data-quality report: "
+        f"{result.directory / 'report.md'}",
+        highlight=False,
+    )
     if get_settings().remote_store and not no_publish:
         _publish(result.directory, quiet)
 
@@ -88,26 +100,32 @@ def publish(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary line.")] = False,
 ) -> None:
     """Load the current build into the external SPARQL store (KG_STORE_*) and switch to it."""
-    from kg.pipeline import current_build
+    from kg.release.layout import current_build
 
     settings = get_settings()
     if not settings.remote_store:
-        raise SettingsError("no external store is configured: set KG_STORE_QUERY_URL (and KG_STORE_GSP_URL, "
-                            "KG_STORE_UPDATE_URL); see docs/remote-stores.md", field="KG_STORE_QUERY_URL")
+        raise SettingsError(
+            "no external store is configured: set KG_STORE_QUERY_URL (and KG_STORE_GSP_URL, "
+            "KG_STORE_UPDATE_URL); see docs/remote-stores.md",
+            field="KG_STORE_QUERY_URL",
+        )
     _publish(current_build(settings), quiet)
 
 
 def _publish(directory: Path, quiet: bool) -> None:
-    from kg.publish import publish as run_publish
+    from kg.engines.publish import publish as run_publish
 
     def say(message: str) -> None:
         if not quiet:
             console.print(f"[cyan]…[/cyan] {message}", highlight=False)
 
     report = run_publish(get_settings(), directory, say)
-    out.print(f"published version {report.version} ({sum(report.graphs.values())} triples in "
-              f"{len(report.graphs)} graphs) to the SPARQL store, {report.mode}, in {report.seconds:.1f} s; "
-              f"previous release: {report.previous or 'none'}", highlight=False)
+    out.print(
+        f"published version {report.version} ({sum(report.graphs.values())} triples in "
+        f"{len(report.graphs)} graphs) to the SPARQL store, {report.mode}, in {report.seconds:.1f} s; "
+        f"previous release: {report.previous or 'none'}",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -121,13 +139,15 @@ def validate() -> None:
         if result.severity == "Violation":
             out.print(result.describe(), highlight=False)
     counts = assembled.validation.counts()
-    out.print(f"{counts.get('Violation', 0)} violations, {counts.get('Warning', 0)} warnings, "
-              f"{counts.get('Info', 0)} infos", highlight=False)
+    out.print(
+        f"{counts.get('Violation', 0)} violations, {counts.get('Warning', 0)} warnings, {counts.get('Info', 0)} infos",
+        highlight=False,
+    )
     if not assembled.validation.conforms:
         raise typer.Exit(NonConformantData.exit_code)
 
 
-class ReportFormat(str, Enum):
+class ReportFormat(StrEnum):
     markdown = "markdown"
     html = "html"
 
@@ -136,11 +156,13 @@ class ReportFormat(str, Enum):
 @handles_errors
 def report(
     format: Annotated[ReportFormat, typer.Option("--format", "-f", help="markdown or html")] = ReportFormat.markdown,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write; default: standard output")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write; default: standard output")
+    ] = None,
 ) -> None:
     """The data-quality report for editors: warnings and notes grouped by subcategory, with source lines."""
     from kg.pipeline import Stages, assemble
-    from kg.report import html_report, markdown
+    from kg.release.report import html_report, markdown
 
     assembled = assemble(get_settings(), Stages(None))
     render = markdown if format == ReportFormat.markdown else html_report
@@ -151,7 +173,7 @@ def report(
         sys.stdout.write(text + "\n")
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     trig = "trig"
     nquads = "nquads"
     turtle = "turtle"
@@ -161,12 +183,15 @@ class ExportFormat(str, Enum):
 @app.command()
 @handles_errors
 def export(
-    format: Annotated[ExportFormat, typer.Option("--format", "-f", help="trig, nquads, turtle (union of graphs) or jsonld")] = ExportFormat.trig,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write; default: standard output")] = None,
+    format: Annotated[
+        ExportFormat, typer.Option("--format", "-f", help="trig, nquads, turtle (union of graphs) or jsonld")
+    ] = ExportFormat.trig,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write; default: standard output")
+    ] = None,
 ) -> None:
     """Export the current build's dataset."""
-    from kg.pipeline import current_build
-    from kg.store import EXPORT_FORMATS
+    from kg.release.layout import EXPORT_FORMATS, current_build
 
     path = current_build(get_settings()) / EXPORT_FORMATS[format.value][1]
     data = path.read_bytes()
@@ -185,8 +210,8 @@ def query(
     """Run a read-only SPARQL query on the current build and print the results as a table."""
     import pyoxigraph as ox
 
-    from kg.pipeline import current_build
-    from kg.store import open_dataset
+    from kg.release.dataset import open_dataset
+    from kg.release.layout import current_build
 
     text = Path(sparql[1:]).read_text(encoding="utf-8") if sparql.startswith("@") else sparql
     store = open_dataset(current_build(get_settings()))
@@ -213,16 +238,25 @@ def serve(
     """Serve the current build: SPARQL endpoint, REST API and its documentation."""
     import uvicorn
 
-    from kg.pipeline import current_build
+    from kg.release.layout import current_build
 
     settings = get_settings()
     current_build(settings)
     host, port = host or settings.host, port or settings.port
     base = f"http://{host}:{port}"
-    out.print(f"pages            {base}/\nSPARQL endpoint  {base}/sparql\nREST API         {base}/api\n"
-              f"API docs         {base}/docs\nhealth           {base}/health", highlight=False)
-    uvicorn.run("api.app:app_factory", factory=True, host=host, port=port, log_level="warning",
-                workers=settings.http_workers if settings.http_workers > 1 else None)
+    out.print(
+        f"pages            {base}/\nSPARQL endpoint  {base}/sparql\nREST API         {base}/api\n"
+        f"API docs         {base}/docs\nhealth           {base}/health",
+        highlight=False,
+    )
+    uvicorn.run(
+        "api.app:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="warning",
+        workers=settings.http_workers if settings.http_workers > 1 else None,
+    )
 
 
 def _term(term: Any) -> str:

@@ -18,8 +18,9 @@ class KGError(Exception):
     title = "Internal error"
     retry_after: int | None = None  # seconds, for errors that pass (503, 504)
 
-    def __init__(self, problem: str, *, file: str | Path | None = None, line: int | None = None,
-                 field: str | None = None) -> None:
+    def __init__(
+        self, problem: str, *, file: str | Path | None = None, line: int | None = None, field: str | None = None
+    ) -> None:
         self.problem = problem
         self.file = str(file) if file is not None else None
         self.line = line

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rdflib import Namespace
+from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, PROV, RDF, RDFS, SKOS, XSD
 
 from kg.settings import DEFAULT_BASE_IRI
@@ -19,8 +19,49 @@ EUVOC = Namespace("http://publications.europa.eu/ontology/euvoc#")
 WD = Namespace("http://www.wikidata.org/entity/")
 SH = Namespace("http://www.w3.org/ns/shacl#")
 
-__all__ = ["DCAT", "DCTERMS", "EUCOUNTRY", "EULANG", "EUVOC", "FOAF", "ORG", "OWL", "PROV", "RDF", "RDFS",
-           "SCHEMA", "SH", "SKOS", "TIME", "VOID", "WD", "XSD", "ProjectNamespaces"]
+VOCABULARIES: dict[str, Namespace] = {
+    "schema": SCHEMA,
+    "dcterms": DCTERMS,
+    "skos": SKOS,
+    "org": ORG,
+    "prov": PROV,
+    "foaf": FOAF,
+    "owl": OWL,
+    "dcat": DCAT,
+    "void": VOID,
+    "time": TIME,
+    "eucountry": EUCOUNTRY,
+    "eulang": EULANG,
+    "euvoc": EUVOC,
+    "wd": WD,
+    "xsd": XSD,
+    "rdfs": RDFS,
+    "rdf": RDF,
+    "sh": SH,
+}
+
+__all__ = [
+    "DCAT",
+    "DCTERMS",
+    "EUCOUNTRY",
+    "EULANG",
+    "EUVOC",
+    "FOAF",
+    "ORG",
+    "OWL",
+    "PROV",
+    "RDF",
+    "RDFS",
+    "SCHEMA",
+    "SH",
+    "SKOS",
+    "TIME",
+    "VOCABULARIES",
+    "VOID",
+    "WD",
+    "XSD",
+    "ProjectNamespaces",
+]
 
 
 @dataclass(frozen=True)
@@ -39,18 +80,27 @@ class ProjectNamespaces:
     def id(self) -> Namespace:
         return Namespace(self.base + "id/")
 
-    def graph(self, name: str):  # noqa: ANN201 - URIRef
+    def graph(self, name: str) -> URIRef:
         return self.id["graph/" + name]
 
     def rebase(self, text: str) -> str:
         """Turtle written against the default base, moved to this base."""
         return text if self.base == DEFAULT_BASE_IRI else text.replace(DEFAULT_BASE_IRI, self.base)
 
-    def bind(self, graph) -> None:  # noqa: ANN001
-        for prefix, namespace in {
-            "cap": self.cap, "capsh": self.capsh, "id": self.id, "schema": SCHEMA, "dcterms": DCTERMS,
-            "skos": SKOS, "org": ORG, "prov": PROV, "foaf": FOAF, "owl": OWL, "dcat": DCAT, "void": VOID,
-            "time": TIME, "eucountry": EUCOUNTRY, "eulang": EULANG, "euvoc": EUVOC, "wd": WD, "xsd": XSD,
-            "rdfs": RDFS, "rdf": RDF, "sh": SH,
-        }.items():
-            graph.bind(prefix, namespace, override=True, replace=True)
+    @property
+    def api(self) -> Namespace:
+        """Terms of the REST API's JSON-LD that are not in the ontology."""
+        return Namespace(self.base + "api#")
+
+    def prefixes(self) -> dict[str, str]:
+        """Every prefix the project uses, its own first: for Turtle, JSON-LD contexts and short names on pages."""
+        return {
+            "cap": str(self.cap),
+            "capsh": str(self.capsh),
+            "id": str(self.id),
+            **{prefix: str(namespace) for prefix, namespace in VOCABULARIES.items()},
+        }
+
+    def bind(self, graph: Graph) -> None:
+        for prefix, namespace in self.prefixes().items():
+            graph.bind(prefix, Namespace(namespace), override=True, replace=True)

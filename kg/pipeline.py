@@ -7,8 +7,6 @@ build/current at it, so a failed build leaves the previous output as it was.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,21 +19,20 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
 from kg import __version__
-from kg.curation import load_curation
-from kg.describe import VOID_FILE, describe
-from kg.document import ONTOLOGY_PAGE, document_ontology
-from kg.errors import BuildOutputError, NonConformantData
-from kg.infer import InferenceResult, infer
+from kg.errors import NonConformantData
 from kg.namespaces import ProjectNamespaces
 from kg.rdf import Finding, map_sources
-from kg.report import write_reports
+from kg.reasoning.infer import InferenceResult, infer
+from kg.reasoning.validate import ValidationReport, load_turtle_dir, validate
+from kg.release.dataset import dataset_version, load_graphs, serialize, triples_per_graph
+from kg.release.describe import describe
+from kg.release.document import document_ontology
+from kg.release.layout import EXPORT_FORMATS, ONTOLOGY_PAGE, SUMMARY_FILE, VOID_FILE
+from kg.release.report import write_reports
+from kg.release.write import new_release
 from kg.settings import Settings
 from kg.sources.bundle import read_sources
-from kg.store import DATASET_FILE, EXPORT_FORMATS, dataset_version, load_graphs, serialize, triples_per_graph
-from kg.validate import ValidationReport, load_turtle_dir, validate
-
-SUMMARY_FILE = "summary.json"
-KEEP_RELEASES = 3
+from kg.sources.curation import load_curation
 
 
 @dataclass
@@ -120,80 +117,59 @@ def build(settings: Settings, progress: Progress | None = None, stages: Stages |
     assembled = assemble(settings, stages)
     if not assembled.validation.conforms:
         violations = [r.describe() for r in assembled.validation.violations]
-        raise NonConformantData(f"{len(violations)} SHACL violation(s); the build stopped:\n  " + "\n  ".join(violations[:50]),
-                                violations=violations)
+        raise NonConformantData(
+            f"{len(violations)} SHACL violation(s); the build stopped:\n  " + "\n  ".join(violations[:50]),
+            violations=violations,
+        )
     ns, attribution = assembled.ns, assembled.attribution
     with stages.stage("infer (OWL-RL)"):
         inference = infer(assembled.asserted, assembled.ontology, ns)
     with stages.stage("load store"):
-        named = {ns.graph("ontology"): assembled.ontology, ns.graph("asserted"): assembled.asserted,
-                 ns.graph("inferred"): inference.graph}
+        named = {
+            ns.graph("ontology"): assembled.ontology,
+            ns.graph("asserted"): assembled.asserted,
+            ns.graph("inferred"): inference.graph,
+        }
         store = load_graphs(named)
         version = dataset_version(store)
     result = BuildResult(
-        directory=settings.build_dir / "current", version=version, graphs=triples_per_graph(store),
-        classes=_classes(assembled.asserted), validation=assembled.validation, findings=assembled.findings,
+        directory=settings.build_dir / "current",
+        version=version,
+        graphs=triples_per_graph(store),
+        classes=_classes(assembled.asserted),
+        validation=assembled.validation,
+        findings=assembled.findings,
         inference=inference,
     )
     with stages.stage("write outputs"):
-        result.timings = stages.timings
+        writing = time.perf_counter()
         prefixes = {prefix: str(iri) for prefix, iri in assembled.asserted.namespaces()}
-        with _release(settings.build_dir, version) as directory:
+        with new_release(settings.build_dir, version) as directory:
             for format_name, (_, file_name) in EXPORT_FORMATS.items():
                 (directory / file_name).write_bytes(serialize(store, format_name, prefixes))
             write_reports(directory, assembled.validation, assembled.findings, version)
-            description = describe(directory, ns, version, result.graphs, assembled.asserted, attribution,
-                                   [file_name for _, file_name in EXPORT_FORMATS.values()], list(named.values()))
+            description = describe(
+                directory,
+                ns,
+                version,
+                result.graphs,
+                assembled.asserted,
+                attribution,
+                [file_name for _, file_name in EXPORT_FORMATS.values()],
+                list(named.values()),
+            )
             description.serialize(directory / VOID_FILE, format="turtle")
             document_ontology(settings.ontology_dir / "capacities.ttl", directory / ONTOLOGY_PAGE)
+            # the summary is the release's last file, written once: the release is never changed afterwards
+            result.timings = [*stages.timings, StageTiming("write outputs", time.perf_counter() - writing)]
             (directory / SUMMARY_FILE).write_text(json.dumps(result.summary(), indent=2), encoding="utf-8")
         result.directory = settings.build_dir / "current"
     result.timings = stages.timings
-    summary_path = result.directory / SUMMARY_FILE
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    summary["stages"] = {t.name: round(t.seconds, 3) for t in result.timings}
-    summary_path.write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return result
 
 
 def _classes(graph: Graph) -> dict[str, int]:
-    counts = Counter(graph.namespace_manager.normalizeUri(cls) for cls in graph.objects(None, RDF.type)
-                     if isinstance(cls, URIRef))
+    counts = Counter(
+        graph.namespace_manager.normalizeUri(cls) for cls in graph.objects(None, RDF.type) if isinstance(cls, URIRef)
+    )
     return dict(sorted(counts.items()))
-
-
-@contextmanager
-def _release(build_dir: Path, version: str) -> Iterator[Path]:
-    """A new release directory; `current` moves to it only if the block finishes."""
-    releases = build_dir / "releases"
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    staging = releases / f".staging-{stamp}"
-    final = releases / f"{stamp}-{version}"
-    try:
-        staging.mkdir(parents=True)
-    except OSError as exc:
-        raise BuildOutputError(f"cannot create the build directory: {exc}", file=releases) from exc
-    try:
-        yield staging
-        staging.rename(final)
-        link = build_dir / f".current-{stamp}"
-        link.symlink_to(final.relative_to(build_dir), target_is_directory=True)
-        os.replace(link, build_dir / "current")  # atomic on POSIX: readers see the old or the new build
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    _prune(releases, keep=final)
-
-
-def _prune(releases: Path, keep: Path) -> None:
-    builds = sorted((p for p in releases.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
-    for old in builds[:-KEEP_RELEASES]:
-        if old != keep:
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def current_build(settings: Settings) -> Path:
-    path = settings.build_dir / "current"
-    if not (path / DATASET_FILE).exists():
-        raise BuildOutputError("no build yet: run `capkg build` first", file=path)
-    return path.resolve()

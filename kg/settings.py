@@ -29,12 +29,17 @@ class Settings(BaseSettings):
     worker_memory_mb: int = Field(2048, description="address-space limit of one query worker, MiB (0: none)")
     max_body_bytes: int = Field(1_000_000, description="largest request body accepted (413 beyond)")
     cache_entries: int = Field(2048, description="REST responses kept in the in-process cache")
-    public_base_url: str = Field("", description="URL the API is reached at, for Link headers; default: from the request")
+    public_base_url: str = Field(
+        "", description="URL the API is reached at, for Link headers; default: from the request"
+    )
 
     # An external SPARQL 1.1 server instead of the embedded store (docs/remote-stores.md). Empty: embedded.
     store_query_url: str = Field("", description="SPARQL 1.1 query endpoint of an external store; empty: embedded")
-    store_update_url: str = Field("", description="SPARQL 1.1 update endpoint (the build's atomic switch); "
-                                                  "empty: graphs are replaced one by one through the Graph Store")
+    store_update_url: str = Field(
+        "",
+        description="SPARQL 1.1 update endpoint (the build's atomic switch); "
+        "empty: graphs are replaced one by one through the Graph Store",
+    )
     store_gsp_url: str = Field("", description="SPARQL 1.1 Graph Store HTTP Protocol endpoint the build loads into")
     store_user: str = Field("", description="account the build loads and updates with")
     store_password: SecretStr = Field(SecretStr(""), description="its password")
@@ -42,10 +47,14 @@ class Settings(BaseSettings):
     store_read_password: SecretStr = Field(SecretStr(""), description="its password")
     store_auth: str = Field("basic", description="HTTP authentication the store asks for: basic or digest")
     store_connections: int = Field(8, description="queries in flight to the store at once, per server process")
-    store_retries: int = Field(2, description="retries of a read after a connection failure or a 502/503, "
-                                              "with backoff, within the query's time budget")
-    store_cooldown: float = Field(2.0, description="after the store was unreachable, seconds answered 503 at once "
-                                                   "before it is tried again")
+    store_retries: int = Field(
+        2,
+        description="retries of a read after a connection failure or a 502/503, "
+        "with backoff, within the query's time budget",
+    )
+    store_cooldown: float = Field(
+        2.0, description="after the store was unreachable, seconds answered 503 at once before it is tried again"
+    )
     store_load_timeout: float = Field(300.0, description="time budget of one Graph Store or update call of the build")
 
     @field_validator("store_query_url", "store_update_url", "store_gsp_url")
@@ -55,8 +64,10 @@ class Settings(BaseSettings):
 
         if url and (urlsplit(url).username or urlsplit(url).password):
             # the message names the setting, never the URL: it carries a secret
-            raise ValueError("the URL carries credentials (user:password@); set KG_STORE_USER and "
-                             "KG_STORE_PASSWORD (or KG_STORE_READ_USER / KG_STORE_READ_PASSWORD) instead")
+            raise ValueError(
+                "the URL carries credentials (user:password@); set KG_STORE_USER and "
+                "KG_STORE_PASSWORD (or KG_STORE_READ_USER / KG_STORE_READ_PASSWORD) instead"
+            )
         if url and urlsplit(url).scheme not in {"http", "https"}:
             raise ValueError("the store's URLs must be http:// or https:// URLs")
         return url
@@ -88,8 +99,10 @@ def load_settings(**values: object) -> Settings:
     try:
         return Settings(**values)
     except ValidationError as exc:
-        problems = "; ".join(f"KG_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
-                             for error in exc.errors(include_input=False, include_url=False))
+        problems = "; ".join(
+            f"KG_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        )
         raise SettingsError(problems) from None
 
 

@@ -9,8 +9,8 @@ import pyoxigraph as ox
 import pytest
 
 from kg.pipeline import BuildResult, build
+from kg.release.dataset import open_dataset
 from kg.settings import Settings
-from kg.store import open_dataset
 
 PREFIXES = """
 PREFIX cap: <https://w3id.org/capacities/lp/ontology#>

@@ -75,8 +75,11 @@ def store_proxy(upstream: str) -> Iterator[tuple[str, Behaviour]]:
                 connection.request(self.command, self.path, body=body, headers=headers)
                 response = connection.getresponse()
                 payload = response.read()
-                kept = {k: v for k, v in response.getheaders()
-                        if k.lower() in {"content-type", "retry-after", "www-authenticate"}}
+                kept = {
+                    k: v
+                    for k, v in response.getheaders()
+                    if k.lower() in {"content-type", "retry-after", "www-authenticate"}
+                }
                 self._reply(response.status, payload, kept)
             except OSError:
                 self._reply(502, b"bad gateway", {})

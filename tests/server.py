@@ -41,8 +41,9 @@ def make_build(directory: Path, quads: str, version: str = "test") -> Path:
 
 
 @contextmanager
-def running_server(build_dir: Path, log_file: Path | None = None, wait_for: str = "/ready",
-                   **settings: str) -> Iterator[str]:
+def running_server(
+    build_dir: Path, log_file: Path | None = None, wait_for: str = "/ready", **settings: str
+) -> Iterator[str]:
     """uvicorn serving `build_dir`/current on a free loopback port; yields the base URL.
 
     The server's output goes to `log_file` when given (tests read it), else to a temporary file. It is
@@ -50,12 +51,18 @@ def running_server(build_dir: Path, log_file: Path | None = None, wait_for: str 
     """
     port = free_port()
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("KG_STORE_")}  # the test says which store
-    env = {**inherited, "KG_BUILD_DIR": str(build_dir), "KG_HOST": "127.0.0.1", "KG_PORT": str(port),
-           **{f"KG_{k.upper()}": str(v) for k, v in settings.items()}}
+    env = {
+        **inherited,
+        "KG_BUILD_DIR": str(build_dir),
+        "KG_HOST": "127.0.0.1",
+        "KG_PORT": str(port),
+        **{f"KG_{k.upper()}": str(v) for k, v in settings.items()},
+    }
     # a pipe nobody reads could fill up and block the server
     log = open(log_file, "w+b") if log_file else tempfile.TemporaryFile()  # noqa: SIM115
-    process = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve"], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kg.cli", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -2,7 +2,7 @@
 
 `serving(store, build_dir, scratch)` starts the API the way a user would run it: for "embedded"
 on its own store; for "oxigraph" or "virtuoso" it starts that server, publishes the build into
-it (kg.publish, through the Graph Store Protocol) and starts the API with KG_STORE_* pointing
+it (kg.engines.publish, through the Graph Store Protocol) and starts the API with KG_STORE_* pointing
 at it. Module fixtures parametrised with STORES run the same tests on each.
 """
 
@@ -47,14 +47,28 @@ class OxigraphServer:
 
     @property
     def settings(self) -> dict[str, str]:
-        return {"store_query_url": self.base + "/query", "store_update_url": self.base + "/update",
-                "store_gsp_url": self.base + "/store"}
+        return {
+            "store_query_url": self.base + "/query",
+            "store_update_url": self.base + "/update",
+            "store_gsp_url": self.base + "/store",
+        }
 
     def start(self) -> None:
         self.log = open(self.location.parent / f"{self.location.name}.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [oxigraph_binary(), "serve", "--location", str(self.location), "--bind", f"127.0.0.1:{self.port}",
-             "--timeout-s", str(STORE_QUERY_TIMEOUT_S)], stdout=self.log, stderr=subprocess.STDOUT)
+            [
+                oxigraph_binary(),
+                "serve",
+                "--location",
+                str(self.location),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--timeout-s",
+                str(STORE_QUERY_TIMEOUT_S),
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         wait_until_up(self.base + "/query?query=ASK%7B%7D", self.process)
 
     def stop(self) -> None:
@@ -101,19 +115,26 @@ def external_store(kind: str, scratch: Path) -> Iterator[dict[str, str]]:
         from tests.virtuoso import virtuoso_binary, virtuoso_server
 
         if virtuoso_binary() is None:
-            raise RuntimeError("Virtuoso is not installed: scripts/install-virtuoso.sh installs it (scripts/test.sh "
-                               "runs it); or deselect these tests with -m 'not virtuoso'")
+            raise RuntimeError(
+                "Virtuoso is not installed: scripts/install-virtuoso.sh installs it (scripts/test.sh "
+                "runs it); or deselect these tests with -m 'not virtuoso'"
+            )
         with virtuoso_server(scratch / "virtuoso") as server:
-            yield {"store_query_url": server.query_url, "store_update_url": server.update_url,
-                   "store_gsp_url": server.gsp_url, "store_user": server.user, "store_password": server.password,
-                   "store_auth": server.auth}
+            yield {
+                "store_query_url": server.query_url,
+                "store_update_url": server.update_url,
+                "store_gsp_url": server.gsp_url,
+                "store_user": server.user,
+                "store_password": server.password,
+                "store_auth": server.auth,
+            }
     else:
         raise ValueError(kind)
 
 
 def publish_build(build_dir: Path, store_settings: dict[str, str]) -> None:
     """Load build_dir/current into the store, as `capkg publish` does."""
-    from kg.publish import publish
+    from kg.engines.publish import publish
     from kg.settings import Settings
 
     publish(Settings(build_dir=build_dir, **store_settings), (build_dir / "current").resolve())

@@ -28,8 +28,14 @@ TIMEOUT_S = 3
 @pytest.fixture(scope="module", params=STORES)
 def server(request: pytest.FixtureRequest, built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The API on the embedded store, and on external stores the build was published into: same tests, same answers."""
-    with serving(request.param, built.settings.build_dir, tmp_path_factory.mktemp("store"), query_timeout=TIMEOUT_S,
-                 max_rows=5000, max_body_bytes=1_000_000) as base:
+    with serving(
+        request.param,
+        built.settings.build_dir,
+        tmp_path_factory.mktemp("store"),
+        query_timeout=TIMEOUT_S,
+        max_rows=5000,
+        max_body_bytes=1_000_000,
+    ) as base:
         yield base
 
 
@@ -47,6 +53,7 @@ def assert_problem(response: httpx.Response, status: int) -> dict:
 
 
 # -- SPARQL protocol ------------------------------------------------------------------
+
 
 def wrapper(server: str, query: str, fmt: str = JSON, method: str = "GET") -> SPARQLWrapper:
     client = SPARQLWrapper(server + "/sparql")
@@ -75,9 +82,15 @@ def test_select_xml_and_csv(server: str) -> None:
     assert csv_body.split() == ["n", "1.1", "1.2", "1.5", "2.3", "4.1"]
 
 
-@pytest.mark.parametrize(("accept", "rdflib_format"), [
-    ("text/turtle", "turtle"), ("application/n-triples", "nt"), ("application/ld+json", "json-ld"),
-    ("application/rdf+xml", "xml")])
+@pytest.mark.parametrize(
+    ("accept", "rdflib_format"),
+    [
+        ("text/turtle", "turtle"),
+        ("application/n-triples", "nt"),
+        ("application/ld+json", "json-ld"),
+        ("application/rdf+xml", "xml"),
+    ],
+)
 def test_construct_formats(server: str, accept: str, rdflib_format: str) -> None:
     query = f"CONSTRUCT {{ ?s a <{CAP}CoreChallenge> }} WHERE {{ ?s a <{CAP}CoreChallenge> }}"
     response = httpx.post(server + "/sparql", data={"query": query}, headers={"Accept": accept}, timeout=30)
@@ -87,8 +100,12 @@ def test_construct_formats(server: str, accept: str, rdflib_format: str) -> None
 
 
 def test_direct_post_tsv_and_format_override(server: str) -> None:
-    response = httpx.post(server + "/sparql", content=GREEK_MOC, timeout=30,
-                          headers={"Content-Type": "application/sparql-query", "Accept": "text/tab-separated-values"})
+    response = httpx.post(
+        server + "/sparql",
+        content=GREEK_MOC,
+        timeout=30,
+        headers={"Content-Type": "application/sparql-query", "Accept": "text/tab-separated-values"},
+    )
     assert response.status_code == 200 and response.text.split("\n")[0] == "?n"
     overridden = get(server, "/sparql", params={"query": GREEK_MOC, "format": "csv"})
     assert overridden.headers["content-type"].startswith("text/csv")
@@ -123,19 +140,27 @@ def test_cors(server: str) -> None:
 
 # -- hostile input --------------------------------------------------------------------
 
+
 def test_malformed_sparql_is_400_with_position(server: str) -> None:
     body = assert_problem(get(server, "/sparql", params={"query": "SELECT * WHERE { ?s ?p "}), 400)
     assert "1:" in body["detail"]
 
 
-@pytest.mark.parametrize("request_kwargs", [
-    {"data": {"update": "INSERT DATA { <http://a> <http://b> <http://c> }"}},
-    {"content": "INSERT DATA { <http://a> <http://b> <http://c> }", "headers": {"Content-Type": "application/sparql-update"}},
-    {"data": {"query": "INSERT DATA { <http://a> <http://b> <http://c> }"}},
-    {"data": {"update": "LOAD <file:///etc/passwd>"}},
-    {"data": {"query": "LOAD <file:///etc/passwd>"}},
-    {"data": {"query": "SELECT * FROM <http://example.org/remote.ttl> WHERE { ?s ?p ?o }"}},
-], ids=["update-form", "update-direct", "update-as-query", "load-update", "load-as-query", "from-remote"])
+@pytest.mark.parametrize(
+    "request_kwargs",
+    [
+        {"data": {"update": "INSERT DATA { <http://a> <http://b> <http://c> }"}},
+        {
+            "content": "INSERT DATA { <http://a> <http://b> <http://c> }",
+            "headers": {"Content-Type": "application/sparql-update"},
+        },
+        {"data": {"query": "INSERT DATA { <http://a> <http://b> <http://c> }"}},
+        {"data": {"update": "LOAD <file:///etc/passwd>"}},
+        {"data": {"query": "LOAD <file:///etc/passwd>"}},
+        {"data": {"query": "SELECT * FROM <http://example.org/remote.ttl> WHERE { ?s ?p ?o }"}},
+    ],
+    ids=["update-form", "update-direct", "update-as-query", "load-update", "load-as-query", "from-remote"],
+)
 def test_writes_and_remote_access_are_refused(server: str, request_kwargs: dict) -> None:
     assert_problem(httpx.post(server + "/sparql", timeout=30, **request_kwargs), 403)
     count = get(server, "/sparql", params={"query": "ASK { <http://a> ?p ?o }"}).json()
@@ -180,7 +205,9 @@ def test_service_to_loopback_is_refused(server: str, listener: tuple[int, list[s
 
 def test_cartesian_product_is_stopped_by_the_time_budget(server: str) -> None:
     started = time.monotonic()
-    response = get(server, "/sparql", params={"query": "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?c ?f ?i"})
+    response = get(
+        server, "/sparql", params={"query": "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?c ?f ?i"}
+    )
     elapsed = time.monotonic() - started
     embedded = get(server, "/health").json()["store"] == "embedded"
     assert_problem(response, 503 if embedded else 504)  # a worker stopped / a store that did not answer in time
@@ -204,8 +231,9 @@ def test_catastrophic_regex_does_not_hang(server: str) -> None:
 
 def test_oversized_body_is_413(server: str) -> None:
     body = "query=" + "A" * (20 * 1024 * 1024)
-    response = httpx.post(server + "/sparql", content=body, timeout=60,
-                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = httpx.post(
+        server + "/sparql", content=body, timeout=60, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert_problem(response, 413)
 
 
@@ -215,8 +243,9 @@ def test_oversized_chunked_body_is_413(server: str) -> None:
         for _ in range(40):
             yield b"A" * (512 * 1024)
 
-    response = httpx.post(server + "/sparql", content=chunks(), timeout=60,
-                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = httpx.post(
+        server + "/sparql", content=chunks(), timeout=60, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert_problem(response, 413)
     assert get(server, "/health").status_code == 200
 
@@ -226,9 +255,11 @@ def test_unacceptable_accept_is_406(server: str) -> None:
 
 
 def test_fifty_concurrent_clients_get_correct_answers(server: str) -> None:
-    queries = [f"""PREFIX cap: <{CAP}> PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+    queries = [
+        f"""PREFIX cap: <{CAP}> PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
                SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE {{ ?c cap:inProblemStatement/skos:notation "{n}" }}"""
-               for n in ("1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "2.1", "2.2", "2.3", "2.4")]
+        for n in ("1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "2.1", "2.2", "2.3", "2.4")
+    ]
     queries += [GREEK_MOC, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"]
 
     def ask(query: str) -> str:
@@ -244,12 +275,19 @@ def test_fifty_concurrent_clients_get_correct_answers(server: str) -> None:
 
 # -- REST resources and named queries ------------------------------------------------------
 
+
 def test_named_query_list_and_contract(server: str) -> None:
     listing = get(server, "/api/queries").json()
     names = {q["name"] for q in listing}
-    assert {"materials_reused_across_categories", "materials_in_subcategory", "materials_in_country",
-            "subcategories_without_materials", "hashtags_not_in_index", "index_hashtags_unused",
-            "platform_profile"} <= names
+    assert {
+        "materials_reused_across_categories",
+        "materials_in_subcategory",
+        "materials_in_country",
+        "subcategories_without_materials",
+        "hashtags_not_in_index",
+        "index_hashtags_unused",
+        "platform_profile",
+    } <= names
     reused = {r["title"]: r for r in get(server, "/api/queries/materials_reused_across_categories").json()}
     moc = reused["Memorandum of Cooperation (MoC)"]
     assert moc["categories"] == ["01", "02", "04"] and moc["subcategories"] == ["1.1", "1.2", "1.5", "2.3", "4.1"]
@@ -259,16 +297,24 @@ def test_named_query_list_and_contract(server: str) -> None:
 def test_materials_in_subcategory(server: str, portfolio_lines: list[str]) -> None:
     # 4.1 (lines 2022-2116): MoC, Innocities, Hague Climate Agreement, Eindhoven & Helmond, Climate equity
     rows = get(server, "/api/queries/materials_in_subcategory", params={"subcategory": "4.1"}).json()
-    assert [r["type_label"] for r in rows] == ["Governance Initiative", "Collaborative Initiative & National Platform",
-                                               "Local Climate Agreement", "Urban Sustainability Initiative",
-                                               "Equity lense for climate planning frameworks"]
+    assert [r["type_label"] for r in rows] == [
+        "Governance Initiative",
+        "Collaborative Initiative & National Platform",
+        "Local Climate Agreement",
+        "Urban Sustainability Initiative",
+        "Equity lense for climate planning frameworks",
+    ]
     assert "Hague Climate Agreement\tNetherlands" in portfolio_lines[2059]
 
 
 def test_materials_in_country_and_platform_profile(server: str) -> None:
     titles = {r["title"] for r in get(server, "/api/queries/materials_in_country", params={"country": "dk"}).json()}
     # Danish cards: DK2020 (959, 1900), Climate equity (2105), Monitoring Municipal Climate Action (2748); NZC list (892)
-    assert {"DK2020", "Assessment tool: Climate equity", "Monitoring Municipal Climate Action (former DK2020)"} <= titles
+    assert {
+        "DK2020",
+        "Assessment tool: Climate equity",
+        "Monitoring Municipal Climate Action (former DK2020)",
+    } <= titles
     profile = get(server, "/api/queries/platform_profile", params={"country": "GR"}).json()[0]
     # line 3270: Mission Cities Athens, Thessaloniki, Ioannina, Kalamata, Kozani, Trikala
     assert set(profile["cities"]) == {"Athens", "Thessaloniki", "Ioannina", "Kalamata", "Kozani", "Trikala"}
@@ -300,7 +346,9 @@ def test_materials_filters_pagination_and_links(server: str) -> None:
     last = get(server, "/api/materials", params={"subcategory": "4.1", "per_page": 2, "page": 3})
     assert len(last.json()["items"]) == 1
     assert 'rel="prev"' in last.headers["link"] and 'rel="next"' not in last.headers["link"]
-    finland = {i["title"] for i in get(server, "/api/materials", params={"country": "FI", "per_page": 100}).json()["items"]}
+    finland = {
+        i["title"] for i in get(server, "/api/materials", params={"country": "FI", "per_page": 100}).json()["items"]
+    }
     assert {"Decarbonized Cities Finland", "Innocities platform"} <= finland  # lines 1190, 1299
     ranged = get(server, "/api/materials", params={"year_from": 2025, "year_to": 2026, "per_page": 100}).json()
     assert all(any(2025 <= y <= 2026 for y in item["years"]) for item in ranged["items"]) and ranged["total"] > 0
@@ -322,8 +370,10 @@ def test_facets(server: str) -> None:
 def test_material_with_cards_side_by_side(server: str) -> None:
     body = get(server, "/api/materials/innocities").json()
     assert [c["subcategory"] for c in body["cards"]] == ["2.3", "4.1", "4.2", "4.5"]
-    assert {c["type_label"] for c in body["cards"]} == {"Cities as platforms for innovation ecosystems",
-                                                         "Collaborative Initiative & National Platform"}
+    assert {c["type_label"] for c in body["cards"]} == {
+        "Cities as platforms for innovation ecosystems",
+        "Collaborative Initiative & National Platform",
+    }
     assert body["related"] and body["related"][0]["score"] >= body["related"][-1]["score"]
     assert_problem(get(server, "/api/materials/nothing-like-this"), 404)
 
@@ -364,8 +414,12 @@ def test_sparql_get_has_etag_and_304(server: str) -> None:
     assert first.headers["cache-control"].startswith("public")
     again = get(server, "/sparql", params={"query": GREEK_MOC}, headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304
-    other = get(server, "/sparql", params={"query": GREEK_MOC}, headers={"If-None-Match": first.headers["etag"],
-                                                                           "Accept": "text/csv"})
+    other = get(
+        server,
+        "/sparql",
+        params={"query": GREEK_MOC},
+        headers={"If-None-Match": first.headers["etag"], "Accept": "text/csv"},
+    )
     assert other.status_code == 200
 
 
@@ -381,20 +435,34 @@ def test_health_and_ready(server: str, built: Built) -> None:
     assert openapi["paths"]["/api/queries/materials_in_subcategory"]["get"]["parameters"][0]["name"] == "subcategory"
 
 
-@pytest.mark.parametrize("template", [
-    "PREFIX : <http://127.0.0.1:{port}/> SELECT * WHERE {{ SERVICE :b {{ ?s ?p ?o }} }}",
-    "PREFIX ex: <http://x/> SELECT * WHERE {{ BIND(ex:a\\# AS ?z) SERVICE <http://127.0.0.1:{port}/h> {{ ?s ?p ?o }} }}",
-    "PREFIX ex: <http://x/> SELECT * WHERE {{ BIND(ex:a\\' AS ?z) SERVICE <http://127.0.0.1:{port}/q> {{ ?s ?p ?o }} }} # '",
-    "SELECT * WHERE {{ \\u0053ERVICE <http://127.0.0.1:{port}/u> {{ ?s ?p ?o }} }}",
-    "SELECT * WHERE {{ FILTER(1<2)SERVICE#>\n<http://127.0.0.1:{port}/lt> {{ ?s ?p ?o }} }}",
-    "SELECT * WHERE {{ # x\rsErViCe SILENT <http://127.0.0.1:{port}/cr> {{ ?a ?b ?c }} }}",
-    "PREFIX : <http://127.0.0.1:{port}/> SELECT * WHERE {{ SERVICE:x {{ }} }}",
-    "SELECT * WHERE {{ ?a ?b 1e5SERVICE <http://127.0.0.1:{port}/e5> {{ ?a ?b ?c }} }}",
-    "SELECT * WHERE {{ FILTER(1<2)#> " + "'" * 3 + "\nSERVICE <http://127.0.0.1:{port}/long> {{ ?a ?b ?c }} }}\n#"
-    + "'" * 3,
-], ids=["space-before-prefixed-name", "escaped-hash-in-name", "escaped-quote-in-name", "codepoint-escape",
-        "less-than-read-as-iri", "carriage-return-ends-comment", "keyword-glued-to-name", "keyword-glued-to-number",
-        "long-string-after-misread-iri"])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "PREFIX : <http://127.0.0.1:{port}/> SELECT * WHERE {{ SERVICE :b {{ ?s ?p ?o }} }}",
+        "PREFIX ex: <http://x/> SELECT * WHERE {{ BIND(ex:a\\# AS ?z) SERVICE <http://127.0.0.1:{port}/h> {{ ?s ?p ?o }} }}",
+        "PREFIX ex: <http://x/> SELECT * WHERE {{ BIND(ex:a\\' AS ?z) SERVICE <http://127.0.0.1:{port}/q> {{ ?s ?p ?o }} }} # '",
+        "SELECT * WHERE {{ \\u0053ERVICE <http://127.0.0.1:{port}/u> {{ ?s ?p ?o }} }}",
+        "SELECT * WHERE {{ FILTER(1<2)SERVICE#>\n<http://127.0.0.1:{port}/lt> {{ ?s ?p ?o }} }}",
+        "SELECT * WHERE {{ # x\rsErViCe SILENT <http://127.0.0.1:{port}/cr> {{ ?a ?b ?c }} }}",
+        "PREFIX : <http://127.0.0.1:{port}/> SELECT * WHERE {{ SERVICE:x {{ }} }}",
+        "SELECT * WHERE {{ ?a ?b 1e5SERVICE <http://127.0.0.1:{port}/e5> {{ ?a ?b ?c }} }}",
+        "SELECT * WHERE {{ FILTER(1<2)#> "
+        + "'" * 3
+        + "\nSERVICE <http://127.0.0.1:{port}/long> {{ ?a ?b ?c }} }}\n#"
+        + "'" * 3,
+    ],
+    ids=[
+        "space-before-prefixed-name",
+        "escaped-hash-in-name",
+        "escaped-quote-in-name",
+        "codepoint-escape",
+        "less-than-read-as-iri",
+        "carriage-return-ends-comment",
+        "keyword-glued-to-name",
+        "keyword-glued-to-number",
+        "long-string-after-misread-iri",
+    ],
+)
 def test_service_spellings_are_refused(server: str, listener: tuple[int, list[str]], template: str) -> None:
     port, connections = listener
     assert_problem(httpx.post(server + "/sparql", data={"query": template.format(port=port)}, timeout=30), 403)
@@ -406,13 +474,14 @@ def test_workers_cannot_reach_the_network(built: Built, listener: tuple[int, lis
     """Defence in depth: a SERVICE query given straight to the engine (no guard) connects nowhere."""
     import asyncio
 
-    from kg.engine import QueryEngine, QueryJob
+    from kg.engines.embedded import EmbeddedEngine
+    from kg.engines.protocol import QueryJob
     from kg.errors import KGError
 
     port, connections = listener
 
     async def run() -> bool:
-        engine = QueryEngine(built.result.directory / "dataset.nq", workers=1, timeout=10)
+        engine = EmbeddedEngine(built.result.directory / "dataset.nq", workers=1, timeout=10)
         await engine.start()
         try:
             with pytest.raises(KGError):
@@ -434,18 +503,21 @@ def test_from_clause_selects_the_graph(server: str, built: Built) -> None:
 
 
 def test_query_form_is_not_fooled_by_prefix_names(server: str) -> None:
-    construct = "PREFIX select: <http://example.org/> CONSTRUCT { ?s a select:X } WHERE { ?s a <%sCoreChallenge> }" % CAP
+    construct = (
+        f"PREFIX select: <http://example.org/> CONSTRUCT {{ ?s a select:X }} WHERE {{ ?s a <{CAP}CoreChallenge> }}"
+    )
     response = httpx.post(server + "/sparql", data={"query": construct}, timeout=30)
     assert response.headers["content-type"].startswith("text/turtle")
-    select = "PREFIX construct: <http://example.org/> SELECT ?s WHERE { ?s a <%sCoreChallenge> }" % CAP
+    select = f"PREFIX construct: <http://example.org/> SELECT ?s WHERE {{ ?s a <{CAP}CoreChallenge> }}"
     response = httpx.post(server + "/sparql", data={"query": select}, timeout=30)
     assert response.headers["content-type"].startswith("application/sparql-results+json")
 
 
 def test_cache_keys_cover_every_accept_header_and_the_host(server: str) -> None:
     path = server + "/api/countries?cache-check=1"
-    both = httpx.Client(timeout=30).send(httpx.Request("GET", path, headers=[
-        ("Accept", "application/ld+json"), ("Accept", "application/json")]))
+    both = httpx.Client(timeout=30).send(
+        httpx.Request("GET", path, headers=[("Accept", "application/ld+json"), ("Accept", "application/json")])
+    )
     assert both.headers["content-type"].startswith("application/ld+json")
     plain = httpx.get(path, headers={"Accept": "application/json"}, timeout=30)
     assert plain.headers["content-type"].startswith("application/json")
@@ -490,9 +562,23 @@ def test_deep_nesting_is_refused_before_any_parser_sees_it(server: str) -> None:
 
 
 def test_the_word_service_is_refused_with_a_way_round(server: str) -> None:
-    body = assert_problem(get(server, "/sparql", params={
-        "query": 'SELECT ?t WHERE { ?m <http://purl.org/dc/terms/title> ?t FILTER(CONTAINS(?t, "Service")) }'}), 403)
+    body = assert_problem(
+        get(
+            server,
+            "/sparql",
+            params={
+                "query": 'SELECT ?t WHERE { ?m <http://purl.org/dc/terms/title> ?t FILTER(CONTAINS(?t, "Service")) }'
+            },
+        ),
+        403,
+    )
     assert 'CONCAT("serv", "ice")' in body["detail"]
-    rows = get(server, "/sparql", params={"query": f'SELECT ?t WHERE {{ ?card <{CAP}keyFeature> ?t '
-                                                    'FILTER(CONTAINS(LCASE(?t), CONCAT("serv", "ice"))) }'}).json()
+    rows = get(
+        server,
+        "/sparql",
+        params={
+            "query": f"SELECT ?t WHERE {{ ?card <{CAP}keyFeature> ?t "
+            'FILTER(CONTAINS(LCASE(?t), CONCAT("serv", "ice"))) }'
+        },
+    ).json()
     assert rows["results"]["bindings"]  # the portfolio's key features say "Growth services", among others

@@ -35,13 +35,23 @@ def server(built: Built) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
     assert Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(), (
-        "Chromium and chromedriver are needed: scripts/test.sh installs Debian's chromium and chromium-driver")
+        "Chromium and chromedriver are needed: scripts/test.sh installs Debian's chromium and chromium-driver"
+    )
     os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager download a driver
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1280,1000", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,1000",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
@@ -65,7 +75,9 @@ def test_navigate_category_subcategory_material(browser: webdriver.Chrome, serve
     browser.find_element(By.PARTIAL_LINK_TEXT, "01 Multi-level Governance and Alignment").click()
     assert heading(browser) == "Multi-level Governance and Alignment"
     shot(browser, "02-category")
-    browser.find_element(By.LINK_TEXT, "Towards lesser fragmentation: clarification of roles, budget and targets").click()
+    browser.find_element(
+        By.LINK_TEXT, "Towards lesser fragmentation: clarification of roles, budget and targets"
+    ).click()
     assert heading(browser).startswith("Towards lesser fragmentation")
     shot(browser, "03-subcategory")
     materials = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "main ol li a")]
@@ -100,7 +112,8 @@ def test_sparql_editor_runs_an_example(browser: webdriver.Chrome, server: str) -
     Select(browser.find_element(By.ID, "example")).select_by_index(0)
     browser.find_element(By.ID, "load-example").click()
     WebDriverWait(browser, 30).until(
-        lambda b: "Memorandum of Cooperation (MoC)" in b.find_element(By.ID, "yasgui").text)
+        lambda b: "Memorandum of Cooperation (MoC)" in b.find_element(By.ID, "yasgui").text
+    )
     shot(browser, "07-editor")
     assert "CrAFt (Creating Actionable Futures) platform" in browser.find_element(By.ID, "yasgui").text
 
@@ -113,7 +126,8 @@ def test_readable_on_a_phone_and_by_keyboard(browser: webdriver.Chrome, server: 
         for path in ("/", "/search?q=energy", "/id/material/greek-moc", "/reused"):
             browser.get(server + path)
             overflow = browser.execute_script(
-                "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
             assert overflow <= 1, f"{path} scrolls sideways on a phone by {overflow}px"
         shot(browser, "08-phone")
         browser.get(server + "/")

@@ -18,11 +18,14 @@ def printed(lines: list[str], number: int, *fragments: str) -> None:
 
 
 def subcategories_of(built: Built, title: str) -> set[str]:
-    return built.column(f"""
+    return built.column(
+        f"""
         SELECT ?notation WHERE {{
           ?material dcterms:title ?title . FILTER(STR(?title) = "{title}")
           ?card cap:appearanceOf ?material ; cap:inProblemStatement ?sub .
-          ?sub skos:notation ?notation }}""", "notation")
+          ?sub skos:notation ?notation }}""",
+        "notation",
+    )
 
 
 def test_six_categories_and_every_subcategory_including_the_one_the_toc_misses(built: Built, portfolio_lines) -> None:
@@ -31,19 +34,28 @@ def test_six_categories_and_every_subcategory_including_the_one_the_toc_misses(b
     assert len(notations) == 29
     assert "3.4" in notations
     assert built.column("SELECT ?n WHERE { ?s a cap:CoreChallenge ; skos:notation ?n }", "n") == {
-        "01", "02", "03", "04", "05", "06"}
+        "01",
+        "02",
+        "03",
+        "04",
+        "05",
+        "06",
+    }
 
 
 def test_subcategory_title_variants_are_alternative_labels(built: Built, portfolio_lines) -> None:
     printed(portfolio_lines, 2249, "4.4 Engaging Research and Innovation & Local Businesses and SMEs")
     printed(portfolio_lines, 130, "4.4 Engaging Local Businesses and SMEs")
     printed(portfolio_lines, 1978, "Engaging Research and Innovation, Businesses")
-    rows = built.select("SELECT ?p ?label WHERE { id:challenge\\/4.4 ?p ?label "
-                        "FILTER(?p IN (skos:prefLabel, skos:altLabel)) }")
+    rows = built.select(
+        "SELECT ?p ?label WHERE { id:challenge\\/4.4 ?p ?label FILTER(?p IN (skos:prefLabel, skos:altLabel)) }"
+    )
     labels = {(r["p"].rsplit("#", 1)[1], r["label"]) for r in rows}
-    assert labels == {("prefLabel", "Engaging Research and Innovation & Local Businesses and SMEs"),
-                      ("altLabel", "Engaging Local Businesses and SMEs"),
-                      ("altLabel", "Engaging Research and Innovation, Businesses")}
+    assert labels == {
+        ("prefLabel", "Engaging Research and Innovation & Local Businesses and SMEs"),
+        ("altLabel", "Engaging Local Businesses and SMEs"),
+        ("altLabel", "Engaging Research and Innovation, Businesses"),
+    }
 
 
 def test_a_material_printed_in_five_subcategories_is_one_resource(built: Built, portfolio_lines) -> None:
@@ -64,9 +76,11 @@ def test_innocities_cards(built: Built, portfolio_lines) -> None:
 def test_one_series_title_split_into_four_webinars(built: Built, portfolio_lines) -> None:
     printed(portfolio_lines, 1682, "Capacity-building session")
     printed(portfolio_lines, 1679, "Webinar: Funding and financing")
-    titles = built.column("""SELECT ?t WHERE { ?m a cap:LearningMaterial ; dcterms:title ?t ;
+    titles = built.column(
+        """SELECT ?t WHERE { ?m a cap:LearningMaterial ; dcterms:title ?t ;
                               schema:isPartOf/schema:name ?series FILTER(CONTAINS(?series, "Capacity-building")) }""",
-                          "t")
+        "t",
+    )
     assert len(titles) == 4
     assert subcategories_of(built, "Webinar: Funding and financing") == {"3.1"}
     assert subcategories_of(built, "Webinar: GHG Emissions Data Monitoring and Reporting") == {"6.2", "6.5"}
@@ -84,16 +98,23 @@ def test_card_keeps_its_own_framing(built: Built, portfolio_lines) -> None:
 
 def test_placeholders_are_not_materials(built: Built, portfolio_lines) -> None:
     printed(portfolio_lines, 1494, "IN PROGRESS")
-    assert built.column("""SELECT ?p WHERE { ?p a cap:PlaceholderCard ; cap:inProblemStatement/skos:notation "2.5" }""",
-                        "p").__len__() == 2
-    assert not built.ask("ASK { ?c cap:inProblemStatement/skos:notation \"2.5\" ; a cap:MaterialAppearance }")
-    assert not built.ask("ASK { ?m a cap:LearningMaterial ; dcterms:title ?t FILTER(STR(?t) = \"IN PROGRESS\") }")
+    assert (
+        built.column(
+            """SELECT ?p WHERE { ?p a cap:PlaceholderCard ; cap:inProblemStatement/skos:notation "2.5" }""", "p"
+        ).__len__()
+        == 2
+    )
+    assert not built.ask('ASK { ?c cap:inProblemStatement/skos:notation "2.5" ; a cap:MaterialAppearance }')
+    assert not built.ask('ASK { ?m a cap:LearningMaterial ; dcterms:title ?t FILTER(STR(?t) = "IN PROGRESS") }')
 
 
 def test_multi_country_cell_and_eu_level(built: Built, portfolio_lines) -> None:
     printed(portfolio_lines, 656, "EU level , Italy, The Netherlands, Czech Republic")
-    places = built.column("""SELECT ?place WHERE { ?m dcterms:title "CrAFt (Creating Actionable Futures) platform"@en ;
-                             dcterms:spatial ?place }""", "place")
+    places = built.column(
+        """SELECT ?place WHERE { ?m dcterms:title "CrAFt (Creating Actionable Futures) platform"@en ;
+                             dcterms:spatial ?place }""",
+        "place",
+    )
     base = "http://publications.europa.eu/resource/authority/country/"
     assert places == {base + code for code in ("EUR", "ITA", "NLD", "CZE")}
 
@@ -107,20 +128,32 @@ def test_countries_carry_iso_codes_and_wikidata(built: Built) -> None:
 @pytest.mark.parametrize(
     ("title", "line", "cell", "years", "printed_year"),
     [
-        ("Dialogue Forum Mission Climate-Neutral City / Austrian \"CapaCITIES national event\"", 716,
-         "2023, 2024, 2025", {"2023", "2024", "2025"}, "2023, 2024, 2025"),
+        (
+            'Dialogue Forum Mission Climate-Neutral City / Austrian "CapaCITIES national event"',
+            716,
+            "2023, 2024, 2025",
+            {"2023", "2024", "2025"},
+            "2023, 2024, 2025",
+        ),
         ("Pilot Project Portfolios", 1176, "Slovakia\t\t", set(), ""),
         ("CDP-ICLEI Track Platform", 2941, "n.d.", set(), "n.d."),
     ],
 )
-def test_year_cells(built: Built, portfolio_lines, title: str, line: int, cell: str, years: set[str],
-                    printed_year: str) -> None:
+def test_year_cells(
+    built: Built, portfolio_lines, title: str, line: int, cell: str, years: set[str], printed_year: str
+) -> None:
     printed(portfolio_lines, line, cell)
-    found = built.column(f"""SELECT ?y WHERE {{ ?m dcterms:title ?t FILTER(STR(?t) = '{title}')
-                             ?m cap:releaseYear ?y }}""", "y")
+    found = built.column(
+        f"""SELECT ?y WHERE {{ ?m dcterms:title ?t FILTER(STR(?t) = '{title}')
+                             ?m cap:releaseYear ?y }}""",
+        "y",
+    )
     assert found == years
-    verbatim = built.column(f"""SELECT ?v WHERE {{ ?c cap:appearanceOf/dcterms:title ?t FILTER(STR(?t) = '{title}')
-                                ?c cap:yearAsPrinted ?v }}""", "v")
+    verbatim = built.column(
+        f"""SELECT ?v WHERE {{ ?c cap:appearanceOf/dcterms:title ?t FILTER(STR(?t) = '{title}')
+                                ?c cap:yearAsPrinted ?v }}""",
+        "v",
+    )
     assert verbatim == ({printed_year} if printed_year else set())
 
 
@@ -137,29 +170,39 @@ def test_link_labels_with_language_tags(built: Built, portfolio_lines) -> None:
     rows = built.select("""SELECT ?name ?lang ?eu WHERE {
         ?card cap:appearanceOf/dcterms:title "Manual of designing transformative conversations"@en ;
               cap:learnMoreLink ?link . ?link schema:name ?name ; schema:inLanguage ?lang ; dcterms:language ?eu }""")
-    assert rows == [{"name": "Manual", "lang": "es",
-                     "eu": "http://publications.europa.eu/resource/authority/language/SPA"}]
+    assert rows == [
+        {"name": "Manual", "lang": "es", "eu": "http://publications.europa.eu/resource/authority/language/SPA"}
+    ]
 
 
 def test_profile_lists_the_cities_the_text_lists(built: Built, portfolio_lines) -> None:
-    printed(portfolio_lines, 3244, "6 Mission Cities (Espoo, Helsinki, Lahti, Lappeenranta, Tampere, Turku)",
-            "Mission-minded cities (Vaasa, Joensuu, Jyväskylä, Oulu, Vantaa)")
+    printed(
+        portfolio_lines,
+        3244,
+        "6 Mission Cities (Espoo, Helsinki, Lahti, Lappeenranta, Tampere, Turku)",
+        "Mission-minded cities (Vaasa, Joensuu, Jyväskylä, Oulu, Vantaa)",
+    )
     rows = built.select("""SELECT ?name ?role WHERE { id:profile\\/2026\\/fi cap:listsCity ?p .
         ?p cap:city/schema:name ?name ; cap:cityRole ?role }""")
     by_role: dict[str, set[str]] = {}
     for row in rows:
         by_role.setdefault(row["role"].rsplit("/", 1)[1], set()).add(row["name"])
-    assert by_role == {"mission-city": {"Espoo", "Helsinki", "Lahti", "Lappeenranta", "Tampere", "Turku"},
-                       "mission-minded-city": {"Vaasa", "Joensuu", "Jyväskylä", "Oulu", "Vantaa"}}
-    assert built.ask("ASK { ?c a cap:MissionCity ; schema:name \"Espoo\" }")
-    assert not built.ask("ASK { ?c a cap:MissionCity ; schema:name \"Vaasa\" }")
+    assert by_role == {
+        "mission-city": {"Espoo", "Helsinki", "Lahti", "Lappeenranta", "Tampere", "Turku"},
+        "mission-minded-city": {"Vaasa", "Joensuu", "Jyväskylä", "Oulu", "Vantaa"},
+    }
+    assert built.ask('ASK { ?c a cap:MissionCity ; schema:name "Espoo" }')
+    assert not built.ask('ASK { ?c a cap:MissionCity ; schema:name "Vaasa" }')
 
 
 def test_fifteen_profiles_and_the_austrian_facilitator(built: Built, portfolio_lines) -> None:
     printed(portfolio_lines, 3215, "Federal Ministry of Innovation, Mobility and Infrastructure (BMIMI)")
     assert len(built.column("SELECT ?p WHERE { ?p a cap:PlatformProfile }", "p")) == 15
-    facilitators = built.column("""SELECT ?name WHERE { ?m org:organization id:platform\\/at ;
-        org:role id:role\\/facilitator ; org:member/skos:prefLabel ?name }""", "name")
+    facilitators = built.column(
+        """SELECT ?name WHERE { ?m org:organization id:platform\\/at ;
+        org:role id:role\\/facilitator ; org:member/skos:prefLabel ?name }""",
+        "name",
+    )
     assert len(facilitators) == 1
     assert "Innovation, Mobility and Infrastructure" in next(iter(facilitators))
 
@@ -175,9 +218,12 @@ def test_rename_bmk_to_bmimi_is_an_org_change_event(built: Built, portfolio_line
 def test_organisation_variants_are_one_resource(built: Built, portfolio_lines) -> None:
     printed(portfolio_lines, 419, "AustriaTech (ATE)")
     printed(portfolio_lines, 705, "Austria Tech (ATE)")
-    partners = built.column("""SELECT DISTINCT ?org WHERE { ?card cap:appearancePartner ?org ;
+    partners = built.column(
+        """SELECT DISTINCT ?org WHERE { ?card cap:appearancePartner ?org ;
         cap:partnersAsPrinted ?list . ?org skos:altLabel|skos:prefLabel ?label
-        FILTER(?label IN ("AustriaTech (ATE)", "Austria Tech (ATE)")) }""", "org")
+        FILTER(?label IN ("AustriaTech (ATE)", "Austria Tech (ATE)")) }""",
+        "org",
+    )
     assert len(partners) == 1
 
 
@@ -187,7 +233,7 @@ def test_hashtag_typo_is_a_hidden_label_and_index_is_a_collection(built: Built, 
                            id:challenge\\/4.1 cap:hasHashtag ?h }""")
     assert rows == [{"pref": "#StakeholderMapping"}]
     printed(portfolio_lines, 256, "#Partnership")
-    assert built.ask("ASK { id:collection\\/hashtag-index skos:member/skos:prefLabel \"#Partnership\" }")
+    assert built.ask('ASK { id:collection\\/hashtag-index skos:member/skos:prefLabel "#Partnership" }')
 
 
 def test_provenance_to_edition_and_lines(built: Built, portfolio_lines) -> None:
@@ -206,26 +252,37 @@ def test_provenance_to_edition_and_lines(built: Built, portfolio_lines) -> None:
 
 
 def test_inferred_shortcuts_live_in_their_own_graph(built: Built) -> None:
-    query = """SELECT ?n WHERE { GRAPH <%s> { ?m cap:listedUnder ?s } ?m dcterms:title "Viable Cities"@en .
-               ?s skos:notation ?n }""" % INFERRED
+    query = f"""SELECT ?n WHERE {{ GRAPH <{INFERRED}> {{ ?m cap:listedUnder ?s }} ?m dcterms:title "Viable Cities"@en .
+               ?s skos:notation ?n }}"""
     assert built.column(query, "n") == {"1.5", "3.3"}
-    challenges = built.column("""SELECT ?n WHERE { ?m dcterms:title "Viable Cities"@en ;
-                                 cap:listedUnderChallenge/skos:notation ?n }""", "n")
+    challenges = built.column(
+        """SELECT ?n WHERE { ?m dcterms:title "Viable Cities"@en ;
+                                 cap:listedUnderChallenge/skos:notation ?n }""",
+        "n",
+    )
     assert challenges == {"01", "03"}
     assert not built.ask(f"ASK {{ GRAPH <{ASSERTED}> {{ ?m cap:listedUnder ?s }} }}")
 
 
 def test_inferred_hashtags_inverses_types_and_transitive_broader(built: Built, portfolio_lines) -> None:
     printed(portfolio_lines, 805, "Vinnova; Formas")
-    tags = built.column("""SELECT ?t WHERE { ?m dcterms:title "Viable Cities"@en ; cap:taggedWith/skos:prefLabel ?t }""", "t")
+    tags = built.column(
+        """SELECT ?t WHERE { ?m dcterms:title "Viable Cities"@en ; cap:taggedWith/skos:prefLabel ?t }""", "t"
+    )
     assert {"#CityDiversity", "#Funding", "#Flexibility"} <= tags
-    assert built.ask("ASK { ?m dcterms:title \"Viable Cities\"@en ; cap:hasAppearance ?c . ?c cap:appearanceOf ?m }")
+    assert built.ask('ASK { ?m dcterms:title "Viable Cities"@en ; cap:hasAppearance ?c . ?c cap:appearanceOf ?m }')
     assert built.ask(f"ASK {{ GRAPH <{INFERRED}> {{ ?m a <http://schema.org/LearningResource> }} }}")
-    sub, category = "<https://w3id.org/capacities/lp/id/challenge/1.1>", "<https://w3id.org/capacities/lp/id/challenge/01>"
-    assert built.ask(f"ASK {{ GRAPH <{INFERRED}> {{ {sub} skos:broaderTransitive {category} . "
-                     f"{category} skos:narrower {sub} }} }}")
-    assert built.ask(f"ASK {{ GRAPH <{INFERRED}> {{ ?org cap:isNationalPartnerOf ?m }} ?org skos:prefLabel ?l "
-                     "FILTER(CONTAINS(STR(?l), 'Vinnova')) }")
+    sub, category = (
+        "<https://w3id.org/capacities/lp/id/challenge/1.1>",
+        "<https://w3id.org/capacities/lp/id/challenge/01>",
+    )
+    assert built.ask(
+        f"ASK {{ GRAPH <{INFERRED}> {{ {sub} skos:broaderTransitive {category} . {category} skos:narrower {sub} }} }}"
+    )
+    assert built.ask(
+        f"ASK {{ GRAPH <{INFERRED}> {{ ?org cap:isNationalPartnerOf ?m }} ?org skos:prefLabel ?l "
+        "FILTER(CONTAINS(STR(?l), 'Vinnova')) }"
+    )
     assert not built.ask(f"ASK {{ GRAPH <{INFERRED}> {{ ?x <http://www.w3.org/2002/07/owl#sameAs> ?y }} }}")
 
 
@@ -236,10 +293,10 @@ def test_lessons_deep_dives_personas_events(built: Built, portfolio_lines) -> No
     assert built.ask("ASK { id:deep-dive\\/01 dcterms:spatial eucountry:POL }")
     printed(portfolio_lines, 2473, "Citizen & Stakeholder Engagement: tbc.")
     assert built.ask("ASK { ?l a cap:LessonLearned ; schema:about id:challenge\\/4.3 ; cap:isPlaceholder true }")
-    needs = built.column("SELECT ?t WHERE { ?n cap:persona/schema:name \"Kemal\" ; schema:text ?t }", "t")
+    needs = built.column('SELECT ?t WHERE { ?n cap:persona/schema:name "Kemal" ; schema:text ?t }', "t")
     assert len(needs) == 5
     printed(portfolio_lines, 3130, "24 May 2023")
-    assert built.ask("ASK { ?e a cap:Webinar ; schema:startDate \"2023-05-24\"^^xsd:date }")
+    assert built.ask('ASK { ?e a cap:Webinar ; schema:startDate "2023-05-24"^^xsd:date }')
 
 
 def test_summary_counts(built: Built) -> None:

@@ -31,14 +31,18 @@ def test_unreadable_year_cell() -> None:
 
 def test_links_split_after_language_tags() -> None:
     labels = split_links("Process of the Mission Cities Action Group [German] Austrian Climate-Neutral Cities Mission")
-    assert [(l.label, l.language_tag) for l in labels] == [
-        ("Process of the Mission Cities Action Group", "German"), ("Austrian Climate-Neutral Cities Mission", None)]
+    assert [(link.label, link.language_tag) for link in labels] == [
+        ("Process of the Mission Cities Action Group", "German"),
+        ("Austrian Climate-Neutral Cities Mission", None),
+    ]
 
 
 def test_links_split_as_curated() -> None:
-    labels = split_links("DK2020: A model for multi-level cooperation CONCITO",
-                         ["DK2020: A model for multi-level cooperation", "CONCITO"])
-    assert [l.label for l in labels] == ["DK2020: A model for multi-level cooperation", "CONCITO"]
+    labels = split_links(
+        "DK2020: A model for multi-level cooperation CONCITO",
+        ["DK2020: A model for multi-level cooperation", "CONCITO"],
+    )
+    assert [link.label for link in labels] == ["DK2020: A model for multi-level cooperation", "CONCITO"]
 
 
 def test_links_not_available() -> None:
@@ -47,8 +51,10 @@ def test_links_not_available() -> None:
 
 def test_split_top_level_keeps_parentheses() -> None:
     text = "Mission Cities (Espoo, Helsinki) and Sitra (Finnish Innovation Fund); Kuntaliitto."
-    assert split_top_level(text) == ["Mission Cities (Espoo, Helsinki) and Sitra (Finnish Innovation Fund)",
-                                     "Kuntaliitto"]
+    assert split_top_level(text) == [
+        "Mission Cities (Espoo, Helsinki) and Sitra (Finnish Innovation Fund)",
+        "Kuntaliitto",
+    ]
 
 
 def test_normalise_folds_quotes_case_dashes_and_articles() -> None:
@@ -58,14 +64,18 @@ def test_normalise_folds_quotes_case_dashes_and_articles() -> None:
 
 def test_slugify_is_ascii_and_readable() -> None:
     assert slugify("Österreichische Forschungsförderungsgesellschaft (FFG)") == (
-        "osterreichische-forschungsforderungsgesellschaft-ffg")
+        "osterreichische-forschungsforderungsgesellschaft-ffg"
+    )
     assert slugify("R&D") == "r-and-d"
 
 
 @pytest.mark.parametrize(
     ("printed", "expected"),
-    [("18-19 December 2023", ("2023-12-18", "2023-12-19")), ("21 july 2023", ("2023-07-21",) * 2),
-     ("December 2022", ("2022-12", "2022-12"))],
+    [
+        ("18-19 December 2023", ("2023-12-18", "2023-12-19")),
+        ("21 july 2023", ("2023-07-21",) * 2),
+        ("December 2022", ("2022-12", "2022-12")),
+    ],
 )
 def test_website_dates(printed: str, expected: tuple) -> None:
     assert parse_date(printed) == expected

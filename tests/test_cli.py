@@ -18,8 +18,14 @@ VERBS = ["build", "validate", "report", "export", "query"]
 
 
 def capkg(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kg.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, cwd=cwd or ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "kg.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd or ROOT,
+        timeout=300,
+    )
 
 
 @pytest.mark.parametrize("verb", [None, *VERBS])
@@ -35,8 +41,12 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("workspace")
     for name in ("data", "ontology", "shapes"):
         shutil.copytree(ROOT / name, root / name)
-    env = {"KG_DATA_DIR": str(root / "data"), "KG_ONTOLOGY_DIR": str(root / "ontology"),
-           "KG_SHAPES_DIR": str(root / "shapes"), "KG_BUILD_DIR": str(root / "build")}
+    env = {
+        "KG_DATA_DIR": str(root / "data"),
+        "KG_ONTOLOGY_DIR": str(root / "ontology"),
+        "KG_SHAPES_DIR": str(root / "shapes"),
+        "KG_BUILD_DIR": str(root / "build"),
+    }
     result = capkg("build", "--quiet", env=env)
     assert result.returncode == 0, result.stderr
     return {"root": root, **{k: Path(v) for k, v in env.items()}}
@@ -72,18 +82,28 @@ def _assert_previous_build_intact(workspace: dict[str, Path], before: Path, data
 
 
 BAD_SOURCES = [
-    ("Hungarian Informal working group\tHungary\t2021\tn/a", "Hungarian Informal working group\tHungary\t2021",
-     r"000_11870afa8f6afaf9\.txt:{line}: table row has 3 cells, expected 4"),
-    ("Hungarian Informal working group\tHungary\t2021", "Hungarian Informal working group\tHungria\t2021",
-     r"000_11870afa8f6afaf9\.txt:{line}: unknown country 'Hungria'"),
-    ("Hungarian Informal working group\tHungary\t2021", "Hungarian Informal working group\tHungary\tsoon",
-     r"000_11870afa8f6afaf9\.txt:{line}: year cell 'soon'"),
+    (
+        "Hungarian Informal working group\tHungary\t2021\tn/a",
+        "Hungarian Informal working group\tHungary\t2021",
+        r"000_11870afa8f6afaf9\.txt:{line}: table row has 3 cells, expected 4",
+    ),
+    (
+        "Hungarian Informal working group\tHungary\t2021",
+        "Hungarian Informal working group\tHungria\t2021",
+        r"000_11870afa8f6afaf9\.txt:{line}: unknown country 'Hungria'",
+    ),
+    (
+        "Hungarian Informal working group\tHungary\t2021",
+        "Hungarian Informal working group\tHungary\tsoon",
+        r"000_11870afa8f6afaf9\.txt:{line}: year cell 'soon'",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("old", "new", "expected"), BAD_SOURCES, ids=["missing-cell", "unknown-country", "bad-year"])
 def test_malformed_source_names_file_and_line_and_keeps_previous_build(
-        workspace: dict[str, Path], tmp_path: Path, old: str, new: str, expected: str) -> None:
+    workspace: dict[str, Path], tmp_path: Path, old: str, new: str, expected: str
+) -> None:
     before = (workspace["KG_BUILD_DIR"] / "current").resolve()
     data = (before / "dataset.nq").read_bytes()
     broken = _broken_copy(workspace, "data", tmp_path)
@@ -100,8 +120,11 @@ def test_curation_entry_naming_a_card_that_does_not_exist(workspace: dict[str, P
     data = (before / "dataset.nq").read_bytes()
     broken = _broken_copy(workspace, "data", tmp_path)
     path = broken / "curation" / "materials.yaml"
-    path.write_text(path.read_text(encoding="utf-8") + '\n  - id: ghost\n    title: "Ghost"\n'
-                    '    cards: [{title: "A card nobody printed"}]\n', encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8") + '\n  - id: ghost\n    title: "Ghost"\n'
+        '    cards: [{title: "A card nobody printed"}]\n',
+        encoding="utf-8",
+    )
     line = path.read_text(encoding="utf-8").split("\n").index('    cards: [{title: "A card nobody printed"}]') + 1
     result = capkg("build", env=_env(workspace, KG_DATA_DIR=broken))
     assert result.returncode == 3, result.stderr
@@ -124,24 +147,31 @@ def test_invalid_turtle_names_file_and_line(workspace: dict[str, Path], tmp_path
 
 
 def test_violation_stops_the_build_naming_focus_property_problem_and_lines(
-        workspace: dict[str, Path], tmp_path: Path) -> None:
+    workspace: dict[str, Path], tmp_path: Path
+) -> None:
     before = (workspace["KG_BUILD_DIR"] / "current").resolve()
     data = (before / "dataset.nq").read_bytes()
     shapes = _broken_copy(workspace, "shapes", tmp_path)
-    (shapes / "zz-strict.ttl").write_text("""
+    (shapes / "zz-strict.ttl").write_text(
+        """
 @prefix sh: <http://www.w3.org/ns/shacl#> .
 @prefix cap: <https://w3id.org/capacities/lp/ontology#> .
 <urn:test:TwoFeatures> a sh:NodeShape ; sh:targetClass cap:MaterialAppearance ;
     sh:property [ sh:path cap:keyFeature ; sh:minCount 2 ; sh:severity sh:Violation ;
                   sh:message "a card needs at least two key features" ] .
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     result = capkg("build", env=_env(workspace, KG_SHAPES_DIR=shapes))
     assert result.returncode == 1, result.stderr
     message = " ".join(result.stderr.split())
     # line 1390 of the portfolio: the System Demonstrator card prints one key feature
     assert "SHACL violation" in message and "a card needs at least two key features" in message
-    assert re.search(r"appearance/system-demonstrator-program/2\.4\S* cap:keyFeature: a card needs at least two "
-                     r"key features \(000_11870afa8f6afaf9\.txt:\d+-\d+\)", message), message
+    assert re.search(
+        r"appearance/system-demonstrator-program/2\.4\S* cap:keyFeature: a card needs at least two "
+        r"key features \(000_11870afa8f6afaf9\.txt:\d+-\d+\)",
+        message,
+    ), message
     _assert_previous_build_intact(workspace, before, data)
 
 
@@ -155,11 +185,13 @@ def test_validate_and_report_on_the_real_data(workspace: dict[str, Path]) -> Non
     assert "000_11870afa8f6afaf9.txt:" in report.stdout
 
 
-@pytest.mark.parametrize(("fmt", "rdflib_format", "dataset"),
-                         [("trig", "trig", True), ("nquads", "nquads", True), ("turtle", "turtle", False),
-                          ("jsonld", "json-ld", True)])
-def test_exports_parse_back_with_an_independent_parser(workspace: dict[str, Path], tmp_path: Path, fmt: str,
-                                                       rdflib_format: str, dataset: bool) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "rdflib_format", "dataset"),
+    [("trig", "trig", True), ("nquads", "nquads", True), ("turtle", "turtle", False), ("jsonld", "json-ld", True)],
+)
+def test_exports_parse_back_with_an_independent_parser(
+    workspace: dict[str, Path], tmp_path: Path, fmt: str, rdflib_format: str, dataset: bool
+) -> None:
     target = tmp_path / f"dump.{fmt}"
     result = capkg("export", "--format", fmt, "--output", str(target), env=_env(workspace))
     assert result.returncode == 0, result.stderr
@@ -179,8 +211,11 @@ def test_exports_parse_back_with_an_independent_parser(workspace: dict[str, Path
 
 
 def test_query_verb(workspace: dict[str, Path]) -> None:
-    result = capkg("query", "SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://w3id.org/capacities/lp/ontology#CoreChallenge> }",
-                   env=_env(workspace))
+    result = capkg(
+        "query",
+        "SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://w3id.org/capacities/lp/ontology#CoreChallenge> }",
+        env=_env(workspace),
+    )
     assert result.returncode == 0, result.stderr
     assert re.search(r"\b6\b", result.stdout)
     bad = capkg("query", "SELECT WHERE {", env=_env(workspace))

@@ -18,14 +18,34 @@ from tests.stores import STORES, serving
 BASE = "https://w3id.org/capacities/lp/"
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
-FORMATS = [("text/turtle", "turtle"), ("application/n-triples", "nt"), ("application/ld+json", "json-ld"),
-           ("application/rdf+xml", "xml")]
+FORMATS = [
+    ("text/turtle", "turtle"),
+    ("application/n-triples", "nt"),
+    ("application/ld+json", "json-ld"),
+    ("application/rdf+xml", "xml"),
+]
 # one IRI of every kind the project mints (paths under the base)
-RESOURCES = ["id/material/greek-moc", "id/appearance/greek-moc/1.2", "id/challenge/01", "id/challenge/4.4",
-             "id/hashtag/fragmentation", "id/org/ffg", "id/city/espoo", "id/platform/fi", "id/profile/2026/fi",
-             "id/persona/maria", "id/glossary/ccc", "id/deep-dive/01", "id/lesson/01/1", "id/quote/1.1",
-             "id/placeholder/2.5/1", "id/edition/2026", "id/collection/hashtag-index", "id/change/bmk-bmimi",
-             "id/event/recorded/capacities-webinar-funding-and-financing-for-climate-neutral-cities"]
+RESOURCES = [
+    "id/material/greek-moc",
+    "id/appearance/greek-moc/1.2",
+    "id/challenge/01",
+    "id/challenge/4.4",
+    "id/hashtag/fragmentation",
+    "id/org/ffg",
+    "id/city/espoo",
+    "id/platform/fi",
+    "id/profile/2026/fi",
+    "id/persona/maria",
+    "id/glossary/ccc",
+    "id/deep-dive/01",
+    "id/lesson/01/1",
+    "id/quote/1.1",
+    "id/placeholder/2.5/1",
+    "id/edition/2026",
+    "id/collection/hashtag-index",
+    "id/change/bmk-bmimi",
+    "id/event/recorded/capacities-webinar-funding-and-financing-for-climate-neutral-cities",
+]
 
 
 @pytest.fixture(scope="module", params=STORES)
@@ -83,7 +103,7 @@ def test_ontology_documentation_and_turtle(server: str) -> None:
     page = get(server, "ontology", "text/html").text  # pyLODE's documentation, made at build time
     assert "learning material" in page.lower() and "listed under" in page
     assert "that the portfolio presents as learning material" in page  # its skos:definition in ontology/
-    assert '<svg' in page and "cap:LearningMaterial" in page and "schema:LearningResource" in page  # the diagram
+    assert "<svg" in page and "cap:LearningMaterial" in page and "schema:LearningResource" in page  # the diagram
     graph = Graph().parse(data=get(server, "ontology", "text/turtle").content, format="turtle")
     assert (URIRef(BASE + "ontology#LearningMaterial"), None, None) in graph
 
@@ -95,10 +115,13 @@ def test_void_lists_dumps_that_download_with_size_checksum_and_same_triples(serv
     expected = sum(built.result.graphs.values())
     union = {(s, p, o) for s, p, o, _ in built.store.quads_for_pattern(None, None, None)}
     assert int(void.value(URIRef(BASE + "id/dataset/lp-kg"), URIRef("http://rdfs.org/ns/void#triples"))) == expected
-    assert len(list(void.objects(URIRef(BASE + "id/dataset/lp-kg"), URIRef("http://rdfs.org/ns/void#propertyPartition")))) > 50
+    assert (
+        len(list(void.objects(URIRef(BASE + "id/dataset/lp-kg"), URIRef("http://rdfs.org/ns/void#propertyPartition"))))
+        > 50
+    )
     for distribution in distributions:
         url = str(void.value(distribution, DCAT.downloadURL))
-        response = httpx.get(server + "/" + url[len(BASE):], timeout=60)
+        response = httpx.get(server + "/" + url[len(BASE) :], timeout=60)
         assert response.status_code == 200
         assert len(response.content) == int(void.value(distribution, DCAT.byteSize))
         checksum = void.value(distribution, SPDX.checksum)
@@ -158,8 +181,21 @@ class _Checks(HTMLParser):
                 self.problems.append(f"link without text: {href}")
 
 
-PAGES = ["", "editor", "country/GR", "search", "search?q=energy&country=AT", "hashtags", "reused", "ontology", "id/material/greek-moc",
-         "id/challenge/3.4", "id/org/bmimi", "id/persona/kemal", "id/nothing-here"]
+PAGES = [
+    "",
+    "editor",
+    "country/GR",
+    "search",
+    "search?q=energy&country=AT",
+    "hashtags",
+    "reused",
+    "ontology",
+    "id/material/greek-moc",
+    "id/challenge/3.4",
+    "id/org/bmimi",
+    "id/persona/kemal",
+    "id/nothing-here",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -177,7 +213,7 @@ def test_pages_are_valid_and_accessible(server: str, path: str) -> None:
 def test_search_page_facets_narrow_results(server: str) -> None:
     everything = get(server, "search", "text/html").text
     austria = get(server, "search", "text/html", country="AT").text
-    assert austria.count("<li><a href=\"/id/material/") < everything.count("<li><a href=\"/id/material/")
+    assert austria.count('<li><a href="/id/material/') < everything.count('<li><a href="/id/material/')
     assert "Smart Cities Network Austria" in austria  # line 447: Austria, 2016
     assert "Innocities platform" not in austria
 
@@ -189,7 +225,7 @@ def test_home_lists_the_six_challenges(server: str) -> None:
     assert 'href="/id/challenge/3.4"' in page and 'action="/search"' in page
 
 
-EXAMPLES = sorted((ROOT / "kg" / "queries" / "examples").glob("*.rq"))
+EXAMPLES = sorted((ROOT / "kg" / "sparql" / "queries" / "examples").glob("*.rq"))
 
 
 def test_there_are_a_dozen_examples() -> None:

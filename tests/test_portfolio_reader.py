@@ -149,9 +149,13 @@ NOW IT'S YOUR TURN
 """
 
 
-def portfolio_text(*, hashtag_label: str = "Hashtags:", hashtags: str = "#Partnership #Synergies",
-                   row: str = "Smart Cities Network Austria\tAustria\t2016\tWebsite [English]",
-                   extra: str = "") -> str:
+def portfolio_text(
+    *,
+    hashtag_label: str = "Hashtags:",
+    hashtags: str = "#Partnership #Synergies",
+    row: str = "Smart Cities Network Austria\tAustria\t2016\tWebsite [English]",
+    extra: str = "",
+) -> str:
     return FRONT + SUB_HEAD.format(hashtag_label=hashtag_label, hashtags=hashtags) + CARD.format(row=row) + extra + BACK
 
 
@@ -201,7 +205,11 @@ def test_card_cells_description_partners_features() -> None:
     sub = only_subcategory(portfolio_text(row="CrAFt platform\tEU level , Italy, The Netherlands\t2020-2023\tSite"))
     (card,) = sub.cards
     assert (card.title, card.country, card.year, card.links) == (
-        "CrAFt platform", "EU level , Italy, The Netherlands", "2020-2023", "Site")
+        "CrAFt platform",
+        "EU level , Italy, The Netherlands",
+        "2020-2023",
+        "Site",
+    )
     assert card.type_label == "Governance Initiative"
     assert card.description == ["The initiative connects ministries."]
     assert card.partners is not None and card.partners.text == "Vinnova; Formas."
@@ -234,13 +242,20 @@ def test_missing_hashtags_line_is_an_error() -> None:
 def test_index_personas_recorded_profiles() -> None:
     portfolio, _ = read(portfolio_text())
     assert [(e.printed, e.expansion) for e in portfolio.hashtag_index] == [
-        ("#Partnership", None), ("#GHG", "Greenhouse Gases")]
+        ("#Partnership", None),
+        ("#GHG", "Greenhouse Gases"),
+    ]
     (maria,) = portfolio.personas
     assert [(n.text, n.quoted) for n in maria.needs] == [
-        ("We need funding!", True), ("Bring the Mission to the citizens.", False)]
+        ("We need funding!", True),
+        ("Bring the Mission to the citizens.", False),
+    ]
     (webinar,) = portfolio.recorded
     assert (webinar.title, webinar.date, webinar.subtitle) == (
-        "CapaCITIES Webinar: Funding", "24 May 2023", "How can the national level support cities?")
+        "CapaCITIES Webinar: Funding",
+        "24 May 2023",
+        "How can the national level support cities?",
+    )
     (profile,) = portfolio.profiles
     assert profile.heading == "Finland"
     assert profile.cells["national_actors"].text == "Ministries: 1) Economy Agencies"

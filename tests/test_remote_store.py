@@ -20,13 +20,14 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from kg.catalogue import CATALOGUE_QUERIES
-from kg.engine import QueryJob, encode_term, execute
+from kg.engines.outcome import execute
+from kg.engines.protocol import QueryJob, encode_term
+from kg.engines.publish import publish, read_release
+from kg.engines.remote import RemoteEngine, StoreClient
 from kg.errors import PublishError, QuerySyntaxError
-from kg.named_queries import QUERY_DIR, load_named_queries
-from kg.publish import publish, read_release
-from kg.remote import RemoteEngine, StoreClient
+from kg.namespaces import ProjectNamespaces
 from kg.settings import Settings
+from kg.sparql.registry import QueryRegistry
 from tests.conftest import ASSERTED, INFERRED, ROOT, Built
 from tests.proxy import store_proxy
 from tests.server import make_build, running_server
@@ -35,19 +36,22 @@ from tests.stores import OxigraphServer, external_store, oxigraph_server, publis
 STORE_KINDS = ["oxigraph", pytest.param("virtuoso", marks=pytest.mark.virtuoso)]
 SECRET = "s3cret-Pa55word"
 BUDGET_S = 3
+REGISTRY = QueryRegistry.load()
 
 
 def graph_counts(settings: dict[str, str], graphs: list[str]) -> dict[str, int]:
-    from kg.publish import graph_sizes
+    from kg.engines.publish import graph_sizes
 
-    return graph_sizes(StoreClient(Settings(**settings)), graphs, 30)
+    return graph_sizes(StoreClient(Settings(**settings)), REGISTRY, graphs, 30)
 
 
 # -- same answers -----------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module", params=STORE_KINDS)
-def published(request: pytest.FixtureRequest, built: Built, tmp_path_factory: pytest.TempPathFactory
-              ) -> Iterator[dict[str, str]]:
+def published(
+    request: pytest.FixtureRequest, built: Built, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
     with external_store(request.param, tmp_path_factory.mktemp("store")) as settings:
         publish_build(built.settings.build_dir, settings)
         yield settings
@@ -63,21 +67,36 @@ def _jobs(built: Built) -> list[tuple[str, QueryJob]]:
         "organisation": sorted({r["o"] for r in rows("SELECT ?o { ?o a org:Organization }")})[:12],
     }
     jobs = []
-    for name, query in load_named_queries().items():
+    for name, query in REGISTRY.named.items():
         if not query.parameters:
             jobs.append((name, QueryJob(query.text, select_format="rows")))
         for parameter in query.parameters:
             for value in values[parameter.name]:
                 bound = query.bind({parameter.name: value})
-                jobs.append((f"{name}({value})", QueryJob(query.text, select_format="rows", substitutions={
-                    k.value: encode_term(v) for k, v in bound.items()})))
-    for path in sorted(CATALOGUE_QUERIES.glob("*.rq")) + sorted((QUERY_DIR / "examples").glob("*.rq")):
-        jobs.append((path.name, QueryJob(path.read_text(encoding="utf-8"), select_format="rows")))
-    for path in sorted((QUERY_DIR / "linked").glob("*.rq")):
-        for subject in values["material"][:4] + ["https://w3id.org/capacities/lp/id/challenge/4.4",
-                                                 "https://w3id.org/capacities/lp/id/persona/maria"]:
-            jobs.append((f"{path.name}({subject})", QueryJob(path.read_text(encoding="utf-8"), graph_format="triples",
-                                                             substitutions={"s": encode_term(ox.NamedNode(subject))})))
+                jobs.append(
+                    (
+                        f"{name}({value})",
+                        QueryJob(
+                            query.text,
+                            select_format="rows",
+                            substitutions={k.value: encode_term(v) for k, v in bound.items()},
+                        ),
+                    )
+                )
+    for key, text in sorted(REGISTRY.texts.items()):
+        if key.startswith(("catalogue/", "examples/")):
+            jobs.append((key, QueryJob(text, select_format="rows")))
+    for name, text in REGISTRY.folder("linked").items():
+        for subject in values["material"][:4] + [
+            "https://w3id.org/capacities/lp/id/challenge/4.4",
+            "https://w3id.org/capacities/lp/id/persona/maria",
+        ]:
+            jobs.append(
+                (
+                    f"{name}({subject})",
+                    QueryJob(text, graph_format="triples", substitutions={"s": encode_term(ox.NamedNode(subject))}),
+                )
+            )
     return jobs
 
 
@@ -91,6 +110,7 @@ def _comparable(rows: list | None) -> list[tuple]:
       ("" in Virtuoso, unbound in Oxigraph; the API reads both as an empty list);
     - booleans: Virtuoso has no boolean type and answers 1 and 0 as integers (the API's JSON
       fields declared `booleans` read both as true and false)."""
+
     def concatenated(value: str) -> str:
         for separator in (" || ", " | ", ", "):
             if separator in value:
@@ -105,6 +125,7 @@ def _comparable(rows: list | None) -> list[tuple]:
         if t[0] == "literal" and t[2] in BOOLEAN_LIKE and t[1] in {"true", "false", "0", "1"}:
             return ("truth", str(t[1] in {"true", "1"}))
         return (t[0], concatenated(t[1]), *t[2:]) if t[0] == "literal" else t
+
     return sorted(tuple(term(t) for t in row) for row in rows or [])
 
 
@@ -129,21 +150,31 @@ def test_every_query_gives_the_same_answers_as_the_embedded_store(built: Built, 
         if ours.variables and ours.variables != theirs.variables:
             differences.append(f"{name}: variables {ours.variables} vs {theirs.variables}")
         elif _comparable(ours.rows) != _comparable(theirs.rows):
-            a, b = next((a, b) for a, b in zip(_comparable(ours.rows), _comparable(theirs.rows), strict=False)
-                        if a != b)
-            first = [(ours.variables[i] if ours.variables else i, x[1][:80], y[1][:80])
-                     for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]
-            differences.append(f"{name}: {len(ours.rows or [])} rows here, {len(theirs.rows or [])} in the store; "
-                               f"first difference {first}")
+            a, b = next(
+                (a, b) for a, b in zip(_comparable(ours.rows), _comparable(theirs.rows), strict=False) if a != b
+            )
+            first = [
+                (ours.variables[i] if ours.variables else i, x[1][:80], y[1][:80])
+                for i, (x, y) in enumerate(zip(a, b, strict=False))
+                if x != y
+            ]
+            differences.append(
+                f"{name}: {len(ours.rows or [])} rows here, {len(theirs.rows or [])} in the store; "
+                f"first difference {first}"
+            )
     assert not differences, "\n".join(differences)
     assert nonempty > len(jobs) * 0.8  # the comparison is not between empty answers
 
 
 # -- publishing -------------------------------------------------------------------------------
 
+
 def _dataset(graphs: dict[str, int], marker: str) -> str:
-    return "".join(f'<urn:s:{marker}:{i}> <urn:p> "{marker} {i}" <{graph}> .\n'
-                   for graph, count in graphs.items() for i in range(count))
+    return "".join(
+        f'<urn:s:{marker}:{i}> <urn:p> "{marker} {i}" <{graph}> .\n'
+        for graph, count in graphs.items()
+        for i in range(count)
+    )
 
 
 def test_publish_replaces_the_release_atomically_for_readers(tmp_path: Path) -> None:
@@ -154,7 +185,7 @@ def test_publish_replaces_the_release_atomically_for_readers(tmp_path: Path) -> 
         settings = store.settings
         first = make_build(tmp_path / "b1" / "v1", _dataset(old, "old"), version="v1")
         publish(Settings(build_dir=first, **settings), first / "current")
-        assert read_release(StoreClient(Settings(**settings)), Settings()).version == "v1"
+        assert read_release(StoreClient(Settings(**settings)), REGISTRY, ProjectNamespaces()).version == "v1"
 
         graphs = sorted(set(old) | set(new))
         seen: list[tuple[int, ...]] = []
@@ -177,10 +208,11 @@ def test_publish_replaces_the_release_atomically_for_readers(tmp_path: Path) -> 
         after = tuple(new.get(g, 0) for g in graphs)
         assert report.mode == "atomic" and report.previous == "v1"
         assert set(seen) <= {before, after} and before in seen and after in seen
-        release = read_release(StoreClient(Settings(**settings)), Settings())
+        release = read_release(StoreClient(Settings(**settings)), REGISTRY, ProjectNamespaces())
         assert release.version == "v2" and release.graphs == sorted(new)
-        leftovers = httpx.post(store.base + "/query", data={"query": "SELECT DISTINCT ?g { GRAPH ?g {} }"},
-                               headers={"Accept": "text/csv"}).text
+        leftovers = httpx.post(
+            store.base + "/query", data={"query": "SELECT DISTINCT ?g { GRAPH ?g {} }"}, headers={"Accept": "text/csv"}
+        ).text
         assert "staging" not in leftovers and "urn:graph:dropped" not in leftovers
 
 
@@ -193,7 +225,7 @@ def test_publish_without_update_endpoint_goes_graph_by_graph(tmp_path: Path) -> 
         report = publish(Settings(build_dir=second, **settings), second / "current")
         assert report.mode == "graph by graph"
         assert graph_counts(settings, [ASSERTED, "urn:graph:gone"]) == {ASSERTED: 7, "urn:graph:gone": 0}
-        assert read_release(StoreClient(Settings(**settings)), Settings()).version == "v2"
+        assert read_release(StoreClient(Settings(**settings)), REGISTRY, ProjectNamespaces()).version == "v2"
 
 
 def test_failed_publish_leaves_the_live_release_and_no_staging_graphs(tmp_path: Path) -> None:
@@ -207,9 +239,10 @@ def test_failed_publish_leaves_the_live_release_and_no_staging_graphs(tmp_path: 
         with pytest.raises(PublishError, match="HTTP 500"):
             publish(Settings(build_dir=second, **settings), second / "current")
         assert graph_counts(store.settings, [ASSERTED, INFERRED]) == {ASSERTED: 10, INFERRED: 0}
-        assert read_release(StoreClient(Settings(**store.settings)), Settings()).version == "v1"
-        graphs = httpx.post(store.base + "/query", data={"query": "SELECT DISTINCT ?g { GRAPH ?g {} }"},
-                            headers={"Accept": "text/csv"}).text
+        assert read_release(StoreClient(Settings(**store.settings)), REGISTRY, ProjectNamespaces()).version == "v1"
+        graphs = httpx.post(
+            store.base + "/query", data={"query": "SELECT DISTINCT ?g { GRAPH ?g {} }"}, headers={"Accept": "text/csv"}
+        ).text
         assert "staging" not in graphs
 
 
@@ -217,11 +250,18 @@ def test_capkg_publish_with_refused_credentials_exits_6_without_the_secret(tmp_p
     with oxigraph_server(tmp_path) as store, store_proxy(store.base) as (proxy, behaviour):
         behaviour.credentials = ("editor", "the-right-one")
         build_dir = make_build(tmp_path / "b" / "v1", _dataset({ASSERTED: 3}, "a"), version="v1")
-        env = {"KG_BUILD_DIR": str(build_dir), "KG_STORE_QUERY_URL": proxy + "/query",
-               "KG_STORE_UPDATE_URL": proxy + "/update", "KG_STORE_GSP_URL": proxy + "/store",
-               "KG_STORE_USER": "editor", "KG_STORE_PASSWORD": SECRET, "PATH": "/usr/bin:/bin"}
-        result = subprocess.run([sys.executable, "-m", "kg.cli", "publish"], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=120)
+        env = {
+            "KG_BUILD_DIR": str(build_dir),
+            "KG_STORE_QUERY_URL": proxy + "/query",
+            "KG_STORE_UPDATE_URL": proxy + "/update",
+            "KG_STORE_GSP_URL": proxy + "/store",
+            "KG_STORE_USER": "editor",
+            "KG_STORE_PASSWORD": SECRET,
+            "PATH": "/usr/bin:/bin",
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "kg.cli", "publish"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
         assert result.returncode == 6, result.stdout + result.stderr
         assert "credentials" in result.stderr and SECRET not in result.stdout + result.stderr
         assert graph_counts(store.settings, [ASSERTED]) == {ASSERTED: 0}
@@ -229,8 +269,9 @@ def test_capkg_publish_with_refused_credentials_exits_6_without_the_secret(tmp_p
 
 def test_credentials_in_a_store_url_are_refused_without_echoing_them() -> None:
     env = {"KG_STORE_QUERY_URL": f"http://editor:{SECRET}@127.0.0.1:9/query", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-m", "kg.cli", "publish"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "kg.cli", "publish"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
     assert "KG_STORE_QUERY_URL" in result.stderr and SECRET not in result.stdout + result.stderr
 
@@ -259,8 +300,12 @@ def proxied(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     with oxigraph_server(scratch) as store:
         publish_build(built.settings.build_dir, store.settings)
         with store_proxy(store.base) as (proxy, behaviour):
-            settings = {"store_query_url": proxy + "/query", "store_retries": "2", "store_cooldown": "1",
-                        "query_timeout": str(BUDGET_S)}
+            settings = {
+                "store_query_url": proxy + "/query",
+                "store_retries": "2",
+                "store_cooldown": "1",
+                "query_timeout": str(BUDGET_S),
+            }
             with running_server(built.settings.build_dir, log_file=scratch / "api.log", **settings) as base:
                 yield base, store, behaviour
 
@@ -269,8 +314,12 @@ def proxied(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def test_nothing_a_client_sends_reaches_the_store_as_an_update(proxied: tuple, built: Built, query: str) -> None:
     base, store, behaviour = proxied
     before = len(behaviour.seen)
-    for request in ({"params": {"query": query}}, {"data": {"query": query}}, {"data": {"update": query}},
-                    {"content": query.encode(), "headers": {"Content-Type": "application/sparql-update"}}):
+    for request in (
+        {"params": {"query": query}},
+        {"data": {"query": query}},
+        {"data": {"update": query}},
+        {"content": query.encode(), "headers": {"Content-Type": "application/sparql-update"}},
+    ):
         method = httpx.get if "params" in request else httpx.post
         response = method(base + "/sparql", timeout=30, **request)
         assert response.status_code in {200, 400, 403}, response.text
@@ -284,15 +333,18 @@ def test_nothing_a_client_sends_reaches_the_store_as_an_update(proxied: tuple, b
 def test_vendor_extensions_are_refused_before_the_store(proxied: tuple) -> None:
     base, _, behaviour = proxied
     before = len(behaviour.seen)
-    for query in ('DEFINE input:inference "x" SELECT * WHERE { ?s ?p ?o }',
-                  "SELECT * WHERE { ?s bif:contains '\"x\"' }",
-                  "PREFIX bif: <bif:> SELECT (bif:now() AS ?t) WHERE {}"):
+    for query in (
+        'DEFINE input:inference "x" SELECT * WHERE { ?s ?p ?o }',
+        "SELECT * WHERE { ?s bif:contains '\"x\"' }",
+        "PREFIX bif: <bif:> SELECT (bif:now() AS ?t) WHERE {}",
+    ):
         response = httpx.get(base + "/sparql", params={"query": query}, timeout=30)
         assert response.status_code == 400 and response.json()["field"] == "query"
     assert behaviour.seen[before:] == []
 
 
 # -- faults: slow, down, refusing --------------------------------------------------------------
+
 
 def test_slow_store_is_504_within_the_budget_and_recovers(proxied: tuple) -> None:
     base, _, behaviour = proxied
@@ -311,8 +363,12 @@ def test_slow_store_is_504_within_the_budget_and_recovers(proxied: tuple) -> Non
 
         with ThreadPoolExecutor(12) as pool:
             started = time.monotonic()
-            statuses = list(pool.map(lambda i: httpx.get(base + "/sparql", params={"query": query, "n": str(i)},
-                                                         timeout=30).status_code, range(12)))
+            statuses = list(
+                pool.map(
+                    lambda i: httpx.get(base + "/sparql", params={"query": query, "n": str(i)}, timeout=30).status_code,
+                    range(12),
+                )
+            )
         assert set(statuses) <= {503, 504} and time.monotonic() - started < BUDGET_S + 4
     finally:
         behaviour.delay = 0
@@ -345,12 +401,15 @@ def test_refused_credentials_are_503_and_never_shown(built: Built, tmp_path: Pat
         with store_proxy(store.base) as (proxy, behaviour):
             behaviour.credentials = ("reader", "right-password")
             log = tmp_path / "api.log"
-            settings = {"store_query_url": proxy + "/query", "store_read_user": "reader",
-                        "store_read_password": SECRET}
+            settings = {"store_query_url": proxy + "/query", "store_read_user": "reader", "store_read_password": SECRET}
             with running_server(built.settings.build_dir, log_file=log, wait_for="/health", **settings) as base:
-                responses = [httpx.get(base + "/sparql", params={"query": "ASK {}"}, timeout=30),
-                             httpx.get(base + "/api/materials", timeout=30), httpx.get(base + "/ready", timeout=30),
-                             httpx.get(base + "/health", timeout=30), httpx.get(base + "/", timeout=30)]
+                responses = [
+                    httpx.get(base + "/sparql", params={"query": "ASK {}"}, timeout=30),
+                    httpx.get(base + "/api/materials", timeout=30),
+                    httpx.get(base + "/ready", timeout=30),
+                    httpx.get(base + "/health", timeout=30),
+                    httpx.get(base + "/", timeout=30),
+                ]
                 assert responses[0].status_code == 503 and responses[0].headers["retry-after"]
                 assert "credentials" in responses[0].json()["detail"]
                 assert responses[1].status_code == 503 and responses[2].status_code == 503
@@ -423,7 +482,7 @@ def test_a_query_the_store_cannot_parse_is_400_not_500(proxied: tuple) -> None:
 
 
 def test_bound_values_are_terms_not_text() -> None:
-    from kg.remote import bind_values, check_standard_sparql
+    from kg.engines.remote import bind_values, check_standard_sparql
 
     value = 'x") } } ; DROP ALL ; SELECT * { ("'
     store = ox.Store()
@@ -439,6 +498,7 @@ def test_bound_values_are_terms_not_text() -> None:
 
 # -- Virtuoso's own authentication (HTTP Digest) ------------------------------------------------
 
+
 @pytest.mark.virtuoso
 def test_virtuoso_digest_accounts_publish_query_and_refuse(built: Built, tmp_path: Path) -> None:
     """Virtuoso's -auth endpoints ask for Digest: the write account publishes, the read account queries
@@ -446,18 +506,27 @@ def test_virtuoso_digest_accounts_publish_query_and_refuse(built: Built, tmp_pat
     from tests.virtuoso import virtuoso_server
 
     with virtuoso_server(tmp_path / "virtuoso") as server:
-        writer = {"store_query_url": server.update_url, "store_update_url": server.update_url,
-                  "store_gsp_url": server.gsp_url, "store_auth": "digest"}
+        writer = {
+            "store_query_url": server.update_url,
+            "store_update_url": server.update_url,
+            "store_gsp_url": server.gsp_url,
+            "store_auth": "digest",
+        }
         wrong = Settings(build_dir=built.settings.build_dir, **writer, store_user=server.user, store_password=SECRET)
         with pytest.raises(PublishError) as refused:
             publish(wrong, (built.settings.build_dir / "current").resolve())
         assert "credentials" in refused.value.describe() or "401" in refused.value.describe()
         assert SECRET not in refused.value.describe() and server.base_url not in refused.value.describe()
 
-        publish_build(built.settings.build_dir, {**writer, "store_user": server.user,
-                                                 "store_password": server.password})
-        reader = {"store_query_url": server.update_url, "store_auth": "digest",
-                  "store_read_user": server.read_user, "store_read_password": server.read_password}
+        publish_build(
+            built.settings.build_dir, {**writer, "store_user": server.user, "store_password": server.password}
+        )
+        reader = {
+            "store_query_url": server.update_url,
+            "store_auth": "digest",
+            "store_read_user": server.read_user,
+            "store_read_password": server.read_password,
+        }
         assert graph_counts({**reader}, sorted(built.result.graphs)) == built.result.graphs
 
         log = tmp_path / "api.log"
@@ -476,19 +545,19 @@ def test_virtuoso_digest_accounts_publish_query_and_refuse(built: Built, tmp_pat
 
 # -- what the review found: hidden SERVICE, rewritten text, foreign graphs, trickling stores ------
 
+
 def test_text_rewritten_for_the_store_is_checked_as_sent(proxied: tuple) -> None:
     """An escaped name whose rewrite would close a string and expose an extension function is not sent."""
     base, _, behaviour = proxied
     before = len(behaviour.seen)
-    query = ("PREFIX p: <http://x/> SELECT * WHERE { ?s ?p ?o "
-             "FILTER(?o<1&&'> p:a\\' 0 || <bif:contains>(?o, 1)) } #'")
+    query = "PREFIX p: <http://x/> SELECT * WHERE { ?s ?p ?o FILTER(?o<1&&'> p:a\\' 0 || <bif:contains>(?o, 1)) } #'"
     response = httpx.post(base + "/sparql", data={"query": query}, timeout=30)
     assert response.status_code in {400, 403}
     assert all("bif:" not in " ".join(seen.parameters.get("query", [])) for seen in behaviour.seen[before:])
 
 
 def test_escaped_name_ending_a_triple_keeps_its_meaning() -> None:
-    from kg.remote import portable_text
+    from kg.engines.remote import portable_text
 
     store = ox.Store()
     store.add(ox.Quad(ox.NamedNode("http://x/s"), ox.NamedNode("http://x/p"), ox.NamedNode("http://x/a/b")))
@@ -502,14 +571,21 @@ def test_graphs_outside_the_dataset_are_never_named_to_the_store(proxied: tuple,
     """A shared store may hold other data: a request naming other graphs sees empty graphs, as embedded."""
     base, _, behaviour = proxied
     before = len(behaviour.seen)
-    for params in ({"default-graph-uri": "http://other.example/secret"},
-                   {"named-graph-uri": "http://other.example/secret"},
-                   {"default-graph-uri": ["http://other.example/secret", ASSERTED]}):
-        response = httpx.get(base + "/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
-                                                       **params}, timeout=30)
+    for params in (
+        {"default-graph-uri": "http://other.example/secret"},
+        {"named-graph-uri": "http://other.example/secret"},
+        {"default-graph-uri": ["http://other.example/secret", ASSERTED]},
+    ):
+        response = httpx.get(
+            base + "/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", **params}, timeout=30
+        )
         assert response.status_code == 200
-    sent = [g for seen in behaviour.seen[before:] for key in ("default-graph-uri", "named-graph-uri")
-            for g in seen.parameters.get(key, [])]
+    sent = [
+        g
+        for seen in behaviour.seen[before:]
+        for key in ("default-graph-uri", "named-graph-uri")
+        for g in seen.parameters.get(key, [])
+    ]
     assert sent and all(g in built.result.graphs or g.startswith("urn:x-capkg:") for g in sent)
 
 
@@ -538,8 +614,10 @@ def fake_store() -> Iterator[tuple[str, dict]]:
                         conn.sendall(bytes([byte]))
                         time.sleep(0.3)
                 else:
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\n"
-                                 b"Transfer-Encoding: chunked\r\n\r\n10\r\n{\"head\": {\"vars")
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\n"
+                        b'Transfer-Encoding: chunked\r\n\r\n10\r\n{"head": {"vars'
+                    )
             except OSError:
                 return
 
@@ -562,8 +640,9 @@ def fake_store() -> Iterator[tuple[str, dict]]:
 
 def test_a_trickling_store_cannot_hold_a_connection_past_the_budget(built: Built, fake_store: tuple) -> None:
     url, _ = fake_store
-    with running_server(built.settings.build_dir, wait_for="/health", store_query_url=url, store_connections="2",
-                        query_timeout="2") as base:
+    with running_server(
+        built.settings.build_dir, wait_for="/health", store_query_url=url, store_connections="2", query_timeout="2"
+    ) as base:
         for attempt in range(3):  # each one answered at its own deadline: the previous one's slot came back
             started = time.monotonic()
             response = httpx.get(base + "/sparql", params={"query": f"ASK {{ ?s ?p {attempt} }}"}, timeout=30)
@@ -577,8 +656,9 @@ def test_a_trickling_store_cannot_hold_a_connection_past_the_budget(built: Built
 def test_an_answer_cut_off_midway_is_503_not_500(built: Built, fake_store: tuple) -> None:
     url, state = fake_store
     state["mode"] = "broken"
-    with running_server(built.settings.build_dir, wait_for="/health", store_query_url=url, store_retries="1",
-                        store_cooldown="1") as base:
+    with running_server(
+        built.settings.build_dir, wait_for="/health", store_query_url=url, store_retries="1", store_cooldown="1"
+    ) as base:
         response = httpx.get(base + "/sparql", params={"query": "ASK { ?s ?p 7 }"}, timeout=30)
         assert response.status_code == 503 and response.headers["retry-after"]
         assert "Traceback" not in response.text

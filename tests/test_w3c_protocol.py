@@ -38,8 +38,15 @@ from tests.w3c_runner import (
 )
 
 TESTS = load_manifest()
-READ_ONLY_REFUSED = {"update_dataset_default_graph", "update_dataset_default_graphs", "update_dataset_named_graphs",
-                     "update_dataset_full", "update_post_form", "update_post_direct", "update_base_uri"}
+READ_ONLY_REFUSED = {
+    "update_dataset_default_graph",
+    "update_dataset_default_graphs",
+    "update_dataset_named_graphs",
+    "update_dataset_full",
+    "update_post_form",
+    "update_post_direct",
+    "update_base_uri",
+}
 PROBLEM = "application/problem+json"
 
 
@@ -70,8 +77,11 @@ def _params(tests: list[ProtocolTest], refused: bool) -> list:
     def marks(name: str) -> list:
         return [pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[name])] if name in KNOWN_BUGS else []
 
-    return [pytest.param(t, id=t.name + ("-refused-read-only" if refused else ""), marks=marks(t.name))
-            for t in tests if (t.name in READ_ONLY_REFUSED) is refused]
+    return [
+        pytest.param(t, id=t.name + ("-refused-read-only" if refused else ""), marks=marks(t.name))
+        for t in tests
+        if (t.name in READ_ONLY_REFUSED) is refused
+    ]
 
 
 def test_manifest_has_the_34_protocol_tests() -> None:
@@ -80,12 +90,18 @@ def test_manifest_has_the_34_protocol_tests() -> None:
     assert len(entries) == 34 and len(set(entries)) == 34
     assert all((iri, RDF.type, MF.ProtocolTest) in graph for iri in entry_iris(graph))
     assert [t.name for t in TESTS] == entries
-    kinds = {"query": [n for n in entries if n.startswith("query_")],
-             "update": [n for n in entries if n.startswith("update_")],
-             "bad query": [n for n in entries if n.startswith("bad_") and "update" not in n],
-             "bad update": [n for n in entries if n.startswith("bad_") and "update" in n]}
-    assert {kind: len(names) for kind, names in kinds.items()} == {"query": 13, "update": 7, "bad query": 7,
-                                                                   "bad update": 7}
+    kinds = {
+        "query": [n for n in entries if n.startswith("query_")],
+        "update": [n for n in entries if n.startswith("update_")],
+        "bad query": [n for n in entries if n.startswith("bad_") and "update" not in n],
+        "bad update": [n for n in entries if n.startswith("bad_") and "update" in n],
+    }
+    assert {kind: len(names) for kind, names in kinds.items()} == {
+        "query": 13,
+        "update": 7,
+        "bad query": 7,
+        "bad update": 7,
+    }
     assert set(kinds["update"]) == READ_ONLY_REFUSED
     # 27 run as the manifest states them + 7 refused-read-only variants
     assert len(_params(TESTS, False)) + len(_params(TESTS, True)) == 34
@@ -99,15 +115,22 @@ def test_protocol(endpoint: Endpoint, test: ProtocolTest) -> None:
     for number, request in enumerate(test.requests, 1):
         response = send(endpoint.port, request)
         problems = check(response, request.expected)
-        assert not problems, (f"{test.name} ({test.title}), request {number}/{len(test.requests)}: "
-                              f"{'; '.join(problems)}\n{describe(request, response)}")
+        assert not problems, (
+            f"{test.name} ({test.title}), request {number}/{len(test.requests)}: "
+            f"{'; '.join(problems)}\n{describe(request, response)}"
+        )
 
 
 # Virtuoso 7.2.5: when the request names its graphs (named-graph-uri), GRAPH <iri> of a graph outside them
 # matches the named graphs' data instead of nothing (docs/remote-stores.md). The follow-up ASKs of these
 # tests look into such graphs. Strict: should a Virtuoso answer right, the mark must go.
-VIRTUOSO_GRAPH_CONSTANT_BUG = {"update_dataset_default_graph", "update_dataset_default_graphs",
-                               "update_dataset_named_graphs", "update_dataset_full", "update_base_uri"}
+VIRTUOSO_GRAPH_CONSTANT_BUG = {
+    "update_dataset_default_graph",
+    "update_dataset_default_graphs",
+    "update_dataset_named_graphs",
+    "update_dataset_full",
+    "update_base_uri",
+}
 
 
 @pytest.mark.parametrize("test", _params(TESTS, refused=True))
@@ -127,8 +150,9 @@ def test_update_refused_read_only(endpoint: Endpoint, test: ProtocolTest, reques
         exchange = describe(request, response)
         assert response.status // 100 == 2, f"{test.name}: follow-up query failed\n{exchange}"
         if request.expected.boolean is not None:
-            assert parse_boolean(response) is (not request.expected.boolean), \
+            assert parse_boolean(response) is (not request.expected.boolean), (
                 f"{test.name}: the refused update seems to have changed the dataset\n{exchange}"
+            )
 
 
 def test_dataset_unchanged_after_refused_updates(endpoint: Endpoint) -> None:

@@ -261,7 +261,10 @@ class VirtuosoServer:
         with open(self.directory / "virtuoso.stdout.log", "ab") as out:
             self.process = subprocess.Popen(
                 [self.binary, "-f", "-c", str(self.directory / "virtuoso.ini")],
-                cwd=self.directory, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                cwd=self.directory,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # a ^C meant for pytest must not reach it: stop() shuts it down
                 preexec_fn=_die_with_parent,
             )
@@ -306,13 +309,22 @@ class VirtuosoServer:
         isql exits 0 even when a statement fails, so its output is checked for '*** Error' too."""
         path = self.directory / f"isql-{os.getpid()}-{secrets.token_hex(4)}.sql"
         path.write_text(script, encoding="utf-8")
-        command = [self.isql, f"127.0.0.1:{self.sql_port}", "dba", password or self.dba_password,
-                   "VERBOSE=OFF", "BANNER=OFF", "PROMPT=OFF", "ECHO=OFF", "ERRORS=STDOUT", str(path)]
+        command = [
+            self.isql,
+            f"127.0.0.1:{self.sql_port}",
+            "dba",
+            password or self.dba_password,
+            "VERBOSE=OFF",
+            "BANNER=OFF",
+            "PROMPT=OFF",
+            "ECHO=OFF",
+            "ERRORS=STDOUT",
+            str(path),
+        ]
         try:
             deadline = time.monotonic() + 20
             while True:
-                result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                        timeout=120)
+                result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
                 output = result.stdout + result.stderr
                 # the SQL listener comes up just after HTTP: retry a refused connection for a while
                 if "CL033" in output and time.monotonic() < deadline:
@@ -364,9 +376,13 @@ def virtuoso_server(directory: Path) -> Iterator[VirtuosoServer]:
         server.start()
         server.isql_exec(
             _SETUP_SQL.format(
-                user=_sql_string(server.user), password=_sql_string(server.password), user_name=server.user,
-                read_user=_sql_string(server.read_user), read_password=_sql_string(server.read_password),
-                read_user_name=server.read_user, dba_password=_sql_string(server.dba_password),
+                user=_sql_string(server.user),
+                password=_sql_string(server.password),
+                user_name=server.user,
+                read_user=_sql_string(server.read_user),
+                read_password=_sql_string(server.read_password),
+                read_user_name=server.read_user,
+                dba_password=_sql_string(server.dba_password),
             ),
             password="dba",
         )

@@ -62,7 +62,7 @@ class ProtocolRequest:
         """ht:absolutePath with its leading "/sparql/" replaced by our endpoint; the rest byte for byte."""
         if not self.absolute_path.startswith(MANIFEST_PREFIX):
             raise ValueError(f"ht:absolutePath {self.absolute_path!r} does not start with {MANIFEST_PREFIX!r}")
-        return ENDPOINT + self.absolute_path[len(MANIFEST_PREFIX):]
+        return ENDPOINT + self.absolute_path[len(MANIFEST_PREFIX) :]
 
     @property
     def body(self) -> bytes | None:
@@ -123,13 +123,16 @@ def _expected(graph: Graph, response) -> Expected:
         classes.add(int(match.group(1)))
     boolean = graph.value(response, MF.expectedBoolean)
     fmt = graph.value(response, MF.expectedFormat)
-    return Expected(frozenset(classes), None if boolean is None else bool(boolean.toPython()),
-                    None if fmt is None else str(fmt))
+    return Expected(
+        frozenset(classes), None if boolean is None else bool(boolean.toPython()), None if fmt is None else str(fmt)
+    )
 
 
 def _request(graph: Graph, node) -> ProtocolRequest:
-    headers = tuple((str(graph.value(h, HT.fieldName)), str(graph.value(h, HT.fieldValue)))
-                    for h in _list(graph, graph.value(node, HT.headers)))
+    headers = tuple(
+        (str(graph.value(h, HT.fieldName)), str(graph.value(h, HT.fieldValue)))
+        for h in _list(graph, graph.value(node, HT.headers))
+    )
     body = graph.value(node, HT.body)
     chars = encoding = None
     if body is not None:
@@ -138,8 +141,14 @@ def _request(graph: Graph, node) -> ProtocolRequest:
     response = graph.value(node, HT.resp)
     if response is None:
         raise ValueError(f"request {node} has no ht:resp")
-    return ProtocolRequest(str(graph.value(node, HT.methodName)), str(graph.value(node, HT.absolutePath)),
-                           headers, chars, encoding, _expected(graph, response))
+    return ProtocolRequest(
+        str(graph.value(node, HT.methodName)),
+        str(graph.value(node, HT.absolutePath)),
+        headers,
+        chars,
+        encoding,
+        _expected(graph, response),
+    )
 
 
 def load_manifest(path: Path = MANIFEST) -> list[ProtocolTest]:
@@ -156,8 +165,11 @@ def load_manifest(path: Path = MANIFEST) -> list[ProtocolTest]:
         action = graph.value(iri, MF.action)
         requests = tuple(_request(graph, node) for node in _list(graph, graph.value(action, HT.requests)))
         title = graph.value(iri, MF.name)
-        tests.append(ProtocolTest(local_name(iri), str(title) if isinstance(title, Literal) else "",
-                                  tuple(sorted(graph_data)), requests))
+        tests.append(
+            ProtocolTest(
+                local_name(iri), str(title) if isinstance(title, Literal) else "", tuple(sorted(graph_data)), requests
+            )
+        )
     return tests
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from kg.curation import Curation
 from kg.namespaces import ProjectNamespaces
 from kg.rdf.agents import Agents
 from kg.rdf.challenges import Challenges
@@ -12,6 +11,7 @@ from kg.rdf.events import Events
 from kg.rdf.materials import Materials
 from kg.rdf.reference import Reference
 from kg.sources.bundle import Sources
+from kg.sources.curation import Curation
 
 __all__ = ["Finding", "MappingContext", "map_sources"]
 

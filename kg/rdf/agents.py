@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from rdflib import URIRef
 
-from kg.curation import Entry
 from kg.errors import CurationError
 from kg.namespaces import DCTERMS, ORG, SCHEMA, SKOS
 from kg.rdf.challenges import Challenges
@@ -15,6 +14,7 @@ from kg.rdf.documents import Documents
 from kg.rdf.materials import Materials
 from kg.rdf.reference import country_iri
 from kg.sources.cells import normalise, slugify, split_top_level
+from kg.sources.curation import Entry
 from kg.sources.model import Located, Profile
 from kg.sources.text import Span
 
@@ -49,14 +49,20 @@ MEMBER_ROLES = {
     "regional_actors": ("regional_actors", "regional-level-actor", "Regional level actor"),
 }
 CITY_ROLES = {
-    "mission-city": "Mission City", "applicant-city": "Mission applicant city",
-    "mission-minded-city": "Mission-minded city", "pioneer-city": "Pioneer city",
+    "mission-city": "Mission City",
+    "applicant-city": "Mission applicant city",
+    "mission-minded-city": "Mission-minded city",
+    "pioneer-city": "Pioneer city",
     "participating-city": "Participating city",
 }
 FORMALISATION_LEVELS = {
-    "mou": "Memorandum of Understanding", "moc": "Memorandum of Cooperation", "informal": "Informal",
-    "intermediate": "Intermediate level of formalisation", "formal-structure": "Formal structure without an MoU",
-    "uncertain": "Uncertain (printed with a question mark)", "none-stated": "None stated",
+    "mou": "Memorandum of Understanding",
+    "moc": "Memorandum of Cooperation",
+    "informal": "Informal",
+    "intermediate": "Intermediate level of formalisation",
+    "formal-structure": "Formal structure without an MoU",
+    "uncertain": "Uncertain (printed with a question mark)",
+    "none-stated": "None stated",
 }
 
 
@@ -68,8 +74,7 @@ class Item:
 
 
 class Agents:
-    def __init__(self, ctx: MappingContext, documents: Documents, challenges: Challenges,
-                 materials: Materials) -> None:
+    def __init__(self, ctx: MappingContext, documents: Documents, challenges: Challenges, materials: Materials) -> None:
         self.ctx = ctx
         self.documents = documents
         self.challenges = challenges
@@ -95,8 +100,9 @@ class Agents:
                     self.ctx.add(printed.material, SCHEMA.organizer, target)
         for node, dive in self.challenges.deep_dives:
             if dive.partners:
-                for target in self._partners(dive.partners, node, self._home_country(
-                        (dive.title or "").rsplit(",", 1)[-1].strip().title())):
+                for target in self._partners(
+                    dive.partners, node, self._home_country((dive.title or "").rsplit(",", 1)[-1].strip().title())
+                ):
                     self.ctx.add(node, self.ctx.cap.appearancePartner, target)
         profiles = {e.str("heading"): e for e in self.ctx.curation.file("profiles.yaml").entries("profiles")}
         for profile in self.ctx.sources.portfolio.profiles:
@@ -115,9 +121,9 @@ class Agents:
             ctx.add(role, SKOS.prefLabel, label, lang="en")
             ctx.add(role, SKOS.inScheme, roles)
         for scheme_slug, label, values, prefix in (
-                ("city-roles", "Roles of cities in a national platform", CITY_ROLES, "city-role"),
-                ("formalisation", "Levels of formalisation of a national platform", FORMALISATION_LEVELS,
-                 "formalisation")):
+            ("city-roles", "Roles of cities in a national platform", CITY_ROLES, "city-role"),
+            ("formalisation", "Levels of formalisation of a national platform", FORMALISATION_LEVELS, "formalisation"),
+        ):
             scheme = ctx.typed(ctx.mint(f"scheme/{scheme_slug}"), SKOS.ConceptScheme)
             ctx.add(scheme, SKOS.prefLabel, label, lang="en")
             for slug, concept_label in values.items():
@@ -152,8 +158,9 @@ class Agents:
             for printed in {*(str(p) for p in entry.list("names")), name}:
                 candidates = self.named.setdefault(normalise(printed), {})  # type: ignore[arg-type]
                 if country in candidates and candidates[country] != iri:
-                    raise entry.error(f"the name {printed!r} already denotes {candidates[country]} in {country}",
-                                      "names")
+                    raise entry.error(
+                        f"the name {printed!r} already denotes {candidates[country]} in {country}", "names"
+                    )
                 candidates[country] = iri
                 if printed not in {name, acronym}:
                     ctx.add(iri, SKOS.altLabel, printed)
@@ -186,16 +193,24 @@ class Agents:
         if country in candidates:
             return candidates[country]
         if candidates:
-            raise CurationError(f"{name!r} ({where}) names organisations in {sorted(map(str, candidates))}; the "
-                                "list gives no country to choose", file="organisations.yaml")
+            raise CurationError(
+                f"{name!r} ({where}) names organisations in {sorted(map(str, candidates))}; the "
+                "list gives no country to choose",
+                file="organisations.yaml",
+            )
         ctx = self.ctx
         iri = ctx.typed(ctx.mint(f"org/{slugify(name)}"), ORG.Organization)
         ctx.add(iri, SKOS.prefLabel, name, lang="en")
         if country and (found := ctx.curation.country(country)):
             ctx.add(iri, SCHEMA.location, country_iri(found))
         self.named[normalise(name)] = {country: iri}
-        ctx.finding("Info", f"organisation {name!r} is not in organisations.yaml; it got a resource of its own",
-                    focus=iri, source=where, group="organisations")
+        ctx.finding(
+            "Info",
+            f"organisation {name!r} is not in organisations.yaml; it got a resource of its own",
+            focus=iri,
+            source=where,
+            group="organisations",
+        )
         return iri
 
     def _changes(self) -> None:
@@ -244,8 +259,13 @@ class Agents:
         curated = self._lists.get(normalise(located.text))
         if curated is None:
             items = [Item(text, "organisation", None) for text in split_top_level(located.text)]
-            ctx.finding("Warning", "partner list not segmented in partner_lists.yaml; split at commas and "
-                        "semicolons", focus=focus, source=where, group="organisations")
+            ctx.finding(
+                "Warning",
+                "partner list not segmented in partner_lists.yaml; split at commas and semicolons",
+                focus=focus,
+                source=where,
+                group="organisations",
+            )
         else:
             items = curated[1]
         targets = []
@@ -255,8 +275,11 @@ class Agents:
             elif item.kind == "country":
                 country = ctx.curation.country(item.country or item.text)
                 if country is None:
-                    raise CurationError(f"unknown country {item.text!r} in a partner list", file="partner_lists.yaml",
-                                        line=curated[0].line if curated else None)
+                    raise CurationError(
+                        f"unknown country {item.text!r} in a partner list",
+                        file="partner_lists.yaml",
+                        line=curated[0].line if curated else None,
+                    )
                 targets.append(country_iri(country))
             elif item.kind == "city":
                 targets.append(self.city(item.text, item.country))
@@ -284,10 +307,12 @@ class Agents:
         country = ctx.curation.country(code or profile.heading)
         if country is None:
             raise ctx.sources.by_role("portfolio").text.error(
-                f"unknown country {profile.heading!r} in a profile heading", profile.span.first)
+                f"unknown country {profile.heading!r} in a profile heading", profile.span.first
+            )
         cc = country.alpha2.lower()
-        section = self.documents.section(f"profile-{cc}", f"Snapshot Profile of the National Platform: "
-                                         f"{profile.heading}", profile.span)
+        section = self.documents.section(
+            f"profile-{cc}", f"Snapshot Profile of the National Platform: {profile.heading}", profile.span
+        )
         platform = ctx.typed(ctx.mint(f"platform/{cc}"), cap.NationalPlatform)
         ctx.add(platform, SKOS.prefLabel, f"National platform of {country.name}", lang="en")
         ctx.add(platform, SCHEMA.location, country_iri(country))
@@ -299,8 +324,13 @@ class Agents:
             ctx.text(node, cap[PROFILE_TEXT[key]], cell.text)
         ctx.locate(node, self.file, profile.span, section)
         if entry is None:
-            ctx.finding("Warning", f"profile {profile.heading!r} has no entry in profiles.yaml: no memberships, "
-                        "cities or formalisation level", focus=node, group="profiles")
+            ctx.finding(
+                "Warning",
+                f"profile {profile.heading!r} has no entry in profiles.yaml: no memberships, "
+                "cities or formalisation level",
+                focus=node,
+                group="profiles",
+            )
             return
         for decision in entry.list("decisions"):
             ctx.decision(node, str(decision))
@@ -311,8 +341,7 @@ class Agents:
                 if text not in cell.text:  # type: ignore[operator]
                     raise item.error(f"{text!r} is not in the {cell.label!r} cell of {profile.heading}", "text")
                 member = self.organisation(text, country=country.alpha2, where=f"{self.file}:{cell.line}")  # type: ignore[arg-type]
-                membership = ctx.typed(ctx.unique(f"membership/{cc}/{member.rsplit('/', 1)[1]}/{role}"),
-                                       ORG.Membership)
+                membership = ctx.typed(ctx.unique(f"membership/{cc}/{member.rsplit('/', 1)[1]}/{role}"), ORG.Membership)
                 ctx.add(membership, ORG.member, member)
                 ctx.add(membership, ORG.organization, platform)
                 ctx.add(membership, ORG.role, ctx.mint(f"role/{role}"))
@@ -329,8 +358,9 @@ class Agents:
             city = self.city(text, country.alpha2)  # type: ignore[arg-type]
             if role == "mission-city":
                 ctx.typed(city, cap.MissionCity)
-            participation = ctx.typed(ctx.unique(f"city-participation/{cc}/{city.rsplit('/', 1)[1]}"),
-                                      cap.CityParticipation)
+            participation = ctx.typed(
+                ctx.unique(f"city-participation/{cc}/{city.rsplit('/', 1)[1]}"), cap.CityParticipation
+            )
             ctx.add(node, cap.listsCity, participation)
             ctx.add(participation, cap.city, city)
             ctx.add(participation, cap.platform, platform)
@@ -341,7 +371,8 @@ class Agents:
         level = formalisation.get("level")
         if level:
             if level not in FORMALISATION_LEVELS:
-                raise entry.error(f"formalisation level {level!r} is not one of {sorted(FORMALISATION_LEVELS)}",
-                                  "formalisation")
+                raise entry.error(
+                    f"formalisation level {level!r} is not one of {sorted(FORMALISATION_LEVELS)}", "formalisation"
+                )
             ctx.add(node, cap.formalisationLevel, ctx.mint(f"formalisation/{level}"))
             ctx.decision(node, formalisation.get("note"))

@@ -112,13 +112,21 @@ class Challenges:
             self._subcategory(category, sub, concept)
         listed = set(category.page_items) | set(category.toc_items)
         for notation in sorted(listed - set(self.subcategories)):
-            ctx.finding("Warning", f"the category page or table of contents lists {notation}, which has no section",
-                        source=f"{self.file}:{category.span.first}", group=notation)
+            ctx.finding(
+                "Warning",
+                f"the category page or table of contents lists {notation}, which has no section",
+                source=f"{self.file}:{category.span.first}",
+                group=notation,
+            )
         for sub in category.subcategories:
             if sub.notation not in category.toc_items:
-                ctx.finding("Info", f"subcategory {sub.notation} is missing from the table of contents",
-                            focus=self.subcategories[sub.notation], source=f"{self.file}:{sub.span.first}",
-                            group=sub.notation)
+                ctx.finding(
+                    "Info",
+                    f"subcategory {sub.notation} is missing from the table of contents",
+                    focus=self.subcategories[sub.notation],
+                    source=f"{self.file}:{sub.span.first}",
+                    group=sub.notation,
+                )
 
     def _subcategory(self, category: Category, sub: Subcategory, broader: URIRef) -> None:
         ctx, cap = self.ctx, self.ctx.cap
@@ -128,8 +136,9 @@ class Challenges:
         self.sections[sub.notation] = section
         ctx.add(concept, SKOS.notation, sub.notation)
         ctx.add(concept, SKOS.prefLabel, sub.heading, lang="en")
-        titles = {item.text for item in (category.toc_items.get(sub.notation), category.page_items.get(sub.notation))
-                  if item}
+        titles = {
+            item.text for item in (category.toc_items.get(sub.notation), category.page_items.get(sub.notation)) if item
+        }
         for other in titles - {sub.heading}:
             ctx.add(concept, SKOS.altLabel, other, lang="en")
         ctx.add(concept, SKOS.broader, broader)
@@ -139,14 +148,20 @@ class Challenges:
         for challenge in sub.key_challenges:
             ctx.text(concept, cap.keyChallenge, challenge.text)
         if sub.hashtag_label != "Hashtags":
-            ctx.finding("Info", f"hashtags are printed under {sub.hashtag_label!r}: instead of 'Hashtags:'",
-                        focus=concept, source=f"{self.file}:{sub.span.first}", group=sub.notation)
+            ctx.finding(
+                "Info",
+                f"hashtags are printed under {sub.hashtag_label!r}: instead of 'Hashtags:'",
+                focus=concept,
+                source=f"{self.file}:{sub.span.first}",
+                group=sub.notation,
+            )
         counts = Counter(use.printed for use in sub.hashtags)
         for printed, times in counts.items():
             ctx.add(concept, cap.hasHashtag, self.hashtag(printed))
             if times > 1:
-                ctx.finding("Info", f"{printed} is printed {times} times in {sub.notation}", focus=concept,
-                            group=sub.notation)
+                ctx.finding(
+                    "Info", f"{printed} is printed {times} times in {sub.notation}", focus=concept, group=sub.notation
+                )
         if any(use.form == "link" for use in sub.hashtags):
             ctx.finding("Info", "hashtags are printed as empty links ([#Tag](#))", focus=concept, group=sub.notation)
         self._stray_hashtags(sub, concept)
@@ -155,8 +170,13 @@ class Challenges:
         for number, quote in enumerate(sub.pull_quotes, start=1):
             self._quote(ctx.mint(f"quote/{sub.notation}/pull-{number}"), quote, concept, section)
         for line in sub.placeholder_marks:
-            ctx.finding("Info", "the subcategory carries an 'IN PROGRESS' mark", focus=concept,
-                        source=f"{self.file}:{line}", group=sub.notation)
+            ctx.finding(
+                "Info",
+                "the subcategory carries an 'IN PROGRESS' mark",
+                focus=concept,
+                source=f"{self.file}:{line}",
+                group=sub.notation,
+            )
 
     def _stray_hashtags(self, sub: Subcategory, concept: URIRef) -> None:
         if not sub.stray_hashtags:
@@ -165,8 +185,13 @@ class Challenges:
         decision = decisions.get(sub.notation)
         lines = f"{sub.stray_hashtags[0].line}-{sub.stray_hashtags[-1].line}"
         if decision is None:
-            self.ctx.finding("Warning", f"hashtags printed outside the Hashtags block (lines {lines}) and not "
-                             "decided in sections.yaml; they were not used", focus=concept, group=sub.notation)
+            self.ctx.finding(
+                "Warning",
+                f"hashtags printed outside the Hashtags block (lines {lines}) and not "
+                "decided in sections.yaml; they were not used",
+                focus=concept,
+                group=sub.notation,
+            )
             return
         if decision.str("decision") == "include":
             for use in sub.stray_hashtags:
@@ -245,13 +270,19 @@ class Challenges:
         if not category.lessons:
             return
         ctx, cap = self.ctx, self.ctx.cap
-        section = self.documents.section(f"lessons-{category.notation}", f"{category.title}: Lessons Learned",
-                                         category.lessons_span)  # type: ignore[arg-type]
+        section = self.documents.section(
+            f"lessons-{category.notation}", f"{category.title}: Lessons Learned", category.lessons_span
+        )  # type: ignore[arg-type]
         subjects = self._lesson_subjects(category)
-        repeated = {(e.str("category"), int(e.str("block"))): e.note()  # type: ignore[arg-type]
-                    for e in ctx.curation.file("sections.yaml").entries("repeated_lesson_blocks")}
-        notes = {normalise(e.str("title")): e.note() for e in ctx.curation.file("sections.yaml").entries("lessons")  # type: ignore[arg-type]
-                 if e.str("category") == category.notation}
+        repeated = {
+            (e.str("category"), int(e.str("block"))): e.note()  # type: ignore[arg-type]
+            for e in ctx.curation.file("sections.yaml").entries("repeated_lesson_blocks")
+        }
+        notes = {
+            normalise(e.str("title")): e.note()
+            for e in ctx.curation.file("sections.yaml").entries("lessons")  # type: ignore[arg-type]
+            if e.str("category") == category.notation
+        }
         for number, lesson in enumerate(category.lessons, start=1):
             node = ctx.typed(ctx.mint(f"lesson/{category.notation}/{number}"), cap.LessonLearned)
             ctx.text(node, SCHEMA.name, lesson.title or None)
@@ -268,9 +299,14 @@ class Challenges:
             else:
                 ctx.add(node, SCHEMA.about, self.categories[category.notation])
                 if not repetition:
-                    ctx.finding("Warning", f"lesson {lesson.title or lesson.text[:40]!r} names no subcategory; "
-                                "it is linked to its category", focus=node, source=f"{self.file}:{lesson.line}",
-                                group=category.notation)
+                    ctx.finding(
+                        "Warning",
+                        f"lesson {lesson.title or lesson.text[:40]!r} names no subcategory; "
+                        "it is linked to its category",
+                        focus=node,
+                        source=f"{self.file}:{lesson.line}",
+                        group=category.notation,
+                    )
             ctx.decision(node, repetition or notes.get(normalise(lesson.title)))
             ctx.locate(node, self.file, _line(lesson.line), section)
 
@@ -291,8 +327,13 @@ class Challenges:
                 ctx.add(node, cap.isPlaceholder, Literal(True))
             expected = category.title.lower()
             if not dive.banner.lower().startswith(expected) and dive.banner != "Deep Dive Example":
-                ctx.finding("Info", f"the deep dive of {category.notation} is headed {dive.banner!r}",
-                            focus=node, source=f"{self.file}:{dive.span.first}", group=category.notation)
+                ctx.finding(
+                    "Info",
+                    f"the deep dive of {category.notation} is headed {dive.banner!r}",
+                    focus=node,
+                    source=f"{self.file}:{dive.span.first}",
+                    group=category.notation,
+                )
             for position, step in enumerate(dive.steps, start=1):
                 step_node = ctx.typed(ctx.mint(f"deep-dive/{category.notation}/step/{position}"), SCHEMA.HowToStep)
                 ctx.add(node, SCHEMA.step, step_node)
@@ -308,8 +349,12 @@ class Challenges:
     def _unplaced_findings(self) -> None:
         for file_name, lines in self.ctx.sources.unplaced.items():
             for located in lines:
-                self.ctx.finding("Info", f"line not read into the graph: {located.text[:120]!r}",
-                                 source=f"{file_name}:{located.line}", group="unplaced lines")
+                self.ctx.finding(
+                    "Info",
+                    f"line not read into the graph: {located.text[:120]!r}",
+                    source=f"{file_name}:{located.line}",
+                    group="unplaced lines",
+                )
 
 
 def _line(number: int) -> Span:

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kg.curation import Curation
 from kg.namespaces import DCTERMS, PROV, RDF, XSD, ProjectNamespaces
 from kg.sources.bundle import Sources
 from kg.sources.cells import slugify
+from kg.sources.curation import Curation
 from kg.sources.text import Span
 
 
@@ -41,8 +41,15 @@ class MappingContext:
 
     # -- triples ------------------------------------------------------------------
 
-    def add(self, subject: Node, predicate: URIRef, value: Node | str | int | None, *,
-            lang: str | None = None, datatype: URIRef | None = None) -> None:
+    def add(
+        self,
+        subject: Node,
+        predicate: URIRef,
+        value: Node | str | int | None,
+        *,
+        lang: str | None = None,
+        datatype: URIRef | None = None,
+    ) -> None:
         """Add one statement; plain Python values become literals, None adds nothing."""
         if value is None or value == "":
             return
@@ -87,8 +94,15 @@ class MappingContext:
         if note:
             self.add(subject, self.cap.curationDecision, " ".join(note.split()), lang="en")
 
-    def finding(self, severity: str, message: str, *, focus: Node | None = None, source: str | None = None,
-                group: str | None = None) -> None:
+    def finding(
+        self,
+        severity: str,
+        message: str,
+        *,
+        focus: Node | None = None,
+        source: str | None = None,
+        group: str | None = None,
+    ) -> None:
         self.findings.append(Finding(severity, message, str(focus) if focus is not None else None, source, group))
 
     def text(self, subject: Node, predicate: URIRef, value: str | None) -> None:

@@ -40,8 +40,9 @@ class Documents:
     def section(self, slug: str, title: str, span: Span) -> URIRef:
         """A section of this edition, located in the portfolio text."""
         ctx = self.ctx
-        section = ctx.typed(ctx.mint(f"edition/{ctx.sources.portfolio.edition_year}/section/{slug}"),
-                            ctx.cap.PortfolioSection)
+        section = ctx.typed(
+            ctx.mint(f"edition/{ctx.sources.portfolio.edition_year}/section/{slug}"), ctx.cap.PortfolioSection
+        )
         ctx.title(section, title)
         ctx.add(section, DCTERMS.isPartOf, self.edition)
         ctx.locate(section, self.portfolio_file, span)

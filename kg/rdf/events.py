@@ -51,7 +51,9 @@ class Events:
             persona, starts = entry.str("persona"), entry.str("starts")
             matches = [node for (name, text), node in nodes.items() if name == persona and text.startswith(starts)]  # type: ignore[arg-type]
             if len(matches) != 1:
-                raise entry.error(f"{len(matches)} needs of {persona} start with {starts!r}; exactly one must", "starts")
+                raise entry.error(
+                    f"{len(matches)} needs of {persona} start with {starts!r}; exactly one must", "starts"
+                )
             for notation in entry.list("addressed_by"):
                 if str(notation) not in self.subcategories:
                     raise entry.error(f"there is no subcategory {notation}", "addressed_by")
@@ -66,8 +68,10 @@ class Events:
         span = Span(min(i.span.first for i in items), max(i.span.last for i in items))
         section = self.documents.section("recorded-material", "Recorded material", span)
         for item in items:
-            event = ctx.typed(ctx.unique(f"event/recorded/{ctx.slug(item.title)}"),
-                              cap.Webinar if item.section == "Recent webinars" else SCHEMA.Event)
+            event = ctx.typed(
+                ctx.unique(f"event/recorded/{ctx.slug(item.title)}"),
+                cap.Webinar if item.section == "Recent webinars" else SCHEMA.Event,
+            )
             ctx.text(event, SCHEMA.name, item.title)
             ctx.text(event, SCHEMA.alternativeHeadline, item.subtitle)
             ctx.text(event, SCHEMA.description, item.description)

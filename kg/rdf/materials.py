@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from rdflib import Literal, URIRef
 
-from kg.curation import Entry
 from kg.namespaces import DCAT, DCTERMS, EULANG, SCHEMA, SKOS, XSD
 from kg.rdf.challenges import Challenges
 from kg.rdf.context import MappingContext
 from kg.rdf.reference import Reference, country_iri
 from kg.sources.cells import normalise, parse_year, slugify, split_links
+from kg.sources.curation import Entry
 from kg.sources.model import Card, Placeholder
 
 TEMPLATE_TYPE_LABELS = {"Type of learning format"}
@@ -27,9 +27,11 @@ class Selector:
     type_label: str | None
 
     def matches(self, card: Card) -> bool:
-        return (normalise(card.title) == self.title
-                and (not self.subcategories or card.notation in self.subcategories)
-                and (self.type_label is None or normalise(card.type_label or "") == self.type_label))
+        return (
+            normalise(card.title) == self.title
+            and (not self.subcategories or card.notation in self.subcategories)
+            and (self.type_label is None or normalise(card.type_label or "") == self.type_label)
+        )
 
 
 @dataclass
@@ -76,19 +78,25 @@ class Materials:
                 raise entry.error(f"material id {material_id!r} is used twice", "id")
             members: list[Card] = []
             for raw in entry.entries("cards"):
-                selector = Selector(raw, normalise(raw.str("title")),  # type: ignore[arg-type]
-                                    {str(s) for s in raw.list("subcategories")},
-                                    normalise(raw.str("type_label")) if raw.get("type_label") else None)  # type: ignore[arg-type]
+                selector = Selector(
+                    raw,
+                    normalise(raw.str("title")),  # type: ignore[arg-type]
+                    {str(s) for s in raw.list("subcategories")},
+                    normalise(raw.str("type_label")) if raw.get("type_label") else None,
+                )  # type: ignore[arg-type]
                 selected = [card for card in cards if selector.matches(card)]
                 if not selected:
-                    raise raw.error(f"no card of the portfolio matches {raw.str('title')!r}"
-                                    + (f" in {sorted(selector.subcategories)}" if selector.subcategories else "")
-                                    + (f" with type label {raw.str('type_label')!r}" if selector.type_label else ""),
-                                    "title")
+                    raise raw.error(
+                        f"no card of the portfolio matches {raw.str('title')!r}"
+                        + (f" in {sorted(selector.subcategories)}" if selector.subcategories else "")
+                        + (f" with type label {raw.str('type_label')!r}" if selector.type_label else ""),
+                        "title",
+                    )
                 for card in selected:
                     if owner.get(id(card), material_id) != material_id:
-                        raise raw.error(f"the card at line {card.row_line} is already material {owner[id(card)]!r}",
-                                        "title")
+                        raise raw.error(
+                            f"the card at line {card.row_line} is already material {owner[id(card)]!r}", "title"
+                        )
                     if id(card) not in owner:
                         members.append(card)
                     owner[id(card)] = material_id  # type: ignore[assignment]
@@ -123,8 +131,12 @@ class Materials:
                 ctx.add(material, SCHEMA.isPartOf, series_iri)
         elif len(cards) > 1:
             ctx.decision(material, f"{len(cards)} cards with the same printed title, merged automatically.")
-            ctx.finding("Info", f"material {title!r}: {len(cards)} cards merged by identical title without a "
-                        "curation entry", focus=material, group=cards[0].notation)
+            ctx.finding(
+                "Info",
+                f"material {title!r}: {len(cards)} cards merged by identical title without a curation entry",
+                focus=material,
+                group=cards[0].notation,
+            )
         years: set[str] = set()
         for card in cards:
             years |= self._card(material, material_id, card)
@@ -209,7 +221,9 @@ class Materials:
             else:
                 raise self.ctx.sources.by_role("portfolio").text.error(
                     f"unknown country {token!r} in the country cell of {card.title!r} "
-                    "(add it to data/curation/countries.yaml if it is a country)", card.row_line)
+                    "(add it to data/curation/countries.yaml if it is a country)",
+                    card.row_line,
+                )
         return places
 
     def _years(self, material: URIRef, card: Card) -> set[str]:
@@ -217,7 +231,9 @@ class Materials:
         if parsed is None:
             raise self.ctx.sources.by_role("portfolio").text.error(
                 f"year cell {card.year!r} of {card.title!r} is neither a year, a list of years, a range "
-                "nor n.d./N/A/blank", card.row_line)
+                "nor n.d./N/A/blank",
+                card.row_line,
+            )
         if parsed.range:
             period = self.ctx.typed(self.ctx.mint(f"period/{parsed.range[0]}-{parsed.range[1]}"), DCTERMS.PeriodOfTime)
             self.ctx.add(period, DCAT.startDate, Literal(parsed.range[0], datatype=XSD.gYear))
@@ -250,7 +266,9 @@ class Materials:
                 if languages is None:
                     raise ctx.sources.by_role("portfolio").text.error(
                         f"unknown language tag [{link.language_tag}] in the links of {card.title!r} "
-                        "(add it to data/curation/languages.yaml)", card.row_line)
+                        "(add it to data/curation/languages.yaml)",
+                        card.row_line,
+                    )
                 for language in languages:
                     ctx.add(node, DCTERMS.language, EULANG[language.eu_code])
                     ctx.add(node, SCHEMA.inLanguage, language.bcp47)

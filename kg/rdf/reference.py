@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from rdflib import Literal, URIRef
 
-from kg.curation import Country
 from kg.errors import CurationError
 from kg.namespaces import DCTERMS, EUCOUNTRY, EULANG, EUVOC, SCHEMA, SKOS, WD
 from kg.rdf.context import MappingContext
 from kg.rdf.documents import Documents
+from kg.sources.curation import Country
 from kg.sources.text import Span
 
 
@@ -87,8 +87,13 @@ class Reference:
         ctx = self.ctx
         ctx.typed(self.international, DCTERMS.Location)
         ctx.add(self.international, SKOS.prefLabel, "International", lang="en")
-        ctx.add(self.international, SKOS.definition, "Coverage printed as 'International' in a material's "
-                "country cell: an international programme, not a single country or the EU level.", lang="en")
+        ctx.add(
+            self.international,
+            SKOS.definition,
+            "Coverage printed as 'International' in a material's "
+            "country cell: an international programme, not a single country or the EU level.",
+            lang="en",
+        )
 
     def _core_countries(self) -> None:
         """The 15 core countries as the portfolio lists them (a country group for faceting)."""
@@ -112,8 +117,10 @@ class Reference:
         partners_map = ctx.sources.partners_map
         file_name = ctx.sources.by_role("partners-map").text.name
         scheme = ctx.typed(ctx.mint("scheme/country-roles"), SKOS.ConceptScheme)
-        for role, codes, span in (("core", partners_map.core_countries, partners_map.core_span),
-                                  ("supporting", partners_map.supporting_countries, partners_map.supporting_span)):
+        for role, codes, span in (
+            ("core", partners_map.core_countries, partners_map.core_span),
+            ("supporting", partners_map.supporting_countries, partners_map.supporting_span),
+        ):
             role_iri = ctx.typed(ctx.mint(f"country-role/{role}"), SKOS.Concept)
             ctx.add(role_iri, SKOS.prefLabel, f"{role} country", lang="en")
             ctx.add(role_iri, SKOS.inScheme, scheme)

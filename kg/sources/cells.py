@@ -67,7 +67,7 @@ def split_links(cell: str, curated: list[str] | None = None) -> list[LinkLabel]:
 def _split_at_tags(text: str) -> list[str]:
     pieces, start = [], 0
     for match in LANGUAGE_TAG.finditer(text):
-        pieces.append(text[start:match.end()].strip())
+        pieces.append(text[start : match.end()].strip())
         start = match.end()
     rest = text[start:].strip()
     if rest:
@@ -96,7 +96,7 @@ def clean_item(text: str) -> str:
     text = text.strip().rstrip(".").strip()
     for prefix in ("and ", "as well as "):
         if text.lower().startswith(prefix):
-            text = text[len(prefix):]
+            text = text[len(prefix) :]
     return text.strip()
 
 

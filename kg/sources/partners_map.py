@@ -38,7 +38,7 @@ def _codes_after(src: SourceText, prefix: str, start: int = 1) -> tuple[list[str
     if number is None:
         raise src.error(f"no line starting {prefix!r}", start)
     codes, last = [], number
-    text = src.line(number).strip()[len(prefix):]
+    text = src.line(number).strip()[len(prefix) :]
     while True:
         found = CODE.findall(text)
         codes += found
@@ -53,7 +53,9 @@ def _codes_after(src: SourceText, prefix: str, start: int = 1) -> tuple[list[str
 
 def read_partners_map(src: SourceText) -> PartnersMap:
     supporting, supporting_span = _codes_after(src, "Supporting countries")
-    core_heading = next((n for n in range(1, len(src) + 1) if src.line(n).strip().startswith("15 core countries")), None)
+    core_heading = next(
+        (n for n in range(1, len(src) + 1) if src.line(n).strip().startswith("15 core countries")), None
+    )
     if core_heading is None:
         raise src.error("no '15 core countries' heading", 1)
     code_line = next(n for n in range(core_heading + 1, len(src) + 1) if CODE.search(src.line(n)))
@@ -74,7 +76,7 @@ def read_partners_map(src: SourceText) -> PartnersMap:
     activities_at = next((i for i, (_, _, name) in enumerate(headings) if name == "CapaCITIES Activities"), None)
     if activities_at is None:
         raise src.error("no 'C a p a C I T I E S A c t i v i t i e s' heading", 1)
-    following = [*headings[activities_at + 1:], (len(src) + 1, len(src) + 1, "")]
+    following = [*headings[activities_at + 1 :], (len(src) + 1, len(src) + 1, "")]
     for (first, last, name), (next_first, _, _) in zip(following, following[1:], strict=False):
         lines = [src.line(n).strip() for n in range(last + 1, next_first)]
         paragraph = []

@@ -85,7 +85,7 @@ def is_quote_line(text: str) -> bool:
 
 
 def unquote(text: str) -> str:
-    return text.strip().strip("“”\"„").strip()
+    return text.strip().strip('“”"„').strip()
 
 
 @dataclass
@@ -189,7 +189,9 @@ class PortfolioReader:
             if match := TOC_CATEGORY.match(text):
                 current = by_notation.get(match.group(1))
                 if current is None:
-                    raise self.src.error(f"table of contents names category {match.group(1)}, which has no page", number)
+                    raise self.src.error(
+                        f"table of contents names category {match.group(1)}, which has no page", number
+                    )
                 current.toc_title = match.group(2)
             elif match := TOC_ITEM.match(text):
                 if current is None:
@@ -266,8 +268,11 @@ class PortfolioReader:
         category = Category(notation=notation, title=title, span=Span(start, end))
         digit = str(int(notation))
 
-        headings = [n for n in range(start, end + 1)
-                    if (m := SUBCATEGORY_HEADING.match(src.line(n).strip())) and m.group(1) == digit]
+        headings = [
+            n
+            for n in range(start, end + 1)
+            if (m := SUBCATEGORY_HEADING.match(src.line(n).strip())) and m.group(1) == digit
+        ]
         lesson_starts = [n for n in range(start, end + 1) if self._is_lessons_start(n)]
         dive_starts = [n for n in range(start, end + 1) if self._is_deep_dive_start(n)]
         landmarks = sorted({*headings, *lesson_starts[:1], *dive_starts[:1], end + 1})
@@ -287,7 +292,9 @@ class PortfolioReader:
             return next(mark for mark in landmarks if mark > begin) - 1
 
         for heading in headings:
-            category.subcategories.append(self._subcategory(heading, self._trim_banner(heading, region_end(heading), category)))
+            category.subcategories.append(
+                self._subcategory(heading, self._trim_banner(heading, region_end(heading), category))
+            )
         if lesson_starts:
             self._lessons(category, lesson_starts[0], region_end(lesson_starts[0]))
         if dive_starts:
@@ -325,7 +332,9 @@ class PortfolioReader:
         src = self.src
         match = SUBCATEGORY_HEADING.match(src.line(heading).strip())
         assert match  # the caller selected headings by this pattern
-        sub = Subcategory(notation=f"{match.group(1)}.{match.group(2)}", heading=match.group(3), span=Span(heading, end))
+        sub = Subcategory(
+            notation=f"{match.group(1)}.{match.group(2)}", heading=match.group(3), span=Span(heading, end)
+        )
         cursor = _Cursor.over(src, heading + 1, end)
 
         while (item := cursor.peek()) and item[1] not in {"Hashtags:", "Keywords:"}:
@@ -406,7 +415,7 @@ class PortfolioReader:
                 attribution = line[2:].strip()
                 break
             lines.append(line)
-        body = strip_emphasis(" ".join(lines)).strip("“”\" ")
+        body = strip_emphasis(" ".join(lines)).strip('“”" ')
         return Quote(body, Span(first, last), attribution=attribution, quoted=True)
 
     # -- cards ----------------------------------------------------------------------
@@ -451,8 +460,11 @@ class PortfolioReader:
             while (item := cursor.peek()) and item[1] in PLACEHOLDER_LINES:
                 last, text = cursor.take()
                 saw_in_progress |= text == "IN PROGRESS"
-            sub.placeholders.append(Placeholder(sub.notation, position, Span(first, last), type_label,
-                                                "IN PROGRESS" if saw_in_progress else ""))
+            sub.placeholders.append(
+                Placeholder(
+                    sub.notation, position, Span(first, last), type_label, "IN PROGRESS" if saw_in_progress else ""
+                )
+            )
             return
 
         row_line, _ = cursor.take()
@@ -460,12 +472,25 @@ class PortfolioReader:
         if len(cells) != CARD_COLUMNS:
             raise self.src.error(
                 f"table row has {len(cells)} cells, expected {CARD_COLUMNS} "
-                f"({', '.join(columns) or 'title, country, year, link labels'})", row_line)
+                f"({', '.join(columns) or 'title, country, year, link labels'})",
+                row_line,
+            )
         if not cells[0]:
             raise self.src.error("table row has an empty 'Learning Material' (title) cell", row_line)
-        card = Card(notation=sub.notation, position=position, span=Span(first, row_line), row_line=row_line,
-                    type_label=type_label, type_heading=type_heading, columns=columns,
-                    title=cells[0], country=cells[1], year=cells[2], links=cells[3], pull_quotes=quotes)
+        card = Card(
+            notation=sub.notation,
+            position=position,
+            span=Span(first, row_line),
+            row_line=row_line,
+            type_label=type_label,
+            type_heading=type_heading,
+            columns=columns,
+            title=cells[0],
+            country=cells[1],
+            year=cells[2],
+            links=cells[3],
+            pull_quotes=quotes,
+        )
         last = row_line
         while (item := cursor.peek()) and not item[1].startswith("Key Features"):
             number, text = item
@@ -478,7 +503,7 @@ class PortfolioReader:
                 before = text[: marker.start()].strip()
                 if before:
                     card.description.append(before)
-                partners = text[marker.end():].strip()
+                partners = text[marker.end() :].strip()
                 if partners:
                     card.partners = Located(partners, number)
             elif text.startswith("*former"):
@@ -524,7 +549,7 @@ class PortfolioReader:
         labels += [item.text for item in (*category.page_items.values(), *category.toc_items.values())]
         for label in sorted(labels, key=len, reverse=True):
             if text.startswith(label + ":"):
-                return label, text[len(label) + 1:].strip()
+                return label, text[len(label) + 1 :].strip()
         title, sep, rest = text.partition(": ")
         if sep:
             return title, rest
@@ -586,8 +611,11 @@ class PortfolioReader:
         cursor = _Cursor.over(self.src, start, end)
         while not cursor.done():
             number, text = cursor.take()
-            if text in {"RECORDED", "MATERIAL"} or text.startswith("CAPA") or text in {
-                "Advancing national support", "for climate neutral cities"}:
+            if (
+                text in {"RECORDED", "MATERIAL"}
+                or text.startswith("CAPA")
+                or text in {"Advancing national support", "for climate neutral cities"}
+            ):
                 continue
             if text in {"Recent webinars", "Other online meetings, events and learning materials"}:
                 section = text
@@ -648,7 +676,9 @@ class PortfolioReader:
             if not sep or key is None:
                 raise self.src.error(
                     f"profile row of {current.heading} should be '<label>:<TAB><value>' with a label among "
-                    f"{sorted(PROFILE_ROWS)}; found {text[:60]!r}", number)
+                    f"{sorted(PROFILE_ROWS)}; found {text[:60]!r}",
+                    number,
+                )
             if key in current.cells:
                 raise self.src.error(f"profile of {current.heading} repeats the row {label!r}", number)
             current.cells[key] = ProfileCell(label.strip().rstrip(":"), raw.strip(), clean_cell(raw), number)

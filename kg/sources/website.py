@@ -8,9 +8,26 @@ from dataclasses import dataclass
 from kg.sources.model import Located
 from kg.sources.text import SourceText, Span
 
-MONTHS = {m: i for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-     "november", "december"], start=1)}
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        start=1,
+    )
+}
 DAY_RANGE = re.compile(r"^(\d{1,2})(?:-(\d{1,2}))? ([A-Za-z]+) (\d{4})$")
 MONTH_ONLY = re.compile(r"^([A-Za-z]+) (\d{4})$")
 MARKERS = ("Past event",)

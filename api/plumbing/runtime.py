@@ -1,0 +1,234 @@
+"""What a running server holds: the release it serves, through one query engine, and the query registry.
+
+`Runtime` is one release as served: its files, its engine, its search catalogue. `Service` holds the
+current `Runtime` and can swap in another release under a running server: the new engine is started
+and its catalogue loaded before any request sees it, each request keeps the `Runtime` it started with,
+and the old engine is stopped once the requests that hold it have had their time budget to finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from kg.engines.embedded import EmbeddedEngine
+from kg.engines.protocol import QueryEngine, QueryJob, QueryOutcome, Term, encode_term
+from kg.engines.publish import read_release
+from kg.engines.remote import RemoteEngine
+from kg.errors import KGError
+from kg.namespaces import ProjectNamespaces
+from kg.release.layout import Release
+from kg.search.catalogue import Catalogue
+from kg.settings import Settings
+from kg.sparql.registry import NamedQuery, QueryRegistry
+
+log = logging.getLogger("capkg.api")
+INTERNAL_MAX_ROWS = 10_000_000  # the API's own queries are bounded by the data, not by clients
+INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
+BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
+
+
+@dataclass
+class Runtime:
+    """One release as served: what a request works with from its start to its end."""
+
+    settings: Settings
+    ns: ProjectNamespaces
+    registry: QueryRegistry
+    release: Release
+    engine: QueryEngine
+    catalogue: Catalogue | None = None
+
+    @property
+    def version(self) -> str:
+        return self.release.version
+
+    @property
+    def graphs(self) -> dict[str, int]:
+        return self.release.graphs
+
+    @property
+    def build_dir(self) -> Path:
+        return self.release.directory
+
+    async def rows(self, name: str, values: dict[str, str] | None = None) -> list[dict[str, object]]:
+        """A named query's rows as plain JSON values (IRIs and literals as strings, numbers as numbers)."""
+        query = self.registry.query(name)
+        bindings = query.bind(values or {})
+        outcome = await self.engine.run(
+            QueryJob(
+                query.text,
+                select_format="rows",
+                max_rows=INTERNAL_MAX_ROWS,
+                substitutions={k.value: encode_term(v) for k, v in bindings.items()},
+            )
+        )
+        return json_rows(query, outcome)
+
+    async def plain_rows(
+        self, text: str, substitutions: dict[str, Term] | None = None, timeout: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows of one of the service's own queries, each value its term's lexical form."""
+        outcome = await self.engine.run(
+            QueryJob(text, select_format="rows", max_rows=INTERNAL_MAX_ROWS, substitutions=substitutions or {}),
+            timeout=timeout,
+        )
+        return [
+            {var: (term[1] if term else None) for var, term in zip(outcome.variables, row, strict=True)}
+            for row in outcome.rows or []
+        ]
+
+
+def open_engine(settings: Settings, release: Release) -> QueryEngine:
+    if settings.remote_store:
+        return RemoteEngine.from_settings(settings, list(release.graphs))
+    return EmbeddedEngine(
+        release.dataset,
+        workers=settings.query_workers or None,
+        timeout=settings.query_timeout,
+        max_rows=settings.max_rows,
+        memory_limit=settings.worker_memory_mb * 2**20 or None,
+    )
+
+
+class Service:
+    """The current runtime of a server, swapped whole when another release goes live."""
+
+    def __init__(self, settings: Settings, registry: QueryRegistry, release: Release) -> None:
+        self.settings = settings
+        self.ns = ProjectNamespaces(settings.base_iri)
+        self.registry = registry
+        self.runtime = Runtime(settings, self.ns, registry, release, open_engine(settings, release))
+        self.ready = False
+        self._loading: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._swap_lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Start the engine; the catalogue loads in the background (an external store may still be down)."""
+        await self.runtime.engine.start()
+        self._loading = asyncio.create_task(self._become_ready(self.runtime))
+
+    async def stop(self) -> None:
+        self.ready = False
+        if self._loading:
+            self._loading.cancel()
+        for task in list(self._retiring):
+            task.cancel()
+        await asyncio.shield(self.runtime.engine.stop())
+
+    async def swap(self, release: Release) -> None:
+        """Serve `release` from now on: every request sees either the old runtime or the new one, whole."""
+        async with self._swap_lock:
+            engine = open_engine(self.settings, release)
+            await engine.start()
+            fresh = Runtime(self.settings, self.ns, self.registry, release, engine)
+            try:
+                fresh.catalogue = await load_catalogue(fresh)
+                if isinstance(engine, RemoteEngine):
+                    await check_store_release(fresh, engine)
+            except BaseException:
+                await asyncio.shield(engine.stop())
+                raise
+            old, self.runtime = self.runtime, fresh
+            if self._loading and not self._loading.done():
+                self._loading.cancel()
+            self.ready = True
+            log.info("now serving dataset %s (%d triples)", fresh.version, sum(fresh.graphs.values()))
+            task = asyncio.create_task(self._retire(old.engine))
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
+
+    async def _retire(self, engine: QueryEngine) -> None:
+        # requests that began on the old runtime finish within their time budget; then its engine goes
+        await asyncio.sleep(self.settings.query_timeout + 1)
+        await engine.stop()
+
+    async def _become_ready(self, runtime: Runtime) -> None:
+        """Load the search catalogue; an external store that is down now is waited for, with backoff."""
+        delay = 0.5
+        while True:
+            try:
+                runtime.catalogue = await load_catalogue(runtime)
+                if isinstance(runtime.engine, RemoteEngine):
+                    await check_store_release(runtime, runtime.engine)
+                break
+            except KGError as exc:  # an external store may be down, restarting or overloaded: all pass
+                log.warning("the store cannot answer yet (%s); trying again in %.0f s", exc.problem, delay)
+            except Exception:  # a bug must not leave the server unready for ever: log, try again
+                log.exception("loading the catalogue failed; trying again in %.0f s", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+        self.ready = True
+        log.info("serving dataset %s (%d triples)", runtime.version, sum(runtime.graphs.values()))
+
+
+async def load_catalogue(runtime: Runtime) -> Catalogue:
+    rows = {
+        name: await runtime.plain_rows(text, timeout=600) for name, text in runtime.registry.folder("catalogue").items()
+    }
+    return Catalogue.from_rows(rows["materials"], rows["countries"], rows["hashtags"])
+
+
+async def check_store_release(runtime: Runtime, engine: RemoteEngine) -> None:
+    """Say so when the external store holds another release than the build this server describes."""
+    release = await asyncio.to_thread(read_release, engine.client, runtime.registry, runtime.ns)
+    engine.release = release.version
+    if release.version != runtime.version:
+        log.warning(
+            "the SPARQL store holds release %s, this server's build is %s: run `capkg publish` "
+            "(pages, dumps and ETags follow the build)",
+            release.version or "none",
+            runtime.version,
+        )
+
+
+def json_rows(query: NamedQuery, outcome: QueryOutcome) -> list[dict[str, object]]:
+    fields = list(query.fields) or outcome.variables
+    rows = []
+    for row in outcome.rows or []:
+        values = dict(zip(outcome.variables, row, strict=True))
+        item: dict[str, object] = {}
+        for name in fields:
+            value = _plain(values.get(name))
+            if name in query.lists:
+                value = sorted(v for v in str(value or "").split(query.separator) if v)
+            elif name in query.booleans and value is not None:
+                value = value in (True, 1, "true", "1")
+            item[name] = value
+        rows.append(item)
+    return rows
+
+
+def _plain(term: Term | None) -> object:
+    if term is None:
+        return None
+    kind, value, datatype, _ = term
+    if kind == "literal" and datatype == INTEGER:
+        return int(value)
+    if kind == "literal" and datatype == BOOLEAN:
+        return value == "true"
+    return value
+
+
+async def get_service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+async def get_runtime(request: Request) -> Runtime:
+    """The runtime a request works with, whole, even if another release goes live meanwhile.
+
+    async, so FastAPI does not hop to its thread pool for it on every request.
+    """
+    service: Service = request.app.state.service
+    return service.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+ServiceDep = Annotated[Service, Depends(get_service)]

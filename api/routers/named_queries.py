@@ -1,0 +1,87 @@
+"""Named queries as REST operations: GET /api/queries and GET /api/queries/{name}.
+
+Each named query of the registry (an `.rq` file at the top of kg/sparql/queries/) becomes its own
+route, so OpenAPI (/docs) documents its parameters with their types; values arrive as query-string
+values and are bound as RDF terms.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from api.plumbing.respond import respond
+from api.plumbing.runtime import RuntimeDep, get_runtime
+from kg.sparql.registry import PARAM_TYPES, NamedQuery, QueryRegistry
+
+
+async def list_queries(request: Request, runtime: RuntimeDep) -> Response:
+    async def produce() -> object:
+        return [
+            {
+                "name": q.name,
+                "summary": q.summary,
+                "description": q.description,
+                "path": f"/api/queries/{q.name}",
+                "parameters": [
+                    {
+                        "name": p.name,
+                        "type": p.type,
+                        "required": p.required,
+                        "description": p.description,
+                        "format": PARAM_TYPES[p.type].description,
+                    }
+                    for p in q.parameters
+                ],
+                "fields": list(q.fields),
+            }
+            for q in runtime.registry.named.values()
+        ]
+
+    return await respond(request, runtime, produce)
+
+
+def _endpoint(query: NamedQuery):  # noqa: ANN202 - a FastAPI endpoint with a generated signature
+    async def endpoint(request: Request, **values: str | None) -> Response:
+        runtime = await get_runtime(request)
+        given = {name: value for name, value in values.items() if value is not None}
+
+        async def produce() -> object:
+            return await runtime.rows(query.name, given)
+
+        return await respond(request, runtime, produce)
+
+    parameters = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
+    for parameter in query.parameters:
+        description = f"{parameter.description} ({PARAM_TYPES[parameter.type].description})"
+        annotation = (
+            Annotated[str, Query(description=description)]
+            if parameter.required
+            else Annotated[str | None, Query(description=description)]
+        )
+        default = inspect.Parameter.empty if parameter.required else None
+        parameters.append(
+            inspect.Parameter(parameter.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+        )
+    endpoint.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    endpoint.__name__ = f"query_{query.name}"
+    return endpoint
+
+
+def router_for(registry: QueryRegistry) -> APIRouter:
+    """The listing, and one route per named query of the registry."""
+    router = APIRouter(prefix="/api/queries", tags=["Named queries"])
+    router.add_api_route("", list_queries, methods=["GET"], summary="List the named queries")
+    for query in registry.named.values():
+        fields = f"\n\nFields: {', '.join(query.fields)}." if query.fields else ""
+        router.add_api_route(
+            f"/{query.name}",
+            _endpoint(query),
+            methods=["GET"],
+            summary=query.summary,
+            description=query.description + fields,
+        )
+    return router

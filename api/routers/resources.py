@@ -1,0 +1,234 @@
+"""REST resources for the portfolio site.
+
+Materials, categories, hashtags, countries, organisations, cities and personas.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from api.plumbing.errors import HTTPProblem
+from api.plumbing.respond import respond
+from api.plumbing.runtime import Runtime, RuntimeDep
+from kg.search.catalogue import Catalogue, Filters
+
+router = APIRouter(prefix="/api", tags=["Portfolio resources"])
+
+Notation = Annotated[str | None, Query(pattern=r"^(0[1-6]|[1-6]\.[1-9])$", description="e.g. 03")]
+Sub = Annotated[str | None, Query(pattern=r"^[1-6]\.[1-9]$", description="a subcategory notation, e.g. 1.2")]
+Country = Annotated[
+    str | None, Query(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2 code (EU for EU level)")
+]
+Hashtag = Annotated[str | None, Query(max_length=80, description="a hashtag, with or without #")]
+Text = Annotated[str | None, Query(max_length=200)]
+Year = Annotated[int | None, Query(ge=1900, le=2100)]
+
+
+def _catalogue(runtime: Runtime) -> Catalogue:
+    if runtime.catalogue is None:
+        raise HTTPProblem(503, "Not ready", "the server is still loading the dataset", {"Retry-After": "1"})
+    return runtime.catalogue
+
+
+def _filters(
+    category: str | None,
+    subcategory: str | None,
+    hashtag: str | None,
+    country: str | None,
+    type_: str | None,
+    year_from: int | None,
+    year_to: int | None,
+    q: str | None,
+) -> Filters:
+    if category and "." in category:
+        raise HTTPProblem(400, "Invalid request parameter", "category: a category notation such as 03")
+    return Filters(category, subcategory, hashtag, country, type_, year_from, year_to, q)
+
+
+def _links(request: Request, runtime: Runtime, page: int, pages: int) -> dict[str, str]:
+    base = (
+        runtime.settings.public_base_url.rstrip("/") + request.url.path
+        if runtime.settings.public_base_url
+        else str(request.url.replace(query=""))
+    )
+    params = dict(request.query_params)
+    links = []
+    for relation, number in (("first", 1), ("prev", page - 1), ("next", page + 1), ("last", pages)):
+        if 1 <= number <= pages and (relation in ("first", "last") or number != page):
+            links.append(f'<{base}?{urlencode({**params, "page": number})}>; rel="{relation}"')
+    return {"Link": ", ".join(links)} if links else {}
+
+
+@router.get("/materials", summary="Learning materials: filter, search, sort, paginate")
+async def materials(
+    request: Request,
+    runtime: RuntimeDep,
+    category: Notation = None,
+    subcategory: Sub = None,
+    hashtag: Hashtag = None,
+    country: Country = None,
+    type: Text = None,
+    year_from: Year = None,
+    year_to: Year = None,  # noqa: A002
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="free text over titles, descriptions, type labels and key features"),
+    ] = None,
+    sort: Annotated[Literal["title", "-title", "year", "-year", "relevance"] | None, Query()] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Response:
+    catalogue = _catalogue(runtime)
+    filters = _filters(category, subcategory, hashtag, country, type, year_from, year_to, q)
+    entries, scores = catalogue.select(filters)
+    ordered = catalogue.sort(entries, sort or ("relevance" if q else "title"), scores)
+    pages = max(1, math.ceil(len(ordered) / per_page))
+
+    async def produce() -> object:
+        start = (page - 1) * per_page
+        items = [e.summary() | ({"score": scores[e.iri]} if scores else {}) for e in ordered[start : start + per_page]]
+        return {"total": len(ordered), "page": page, "per_page": per_page, "pages": pages, "items": items}
+
+    headers = {"X-Total-Count": str(len(ordered)), **_links(request, runtime, page, pages)}
+    return await respond(request, runtime, produce, headers=headers)
+
+
+@router.get("/materials/facets", summary="Facet counts of a filtered material list")
+async def material_facets(
+    request: Request,
+    runtime: RuntimeDep,
+    category: Notation = None,
+    subcategory: Sub = None,
+    hashtag: Hashtag = None,
+    country: Country = None,
+    type: Text = None,
+    year_from: Year = None,
+    year_to: Year = None,  # noqa: A002
+    q: Text = None,
+) -> Response:
+    catalogue = _catalogue(runtime)
+    entries, _ = catalogue.select(_filters(category, subcategory, hashtag, country, type, year_from, year_to, q))
+
+    async def produce() -> object:
+        return {"total": len(entries), "facets": catalogue.facets(entries)}
+
+    return await respond(request, runtime, produce)
+
+
+@router.get("/materials/{material_id}", summary="One material with all its cards side by side, and related materials")
+async def material(request: Request, runtime: RuntimeDep, material_id: str) -> Response:
+    entry = _catalogue(runtime).by_id.get(material_id)
+    if entry is None:
+        raise HTTPProblem(404, "Not found", f"there is no material {material_id!r}")
+
+    async def produce() -> object:
+        cards = await runtime.rows("material_cards", {"material": entry.iri})
+        related = await runtime.rows("related_materials", {"material": entry.iri})
+        return {**entry.summary(), "hashtags": sorted(entry.hashtags), "cards": cards, "related": related}
+
+    return await respond(request, runtime, produce)
+
+
+@router.get("/categories", summary="Core challenges with their subcategories")
+async def categories(request: Request, runtime: RuntimeDep) -> Response:
+    async def produce() -> object:
+        grouped: dict[str, dict] = {}
+        for row in await runtime.rows("categories"):
+            category = grouped.setdefault(
+                row["category"], {"notation": row["category"], "title": row["category_title"], "subcategories": []}
+            )
+            category["subcategories"].append(
+                {
+                    "notation": row["subcategory"],
+                    "title": row["subcategory_title"],
+                    "cards": row["cards"],
+                    "placeholders": row["placeholders"],
+                }
+            )
+        return list(grouped.values())
+
+    return await respond(request, runtime, produce)
+
+
+LISTINGS = {  # path → (named query, summary): routes that serve one named query's rows as they are
+    "/hashtags": ("hashtags", "Hashtags with usage counts and whether the Hashtag Index lists them"),
+    "/countries": ("countries", "Countries with material counts"),
+    "/organisations": ("organisations", "Organisations with their materials and platform roles"),
+    "/cities": ("cities", "Cities named in the national platform profiles"),
+}
+
+
+def _listing(query: str):  # noqa: ANN202 - a FastAPI endpoint
+    async def endpoint(request: Request, runtime: RuntimeDep) -> Response:
+        async def produce() -> object:
+            return await runtime.rows(query)
+
+        return await respond(request, runtime, produce)
+
+    endpoint.__name__ = query
+    return endpoint
+
+
+for _path, (_query, _summary) in LISTINGS.items():
+    router.add_api_route(_path, _listing(_query), methods=["GET"], summary=_summary)
+
+
+@router.get("/countries/{code}", summary="A country's materials and its national platform profile")
+async def country(request: Request, runtime: RuntimeDep, code: str) -> Response:
+    code = code.upper()
+
+    async def produce() -> object:
+        known = {row["code"]: row for row in await runtime.rows("countries")}
+        if code not in known:
+            raise HTTPProblem(404, "Not found", f"there is no country with the code {code!r}")
+        materials = await runtime.rows("materials_in_country", {"country": code})
+        profile = await runtime.rows("platform_profile", {"country": code})
+        return {
+            **known[code],
+            "materials": [{"material": m["material"], "title": m["title"]} for m in materials],
+            "platform_profile": profile[0] if profile else None,
+        }
+
+    return await respond(request, runtime, produce)
+
+
+@router.get("/organisations/{organisation_id}", summary="One organisation's materials and platforms")
+async def organisation(request: Request, runtime: RuntimeDep, organisation_id: str) -> Response:
+    iri = f"{runtime.ns.id}org/{organisation_id}"
+
+    async def produce() -> object:
+        listing = {row["organisation"]: row for row in await runtime.rows("organisations")}
+        if iri not in listing:
+            raise HTTPProblem(404, "Not found", f"there is no organisation {organisation_id!r}")
+        rows = await runtime.rows("organisation", {"organisation": iri})
+        return {
+            **listing[iri],
+            "materials": [{"material": r["target"], "title": r["label"]} for r in rows if r["kind"] == "material"],
+            "platforms": [
+                {"platform": r["target"], "name": r["label"], "role": r["role"]}
+                for r in rows
+                if r["kind"] == "platform"
+            ],
+        }
+
+    return await respond(request, runtime, produce)
+
+
+@router.get("/personas", summary="Personas with their needs")
+async def personas(request: Request, runtime: RuntimeDep) -> Response:
+    async def produce() -> object:
+        grouped: dict[str, dict] = {}
+        for row in await runtime.rows("personas"):
+            persona = grouped.setdefault(
+                row["persona"],
+                {"persona": row["persona"], "name": row["name"], "description": row["description"], "needs": []},
+            )
+            persona["needs"].append({"text": row["need"], "quoted": row["quoted"]})
+        return list(grouped.values())
+
+    return await respond(request, runtime, produce)

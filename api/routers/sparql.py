@@ -1,0 +1,220 @@
+"""The SPARQL 1.1 Protocol endpoint at /sparql: read-only, budgeted, with a service description."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from api.plumbing.errors import HTTPProblem
+from api.plumbing.negotiation import choose, etag_for, not_modified
+from api.plumbing.runtime import Runtime, RuntimeDep
+from kg.engines.protocol import QueryJob
+from kg.errors import QueryRefused
+from kg.sparql.guard import check_query
+from kg.sparql.results import GRAPH_FORMATS, SELECT_FORMATS, SHORT_NAMES
+
+router = APIRouter(tags=["SPARQL"])
+
+SELECT_OFFERS = [
+    "application/sparql-results+json",
+    "application/sparql-results+xml",
+    "text/csv",
+    "text/tab-separated-values",
+    "application/json",
+    "application/xml",
+]
+GRAPH_OFFERS = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
+
+
+async def _parameters(request: Request) -> tuple[str | None, list[str], list[str]]:
+    """query, default-graph-uri and named-graph-uri from the URL and, for POST, the body."""
+    params: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():  # parsed once by Starlette, cached on the request
+        params.setdefault(key, []).append(value)
+    query = (params.get("query") or [None])[0]
+    if request.method == "POST":
+        content_type, _, options = request.headers.get("content-type", "").partition(";")
+        content_type = content_type.strip().lower()
+        charset = re.search(r"charset\s*=\s*\"?([\w-]+)", options, re.IGNORECASE)
+        if charset and charset.group(1).lower().replace("-", "") != "utf8":
+            raise HTTPProblem(415, "Unsupported media type", f"the body must be UTF-8, not {charset.group(1)}")
+        body = await request.body()
+        if content_type == "application/sparql-update":
+            raise QueryRefused("this endpoint is read-only: SPARQL Update requests are not accepted", field="update")
+        if content_type == "application/x-www-form-urlencoded":
+            try:
+                form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+            except UnicodeDecodeError as exc:
+                raise HTTPProblem(400, "Invalid request body", "the form is not UTF-8") from exc
+            if "update" in form:
+                raise QueryRefused(
+                    "this endpoint is read-only: SPARQL Update requests are not accepted", field="update"
+                )
+            for key, values in form.items():
+                params.setdefault(key, []).extend(values)
+            query = (form.get("query") or [query])[0]
+        elif content_type == "application/sparql-query":
+            if query is not None:
+                raise HTTPProblem(400, "Invalid SPARQL request", "a query was sent both in the URL and in the body")
+            try:
+                query = body.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise HTTPProblem(400, "Invalid request body", "the query is not UTF-8") from exc
+        else:
+            raise HTTPProblem(
+                415,
+                "Unsupported media type",
+                "POST a query as application/sparql-query or application/x-www-form-urlencoded",
+            )
+    if "update" in params:
+        raise QueryRefused("this endpoint is read-only: SPARQL Update requests are not accepted", field="update")
+    if len(params.get("query", [])) > 1:
+        raise HTTPProblem(400, "Invalid SPARQL request", "more than one query parameter")
+    return query, params.get("default-graph-uri", []), params.get("named-graph-uri", [])
+
+
+async def _answer(request: Request, runtime: RuntimeDep) -> Response:
+    query, default_graphs, named_graphs = await _parameters(request)
+    override = request.query_params.get("format")
+    if query is None:
+        return service_description(request, runtime, override)
+    allowed = set(runtime.graphs)
+    for graph in (*default_graphs, *named_graphs):
+        if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|\\^`]*$", graph):
+            raise HTTPProblem(400, "Invalid SPARQL request", f"{graph!r} is not an IRI")
+    # Protocol graph parameters only name graphs of the store (an unknown name is an empty graph);
+    # nothing is ever dereferenced. FROM clauses in the query text are held to the dataset's graphs.
+    shape = check_query(query, allowed, dataset_given=bool(default_graphs or named_graphs))
+    offers = GRAPH_OFFERS if shape.form in {"CONSTRUCT", "DESCRIBE"} else SELECT_OFFERS
+    media_type = choose(request, offers, override=override, aliases=SHORT_NAMES)
+    job = QueryJob(
+        query,
+        select_format=SELECT_FORMATS.get(media_type, "json"),
+        graph_format=media_type if media_type in GRAPH_FORMATS else "text/turtle",
+        default_graphs=default_graphs or None,
+        named_graphs=named_graphs or None,
+        # the default graph is the union of the dataset's graphs unless the request or the query
+        # (FROM / FROM NAMED) says which graphs to use
+        union_default_graph=not (default_graphs or named_graphs or shape.has_dataset_clause),
+        prefixes={p: str(n) for p, n in _prefixes(runtime).items()},
+        base_iri=_endpoint_url(request, runtime),
+    )
+    charset = "; charset=utf-8" if media_type.startswith("text/") else ""
+    if request.method == "GET":
+        # GET answers depend only on the URL, the negotiated type and the dataset version
+        etag = etag_for(runtime.version, request.url.query, media_type)
+        caching = {"ETag": etag, "Cache-Control": "public, max-age=300", "Vary": "Accept"}
+        if not_modified(request, etag):
+            return Response(status_code=304, headers=caching)
+    else:
+        caching = {"Cache-Control": "no-store", "Vary": "Accept"}
+    outcome = await runtime.engine.run(job)
+    return Response(
+        outcome.body, media_type=media_type + charset, headers={**caching, "X-Result-Count": str(outcome.count)}
+    )
+
+
+def _endpoint_url(request: Request, runtime: Runtime) -> str:
+    if runtime.settings.public_base_url:
+        return runtime.settings.public_base_url.rstrip("/") + "/sparql"
+    return str(request.url.replace(query="", fragment=""))
+
+
+ANSWER_PREFIXES = ("cap", "id", "skos", "dcterms", "schema", "org", "prov", "rdfs")
+
+
+def _prefixes(runtime: Runtime) -> dict[str, str]:
+    """Prefixes a Turtle answer is written with."""
+    return {prefix: iri for prefix, iri in runtime.ns.prefixes().items() if prefix in ANSWER_PREFIXES}
+
+
+QUERY_DOC = (
+    "A SPARQL 1.1 query. Without it, GET returns the service description. Results: JSON (default), XML, CSV, "
+    "TSV for SELECT/ASK; Turtle (default), N-Triples, JSON-LD, RDF/XML for CONSTRUCT/DESCRIBE, chosen by "
+    "Accept or format=."
+)
+
+
+@router.get("/sparql", summary="SPARQL 1.1 query (GET) or service description", description=QUERY_DOC)
+async def sparql_get(request: Request, runtime: RuntimeDep) -> Response:
+    return await _answer(request, runtime)
+
+
+@router.post("/sparql", summary="SPARQL 1.1 query (POST form or application/sparql-query)", description=QUERY_DOC)
+async def sparql_post(request: Request, runtime: RuntimeDep) -> Response:
+    return await _answer(request, runtime)
+
+
+def service_description(request: Request, runtime: RuntimeDep, override: str | None) -> Response:
+    """SPARQL 1.1 Service Description of this endpoint, in the RDF format the client asks for."""
+    import pyoxigraph as ox
+
+    media_type = choose(request, GRAPH_OFFERS, override=override, aliases=SHORT_NAMES)
+    endpoint = _endpoint_url(request, runtime)
+    sd = "http://www.w3.org/ns/sparql-service-description#"
+    void = "http://rdfs.org/ns/void#"
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    service, dataset, default_graph = ox.BlankNode("service"), ox.BlankNode("dataset"), ox.BlankNode("default")
+    triples = [
+        ox.Triple(service, rdf_type, ox.NamedNode(sd + "Service")),
+        ox.Triple(service, ox.NamedNode(sd + "endpoint"), ox.NamedNode(endpoint)),
+        ox.Triple(service, ox.NamedNode(sd + "supportedLanguage"), ox.NamedNode(sd + "SPARQL11Query")),
+        ox.Triple(service, ox.NamedNode(sd + "feature"), ox.NamedNode(sd + "UnionDefaultGraph")),
+        ox.Triple(service, ox.NamedNode(sd + "defaultDataset"), dataset),
+        ox.Triple(dataset, rdf_type, ox.NamedNode(sd + "Dataset")),
+        ox.Triple(dataset, ox.NamedNode(sd + "defaultGraph"), default_graph),
+        ox.Triple(default_graph, rdf_type, ox.NamedNode(sd + "Graph")),
+        ox.Triple(
+            default_graph,
+            ox.NamedNode(void + "triples"),
+            ox.Literal(
+                str(sum(runtime.graphs.values())), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+            ),
+        ),
+    ]
+    for media in SELECT_OFFERS[:4] + GRAPH_OFFERS:
+        triples.append(
+            ox.Triple(
+                service,
+                ox.NamedNode(sd + "resultFormat"),
+                ox.NamedNode("http://www.w3.org/ns/formats/" + _FORMAT_NAMES[media]),
+            )
+        )
+    for number, (graph, count) in enumerate(sorted(runtime.graphs.items())):
+        named, description = ox.BlankNode(f"named{number}"), ox.BlankNode(f"graph{number}")
+        triples += [
+            ox.Triple(dataset, ox.NamedNode(sd + "namedGraph"), named),
+            ox.Triple(named, rdf_type, ox.NamedNode(sd + "NamedGraph")),
+            ox.Triple(named, ox.NamedNode(sd + "name"), ox.NamedNode(graph)),
+            ox.Triple(named, ox.NamedNode(sd + "graph"), description),
+            ox.Triple(description, rdf_type, ox.NamedNode(sd + "Graph")),
+            ox.Triple(
+                description,
+                ox.NamedNode(void + "triples"),
+                ox.Literal(str(count), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")),
+            ),
+        ]
+    body = (
+        ox.serialize(
+            triples,
+            format=GRAPH_FORMATS[media_type],
+            **({"prefixes": {"sd": sd, "void": void}} if media_type == "text/turtle" else {}),
+        )
+        or b""
+    )
+    return Response(body, media_type=media_type, headers={"Vary": "Accept"})
+
+
+_FORMAT_NAMES = {
+    "application/sparql-results+json": "SPARQL_Results_JSON",
+    "application/sparql-results+xml": "SPARQL_Results_XML",
+    "text/csv": "SPARQL_Results_CSV",
+    "text/tab-separated-values": "SPARQL_Results_TSV",
+    "text/turtle": "Turtle",
+    "application/n-triples": "N-Triples",
+    "application/ld+json": "JSON-LD",
+    "application/rdf+xml": "RDF_XML",
+}

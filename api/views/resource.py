@@ -1,0 +1,91 @@
+"""The page of any resource: its label, types, statements both ways, and what its kind adds."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pyoxigraph as ox
+from fastapi import Request
+
+from api.plumbing.runtime import Runtime
+from api.views.render import curie, local, render
+from kg.engines.protocol import Term, encode_term
+
+LABELS = (
+    "http://www.w3.org/2004/02/skos/core#prefLabel",
+    "http://purl.org/dc/terms/title",
+    "http://schema.org/name",
+    "http://www.w3.org/2000/01/rdf-schema#label",
+)
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+async def resource_page(request: Request, runtime: Runtime, iri: str, rows: list[list[Term]]) -> str:
+    labels: dict[str, str] = {}
+    outgoing: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
+    incoming: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
+    types = []
+    for subject, predicate, value in rows:
+        if predicate[1] in LABELS and value[0] == "literal" and (value[3] in (None, "en") or subject[1] not in labels):
+            labels.setdefault(subject[1], value[1])
+    for subject, predicate, value in rows:
+        if subject[1] == iri:
+            if predicate[1] == RDF_TYPE:
+                types.append(value[1])
+            outgoing[predicate[1]].append(_value(runtime, value, labels))
+        elif value[1] == iri:
+            incoming[predicate[1]].append(_value(runtime, subject, labels))
+    title = labels.get(iri, iri.rsplit("/", 1)[-1])
+    extra: dict[str, object] = {}
+    cap = str(runtime.ns.cap)
+    if cap + "LearningMaterial" in types:
+        cards = await runtime.rows("material_cards", {"material": iri})
+        for card in cards:
+            card["path"] = local(runtime, card["card"])
+        related = await runtime.rows("related_materials", {"material": iri})
+        for row in related:
+            row["path"] = local(runtime, row["related"])
+        extra = {"cards": cards, "related": related[:8]}
+    if cap + "ProblemStatement" in types:
+        details: dict[str, list] = defaultdict(list)
+        for row in await _linked_rows(runtime, "subcategory", iri):
+            details[row["kind"]].append(row | {"path": local(runtime, row["link"]) if row.get("link") else None})
+        extra = {"details": details}
+    if cap + "Persona" in types:
+        needs: dict[str, dict] = {}
+        for row in await _linked_rows(runtime, "persona", iri):
+            need = needs.setdefault(row["need"], {"text": row["text"], "quoted": row["quoted"], "answers": []})
+            if row.get("sub"):
+                need["answers"].append(
+                    {"path": local(runtime, row["sub"]), "label": f"{row['notation']} {row['title']}"}
+                )
+        extra = {"needs": list(needs.values())}
+    properties = sorted(((curie(runtime, p), values) for p, values in outgoing.items()), key=lambda item: item[0])
+    inverse = sorted(((curie(runtime, p), values) for p, values in incoming.items()), key=lambda item: item[0])
+    return render(
+        "resource.html",
+        request,
+        runtime,
+        iri=iri,
+        title=title,
+        types=[(curie(runtime, t), local(runtime, t)) for t in types],
+        properties=properties,
+        incoming=inverse,
+        **extra,
+    )
+
+
+async def _linked_rows(runtime: Runtime, name: str, iri: str) -> list[dict]:
+    """Rows of one of the queries in kg/sparql/queries/linked/, its ?s bound to the resource."""
+    return await runtime.plain_rows(runtime.registry.text(f"linked/{name}"), {"s": encode_term(ox.NamedNode(iri))})
+
+
+EU_COUNTRY = "http://publications.europa.eu/resource/authority/country/"
+
+
+def _value(runtime: Runtime, term: Term, labels: dict[str, str]) -> tuple[str, str | None]:
+    kind, value, _, language = term
+    if kind == "iri":
+        href = f"/country/{value[len(EU_COUNTRY) :]}" if value.startswith(EU_COUNTRY) else local(runtime, value)
+        return labels.get(value, curie(runtime, value)), href
+    return (value + (f" @{language}" if language and language != "en" else "")), None

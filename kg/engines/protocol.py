@@ -1,0 +1,71 @@
+"""What every query engine takes and gives: a job, an outcome, RDF terms as plain tuples, and the engine protocol.
+
+Both engines (the embedded worker pool and an external SPARQL store) implement `QueryEngine`, so the
+API holds one without knowing which; a running server swaps engines when a new release goes live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pyoxigraph as ox
+
+Term = tuple[str, str, str | None, str | None]  # (kind, value, datatype, language)
+
+
+def encode_term(term: ox.NamedNode | ox.Literal | ox.BlankNode) -> Term:
+    if isinstance(term, ox.NamedNode):
+        return ("iri", term.value, None, None)
+    if isinstance(term, ox.BlankNode):
+        return ("bnode", term.value, None, None)
+    return ("literal", term.value, None if term.language else term.datatype.value, term.language)
+
+
+def decode_term(term: Term) -> ox.NamedNode | ox.Literal | ox.BlankNode:
+    kind, value, datatype, language = term
+    if kind == "iri":
+        return ox.NamedNode(value)
+    if kind == "bnode":
+        return ox.BlankNode(value)
+    if language:
+        return ox.Literal(value, language=language)
+    return ox.Literal(value, datatype=ox.NamedNode(datatype)) if datatype else ox.Literal(value)
+
+
+@dataclass
+class QueryJob:
+    text: str
+    select_format: str = "json"  # json | xml | csv | tsv | rows (encoded terms, for the REST layer)
+    graph_format: str = "text/turtle"
+    substitutions: dict[str, Term] = field(default_factory=dict)
+    union_default_graph: bool = True
+    default_graphs: list[str] | None = None
+    named_graphs: list[str] | None = None
+    max_rows: int | None = None  # None: the engine's budget (KG_MAX_ROWS); the API's own queries set theirs
+    prefixes: dict[str, str] | None = None
+    base_iri: str | None = None  # relative IRIs in the query resolve against it (the endpoint's URL)
+
+
+@dataclass
+class QueryOutcome:
+    form: str  # select | boolean | graph
+    body: bytes = b""
+    rows: list[list[Term | None]] | None = None
+    variables: list[str] = field(default_factory=list)
+    count: int = 0
+    seconds: float = 0.0
+
+
+class QueryEngine(Protocol):
+    """Runs read-only queries on one release of the dataset."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def run(self, job: QueryJob, *, timeout: float | None = None) -> QueryOutcome: ...
+
+    async def healthy(self) -> bool: ...
+
+    def status(self) -> dict[str, object]: ...

@@ -1,0 +1,182 @@
+"""The materials catalogue: filters, facets, sorting and free-text search over learning materials.
+
+Built once per dataset version from three queries (kg/sparql/queries/catalogue/), it answers the
+portfolio site's list and search requests in memory: a CONTAINS scan over descriptions costs
+about 15 ms even in pyoxigraph, while an inverted index answers in microseconds.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+WORD = re.compile(r"\w+", re.UNICODE)
+SORTS = ("title", "-title", "year", "-year", "relevance")
+
+
+def words(text: str) -> list[str]:
+    return [w.casefold() for w in WORD.findall(text)]
+
+
+@dataclass
+class MaterialEntry:
+    iri: str
+    title: str
+    years: list[int] = field(default_factory=list)
+    countries: set[str] = field(default_factory=set)
+    categories: set[str] = field(default_factory=set)
+    subcategories: set[str] = field(default_factory=set)
+    hashtags: set[str] = field(default_factory=set)
+    type_labels: set[str] = field(default_factory=set)
+
+    @property
+    def id(self) -> str:
+        return self.iri.rsplit("/", 1)[-1]
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "iri": self.iri,
+            "id": self.id,
+            "title": self.title,
+            "years": self.years,
+            "countries": sorted(self.countries),
+            "categories": sorted(self.categories),
+            "subcategories": sorted(self.subcategories, key=_notation_key),
+            "type_labels": sorted(self.type_labels),
+        }
+
+
+def _notation_key(notation: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in notation.split("."))
+
+
+@dataclass
+class Filters:
+    category: str | None = None
+    subcategory: str | None = None
+    hashtag: str | None = None
+    country: str | None = None
+    type: str | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+    q: str | None = None
+
+
+class Catalogue:
+    def __init__(self, materials: dict[str, MaterialEntry], texts: dict[str, tuple[str, str]]) -> None:
+        self.materials = materials
+        self.by_id = {m.id: m for m in materials.values()}
+        self.postings: dict[str, dict[str, int]] = defaultdict(dict)  # word → material IRI → weight
+        for iri, (title, body) in texts.items():
+            for word in words(title):
+                self.postings[word][iri] = self.postings[word].get(iri, 0) + 5
+            for word in words(body):
+                self.postings[word][iri] = self.postings[word].get(iri, 0) + 1
+        self.vocabulary = sorted(self.postings)
+
+    @classmethod
+    def from_rows(cls, cards: list[dict], countries: list[dict], hashtags: list[dict]) -> Catalogue:
+        materials: dict[str, MaterialEntry] = {}
+        bodies: dict[str, list[str]] = defaultdict(list)
+        for row in cards:
+            entry = materials.setdefault(row["material"], MaterialEntry(row["material"], row["title"]))
+            entry.years = sorted({int(y) for y in str(row.get("years") or "").split()} | set(entry.years))
+            entry.categories.add(row["category"])
+            entry.subcategories.add(row["subcategory"])
+            if row.get("type_label"):
+                entry.type_labels.add(row["type_label"])
+            bodies[row["material"]] += [
+                row.get("type_label") or "",
+                row.get("description") or "",
+                str(row.get("features") or "").replace(" || ", " "),
+            ]
+        for row in countries:
+            if row["material"] in materials:
+                materials[row["material"]].countries.add(row["code"])
+        for row in hashtags:
+            if row["material"] in materials:
+                materials[row["material"]].hashtags.add(row["label"])
+        texts = {iri: (m.title, " ".join(bodies[iri])) for iri, m in materials.items()}
+        return cls(materials, texts)
+
+    # -- search ---------------------------------------------------------------------
+
+    def _matches(self, term: str) -> dict[str, int]:
+        """Materials containing a word that starts with `term`, with summed weights."""
+        found: dict[str, int] = defaultdict(int)
+        start = bisect.bisect_left(self.vocabulary, term)
+        for word in self.vocabulary[start:]:
+            if not word.startswith(term):
+                break
+            for iri, weight in self.postings[word].items():
+                found[iri] += weight
+        return found
+
+    def search(self, text: str) -> dict[str, int]:
+        """Materials matching every word of `text` (as a prefix), with a relevance score."""
+        scores: dict[str, int] | None = None
+        for term in words(text):
+            matched = self._matches(term)
+            scores = dict(matched) if scores is None else {i: s + matched[i] for i, s in scores.items() if i in matched}
+        return scores or {}
+
+    # -- filters, facets, pages -----------------------------------------------------
+
+    def select(self, filters: Filters) -> tuple[list[MaterialEntry], dict[str, int]]:
+        scores = self.search(filters.q) if filters.q and words(filters.q) else None
+        hashtag = filters.hashtag.casefold().lstrip("#") if filters.hashtag else None
+        kind = filters.type.casefold() if filters.type else None
+        selected = []
+        for entry in self.materials.values():
+            if scores is not None and entry.iri not in scores:
+                continue
+            if filters.category and filters.category not in entry.categories:
+                continue
+            if filters.subcategory and filters.subcategory not in entry.subcategories:
+                continue
+            if filters.country and filters.country.upper() not in entry.countries:
+                continue
+            if hashtag and hashtag not in {h.casefold().lstrip("#") for h in entry.hashtags}:
+                continue
+            if kind and kind not in {label.casefold() for label in entry.type_labels}:
+                continue
+            if (filters.year_from is not None or filters.year_to is not None) and not any(
+                (filters.year_from is None or y >= filters.year_from)
+                and (filters.year_to is None or y <= filters.year_to)
+                for y in entry.years
+            ):
+                continue
+            selected.append(entry)
+        return selected, scores or {}
+
+    @staticmethod
+    def sort(entries: list[MaterialEntry], order: str, scores: dict[str, int]) -> list[MaterialEntry]:
+        if order == "relevance":
+            return sorted(entries, key=lambda e: (-scores.get(e.iri, 0), e.title.casefold()))
+        if order in ("year", "-year"):
+            missing = 9999 if order == "year" else -1
+            ordered = sorted(entries, key=lambda e: (min(e.years) if e.years else missing, e.title.casefold()))
+            return (
+                ordered
+                if order == "year"
+                else sorted(entries, key=lambda e: (-(max(e.years) if e.years else missing), e.title.casefold()))
+            )
+        return sorted(entries, key=lambda e: e.title.casefold(), reverse=order == "-title")
+
+    @staticmethod
+    def facets(entries: list[MaterialEntry]) -> dict[str, dict[str, int]]:
+        counters: dict[str, Counter[str]] = {
+            name: Counter() for name in ("category", "subcategory", "hashtag", "country", "type", "year")
+        }
+        for entry in entries:
+            counters["category"].update(entry.categories)
+            counters["subcategory"].update(entry.subcategories)
+            counters["hashtag"].update(entry.hashtags)
+            counters["country"].update(entry.countries)
+            counters["type"].update(entry.type_labels)
+            counters["year"].update(str(y) for y in entry.years)
+        return {
+            name: dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))) for name, counter in counters.items()
+        }
