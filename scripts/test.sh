@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Install and run the test suite (what CI runs). Browser tests need Chromium and the remote-store tests
-# Virtuoso: both installed from Debian if missing.
+# Install and run every check (what CI runs): the static checks of scripts/lint.sh, then the test suite.
+# Browser tests need Chromium and the remote-store tests Virtuoso: both installed from Debian if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/lint.sh
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian's chromium and chromium-driver for the browser tests"
