@@ -55,7 +55,7 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _progress():  # noqa: ANN202
+def _progress() -> Callable[[str, str], None]:
     def report(event: str, name: str) -> None:
         if event == "start":
             console.print(f"[cyan]…[/cyan] {name}", highlight=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rdflib import Graph, Namespace, URIRef
-from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, PROV, RDF, RDFS, SKOS, XSD
+from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, PROV, RDF, RDFS, SKOS, XSD, DefinedNamespace
 
 from kg.settings import DEFAULT_BASE_IRI
 
@@ -19,7 +19,7 @@ EUVOC = Namespace("http://publications.europa.eu/ontology/euvoc#")
 WD = Namespace("http://www.wikidata.org/entity/")
 SH = Namespace("http://www.w3.org/ns/shacl#")
 
-VOCABULARIES: dict[str, Namespace] = {
+VOCABULARIES: dict[str, Namespace | type[DefinedNamespace]] = {  # rdflib's own vocabularies are classes
     "schema": SCHEMA,
     "dcterms": DCTERMS,
     "skos": SKOS,

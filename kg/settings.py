@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -99,7 +100,7 @@ class Settings(BaseSettings):
         return self.data_dir / "curation"
 
 
-def load_settings(**values: object) -> Settings:
+def load_settings(**values: Any) -> Settings:  # Any: pydantic validates and converts each value
     """Settings from the environment (and `values`), with errors that name the setting but never its value."""
     from kg.errors import SettingsError
 

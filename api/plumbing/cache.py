@@ -7,6 +7,7 @@ If-None-Match gets a 304. Entries are keyed by path, query string and Accept hea
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,6 +18,15 @@ def _matches(if_none_match: bytes, etag: bytes) -> bool:
     """RFC 9110 weak comparison, as api.plumbing.negotiation.not_modified does for responses not cached yet."""
     tags = {tag.strip() for tag in if_none_match.split(b",") if tag.strip()}
     return b"*" in tags or etag in tags or etag.removeprefix(b"W/") in {t.removeprefix(b"W/") for t in tags}
+
+
+@dataclass
+class _Captured:
+    """What the app sent for one request: status, headers and the body's parts."""
+
+    status: int | None = None
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: list[bytes] = field(default_factory=list)
 
 
 class ResponseCache:
@@ -57,20 +67,19 @@ class ResponseCache:
             await send({"type": "http.response.body", "body": body})
             return
 
-        captured: dict[str, object] = {"status": None, "headers": [], "body": []}
+        captured = _Captured()
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
-                captured["status"] = message["status"]
-                captured["headers"] = list(message.get("headers", []))
+                captured.status = message["status"]
+                captured.headers = list(message.get("headers", []))
             elif message["type"] == "http.response.body":
-                captured["body"].append(message.get("body", b""))  # type: ignore[union-attr]
+                captured.body.append(message.get("body", b""))
             await send(message)
 
         await self.app(scope, receive, capture)
-        if captured["status"] == 200:
-            response_headers = captured["headers"]  # type: ignore[assignment]
-            etag = dict(response_headers).get(b"etag", b"")  # type: ignore[arg-type]
-            self.entries[key] = (response_headers, etag, b"".join(captured["body"]))  # type: ignore[arg-type]
+        if captured.status == 200:
+            etag = dict(captured.headers).get(b"etag", b"")
+            self.entries[key] = (captured.headers, etag, b"".join(captured.body))
             while len(self.entries) > self.max_entries:
                 self.entries.popitem(last=False)

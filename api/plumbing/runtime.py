@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -203,6 +204,22 @@ def json_rows(query: NamedQuery, outcome: QueryOutcome) -> list[dict[str, object
             item[name] = value
         rows.append(item)
     return rows
+
+
+def field_text(row: Mapping[str, object], name: str) -> str:
+    """A field of a named query's row that holds a text (an IRI, or a literal that is not a number)."""
+    value = row[name]
+    if not isinstance(value, str):
+        raise TypeError(f"field {name!r} holds {type(value).__name__}, not a text")
+    return value
+
+
+def field_int(row: Mapping[str, object], name: str) -> int:
+    """A field of a named query's row that holds an integer (a count)."""
+    value = row[name]
+    if not isinstance(value, int):
+        raise TypeError(f"field {name!r} holds {type(value).__name__}, not an integer")
+    return value
 
 
 def _plain(term: Term | None) -> object:

@@ -18,7 +18,7 @@ from api.plumbing.negotiation import cached_response, choose
 from api.plumbing.runtime import Runtime, RuntimeDep
 from api.views.render import not_found
 from api.views.resource import resource_page
-from kg.engines.protocol import QueryJob, Term, decode_term, encode_term
+from kg.engines.protocol import EncodedTriple, QueryJob, decode_triple, encode_term
 from kg.release.layout import EXPORT_FORMATS, MEDIA_TYPES, ONTOLOGY_PAGE, VOID_FILE, dump_name
 from kg.sparql.results import GRAPH_FORMATS, SHORT_NAMES
 
@@ -43,19 +43,19 @@ def alternates(request: Request) -> dict[str, str]:
     return {"Link": ", ".join(links), "Vary": "Accept"}
 
 
-async def describe_resource(runtime: Runtime, iri: str) -> list[list[Term]]:
+async def describe_resource(runtime: Runtime, iri: str) -> list[EncodedTriple]:
     text = runtime.registry.text("linked/resource")
     outcome = await runtime.engine.run(
         QueryJob(text, graph_format="triples", max_rows=100_000, substitutions={"s": encode_term(ox.NamedNode(iri))})
     )
-    return outcome.rows or []
+    return outcome.triples()
 
 
 TURTLE_PREFIXES = ("cap", "id", "skos", "dcterms", "schema", "org", "prov", "xsd")
 
 
-def _rdf(rows: list[list[Term]], media_type: str, runtime: Runtime) -> bytes:
-    triples = [ox.Triple(*(decode_term(t) for t in row)) for row in rows]
+def _rdf(rows: list[EncodedTriple], media_type: str, runtime: Runtime) -> bytes:
+    triples = [decode_triple(row) for row in rows]
     prefixes = {prefix: iri for prefix, iri in runtime.ns.prefixes().items() if prefix in TURTLE_PREFIXES}
     if media_type == "text/turtle":
         return ox.serialize(triples, format=GRAPH_FORMATS[media_type], prefixes=prefixes) or b""
@@ -101,7 +101,7 @@ async def ontology(request: Request, runtime: RuntimeDep) -> Response:
         )
     text = runtime.registry.text("linked/ontology")
     outcome = await runtime.engine.run(QueryJob(text, graph_format="triples", max_rows=1_000_000))
-    body = _rdf(outcome.rows or [], media_type, runtime)
+    body = _rdf(outcome.triples(), media_type, runtime)
     return cached_response(
         request,
         body,

@@ -8,6 +8,7 @@ values and are bound as RDF terms.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -44,7 +45,7 @@ async def list_queries(request: Request, runtime: RuntimeDep) -> Response:
     return await respond(request, runtime, produce)
 
 
-def _endpoint(query: NamedQuery):  # noqa: ANN202 - a FastAPI endpoint with a generated signature
+def _endpoint(query: NamedQuery) -> Callable[..., Awaitable[Response]]:  # an endpoint with a generated signature
     async def endpoint(request: Request, **values: str | None) -> Response:
         runtime = await get_runtime(request)
         given = {name: value for name, value in values.items() if value is not None}
@@ -66,7 +67,7 @@ def _endpoint(query: NamedQuery):  # noqa: ANN202 - a FastAPI endpoint with a ge
         parameters.append(
             inspect.Parameter(parameter.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
         )
-    endpoint.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    endpoint.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]  # typeshed omits it; inspect reads it
     endpoint.__name__ = f"query_{query.name}"
     return endpoint
 

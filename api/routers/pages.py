@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api.plumbing.errors import HTTPProblem
-from api.plumbing.runtime import Runtime, RuntimeDep
+from api.plumbing.runtime import Runtime, RuntimeDep, field_int, field_text
 from api.views.render import html, local, not_found, render
 from kg.search.catalogue import Catalogue, Filters
 
@@ -29,7 +29,8 @@ async def home(request: Request, runtime: RuntimeDep) -> Response:
     categories: dict[str, dict] = {}
     for row in await runtime.rows("categories"):
         category = categories.setdefault(
-            row["category"], {"notation": row["category"], "title": row["category_title"], "subcategories": []}
+            field_text(row, "category"),
+            {"notation": row["category"], "title": row["category_title"], "subcategories": []},
         )
         category["subcategories"].append(row)
     for category in categories.values():
@@ -50,7 +51,7 @@ async def search(
     subcategory: Annotated[str | None, Query(max_length=4)] = None,
     hashtag: Annotated[str | None, Query(max_length=80)] = None,
     country: Annotated[str | None, Query(max_length=3)] = None,
-    type: Annotated[str | None, Query(max_length=120)] = None,  # noqa: A002
+    type: Annotated[str | None, Query(max_length=120)] = None,
     year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
 ) -> Response:
     catalogue = _catalogue(runtime)
@@ -103,8 +104,8 @@ async def search(
 async def hashtags(request: Request, runtime: RuntimeDep) -> Response:
     rows = await runtime.rows("hashtags")
     for row in rows:
-        row["path"] = local(runtime, row["hashtag"])
-    indexed = sorted((r for r in rows if r["in_index"]), key=lambda r: r["label"].casefold())
+        row["path"] = local(runtime, field_text(row, "hashtag"))
+    indexed = sorted((r for r in rows if r["in_index"]), key=lambda r: field_text(r, "label").casefold())
     return html(request, runtime, render("hashtags.html", request, runtime, indexed=indexed, rows=rows))
 
 
@@ -112,10 +113,10 @@ async def hashtags(request: Request, runtime: RuntimeDep) -> Response:
 async def reused(request: Request, runtime: RuntimeDep) -> Response:
     rows = await runtime.rows("materials_reused_across_categories")
     for row in rows:
-        row["path"] = local(runtime, row["material"])
+        row["path"] = local(runtime, field_text(row, "material"))
     matrix_rows = await runtime.rows("countries_by_category")
-    countries = sorted({r["country"] for r in matrix_rows})
-    cells = {(r["country"], r["category"]): r["materials"] for r in matrix_rows}
+    countries = sorted({field_text(r, "country") for r in matrix_rows})
+    cells = {(r["country"], r["category"]): field_int(r, "materials") for r in matrix_rows}
     peak = max(cells.values(), default=1)
     return html(
         request,
@@ -150,25 +151,29 @@ async def editor(request: Request, runtime: RuntimeDep) -> Response:
 
 @router.get("/countries")
 async def countries(request: Request, runtime: RuntimeDep) -> Response:
-    rows = sorted(await runtime.rows("countries"), key=lambda r: (-r["materials"], r["name"]))
+    rows = sorted(await runtime.rows("countries"), key=lambda r: (-field_int(r, "materials"), field_text(r, "name")))
     return html(request, runtime, render("countries.html", request, runtime, rows=rows))
 
 
 @router.get("/country/{code}")
 async def country(request: Request, runtime: RuntimeDep, code: str) -> Response:
     rows = {row["code"]: row for row in await runtime.rows("countries")}
-    by_alpha3 = {row["country"].rsplit("/", 1)[-1]: row for row in rows.values()}
+    by_alpha3 = {field_text(row, "country").rsplit("/", 1)[-1]: row for row in rows.values()}
     record = rows.get(code.upper()) or by_alpha3.get(code.upper())
     if record is None:
         return not_found(request, runtime, "text/html", f"/country/{code}")
-    alpha2 = record["code"]
+    alpha2 = field_text(record, "code")
     entries, _ = _catalogue(runtime).select(Filters(country=alpha2))
     by_category: dict[str, list[dict]] = defaultdict(list)
     for entry in sorted(entries, key=lambda e: e.title.casefold()):
         for category in sorted(entry.categories):
             by_category[category].append({"title": entry.title, "path": local(runtime, entry.iri)})
     profile = (await runtime.rows("platform_profile", {"country": alpha2})) if record.get("has_profile") else []
-    cities = [c | {"path": local(runtime, c["city"])} for c in await runtime.rows("cities") if c["country"] == alpha2]
+    cities = [
+        c | {"path": local(runtime, field_text(c, "city"))}
+        for c in await runtime.rows("cities")
+        if c["country"] == alpha2
+    ]
     return html(
         request,
         runtime,
@@ -179,7 +184,7 @@ async def country(request: Request, runtime: RuntimeDep, code: str) -> Response:
             country=record,
             by_category=sorted(by_category.items()),
             profile=profile[0] if profile else None,
-            profile_path=local(runtime, profile[0]["profile"]) if profile else "",
+            profile_path=local(runtime, field_text(profile[0], "profile")) if profile else "",
             cities=cities,
         ),
     )

@@ -6,6 +6,7 @@ Materials, categories, hashtags, countries, organisations, cities and personas.
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
@@ -14,7 +15,7 @@ from fastapi.responses import Response
 
 from api.plumbing.errors import HTTPProblem
 from api.plumbing.respond import respond
-from api.plumbing.runtime import Runtime, RuntimeDep
+from api.plumbing.runtime import Runtime, RuntimeDep, field_text
 from kg.search.catalogue import Catalogue, Filters
 
 router = APIRouter(prefix="/api", tags=["Portfolio resources"])
@@ -74,7 +75,7 @@ async def materials(
     country: Country = None,
     type: Text = None,
     year_from: Year = None,
-    year_to: Year = None,  # noqa: A002
+    year_to: Year = None,
     q: Annotated[
         str | None,
         Query(max_length=200, description="free text over titles, descriptions, type labels and key features"),
@@ -108,7 +109,7 @@ async def material_facets(
     country: Country = None,
     type: Text = None,
     year_from: Year = None,
-    year_to: Year = None,  # noqa: A002
+    year_to: Year = None,
     q: Text = None,
 ) -> Response:
     catalogue = _catalogue(runtime)
@@ -140,7 +141,8 @@ async def categories(request: Request, runtime: RuntimeDep) -> Response:
         grouped: dict[str, dict] = {}
         for row in await runtime.rows("categories"):
             category = grouped.setdefault(
-                row["category"], {"notation": row["category"], "title": row["category_title"], "subcategories": []}
+                field_text(row, "category"),
+                {"notation": row["category"], "title": row["category_title"], "subcategories": []},
             )
             category["subcategories"].append(
                 {
@@ -163,7 +165,7 @@ LISTINGS = {  # path → (named query, summary): routes that serve one named que
 }
 
 
-def _listing(query: str):  # noqa: ANN202 - a FastAPI endpoint
+def _listing(query: str) -> Callable[[Request, Runtime], Awaitable[Response]]:
     async def endpoint(request: Request, runtime: RuntimeDep) -> Response:
         async def produce() -> object:
             return await runtime.rows(query)
@@ -225,7 +227,7 @@ async def personas(request: Request, runtime: RuntimeDep) -> Response:
         grouped: dict[str, dict] = {}
         for row in await runtime.rows("personas"):
             persona = grouped.setdefault(
-                row["persona"],
+                field_text(row, "persona"),
                 {"persona": row["persona"], "name": row["name"], "description": row["description"], "needs": []},
             )
             persona["needs"].append({"text": row["need"], "quoted": row["quoted"]})

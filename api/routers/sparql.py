@@ -34,7 +34,7 @@ async def _parameters(request: Request) -> tuple[str | None, list[str], list[str
     params: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():  # parsed once by Starlette, cached on the request
         params.setdefault(key, []).append(value)
-    query = (params.get("query") or [None])[0]
+    query: str | None = params["query"][0] if params.get("query") else None
     if request.method == "POST":
         content_type, _, options = request.headers.get("content-type", "").partition(";")
         content_type = content_type.strip().lower()
@@ -55,7 +55,8 @@ async def _parameters(request: Request) -> tuple[str | None, list[str], list[str
                 )
             for key, values in form.items():
                 params.setdefault(key, []).extend(values)
-            query = (form.get("query") or [query])[0]
+            if form.get("query"):
+                query = form["query"][0]
         elif content_type == "application/sparql-query":
             if query is not None:
                 raise HTTPProblem(400, "Invalid SPARQL request", "a query was sent both in the URL and in the body")
@@ -201,7 +202,7 @@ def service_description(request: Request, runtime: RuntimeDep, override: str | N
         ox.serialize(
             triples,
             format=GRAPH_FORMATS[media_type],
-            **({"prefixes": {"sd": sd, "void": void}} if media_type == "text/turtle" else {}),
+            prefixes={"sd": sd, "void": void} if media_type == "text/turtle" else None,
         )
         or b""
     )

@@ -7,9 +7,9 @@ from collections import defaultdict
 import pyoxigraph as ox
 from fastapi import Request
 
-from api.plumbing.runtime import Runtime
+from api.plumbing.runtime import Runtime, field_text
 from api.views.render import curie, local, render
-from kg.engines.protocol import Term, encode_term
+from kg.engines.protocol import EncodedTriple, Term, encode_term
 
 LABELS = (
     "http://www.w3.org/2004/02/skos/core#prefLabel",
@@ -20,7 +20,7 @@ LABELS = (
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 
-async def resource_page(request: Request, runtime: Runtime, iri: str, rows: list[list[Term]]) -> str:
+async def resource_page(request: Request, runtime: Runtime, iri: str, rows: list[EncodedTriple]) -> str:
     labels: dict[str, str] = {}
     outgoing: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
     incoming: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
@@ -41,23 +41,25 @@ async def resource_page(request: Request, runtime: Runtime, iri: str, rows: list
     if cap + "LearningMaterial" in types:
         cards = await runtime.rows("material_cards", {"material": iri})
         for card in cards:
-            card["path"] = local(runtime, card["card"])
+            card["path"] = local(runtime, field_text(card, "card"))
         related = await runtime.rows("related_materials", {"material": iri})
         for row in related:
-            row["path"] = local(runtime, row["related"])
+            row["path"] = local(runtime, field_text(row, "related"))
         extra = {"cards": cards, "related": related[:8]}
     if cap + "ProblemStatement" in types:
         details: dict[str, list] = defaultdict(list)
-        for row in await _linked_rows(runtime, "subcategory", iri):
-            details[row["kind"]].append(row | {"path": local(runtime, row["link"]) if row.get("link") else None})
+        for detail in await _linked_rows(runtime, "subcategory", iri):
+            details[detail["kind"]].append(
+                detail | {"path": local(runtime, detail["link"]) if detail.get("link") else None}
+            )
         extra = {"details": details}
     if cap + "Persona" in types:
         needs: dict[str, dict] = {}
-        for row in await _linked_rows(runtime, "persona", iri):
-            need = needs.setdefault(row["need"], {"text": row["text"], "quoted": row["quoted"], "answers": []})
-            if row.get("sub"):
+        for answer in await _linked_rows(runtime, "persona", iri):
+            need = needs.setdefault(answer["need"], {"text": answer["text"], "quoted": answer["quoted"], "answers": []})
+            if answer.get("sub"):
                 need["answers"].append(
-                    {"path": local(runtime, row["sub"]), "label": f"{row['notation']} {row['title']}"}
+                    {"path": local(runtime, answer["sub"]), "label": f"{answer['notation']} {answer['title']}"}
                 )
         extra = {"needs": list(needs.values())}
     properties = sorted(((curie(runtime, p), values) for p, values in outgoing.items()), key=lambda item: item[0])

@@ -71,7 +71,7 @@ def worker_main(connection: Connection, dataset: str, memory_limit: int | None =
             connection.send(("error", (type(exc).__name__, exc.problem)))
         except MemoryError:
             connection.send(("error", ("ResourceLimit", "the query needed more memory than a query may use")))
-        except Exception as exc:  # noqa: BLE001 - reported to the parent, which logs it and answers 500
+        except Exception as exc:  # reported to the parent, which logs it and answers 500
             connection.send(("error", ("QueryFailed", f"{type(exc).__name__}: {exc}")))
 
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from kg.engines.protocol import QueryJob, QueryOutcome, decode_term, encode_term
+from kg.engines.protocol import QueryJob, QueryOutcome, Term, decode_term, encode_term
 from kg.errors import QuerySyntaxError, ResultTooLarge
-from kg.sparql.results import GRAPH_FORMATS, write_boolean, write_graph, write_select
+from kg.sparql.results import GRAPH_FORMATS, BoundTerm, write_boolean, write_graph, write_select
 
 
 def execute(store: ox.Store, job: QueryJob) -> QueryOutcome:
@@ -48,7 +48,7 @@ def shape_outcome(results: Any, job: QueryJob, started: float) -> QueryOutcome:
         )
     if isinstance(results, ox.QuerySolutions) or hasattr(results, "variables"):
         variables = [v.value for v in results.variables]
-        rows = []
+        rows: list[list[BoundTerm | None]] = []
         for solution in results:
             if job.max_rows is not None and len(rows) >= job.max_rows:
                 raise ResultTooLarge(
@@ -62,7 +62,7 @@ def shape_outcome(results: Any, job: QueryJob, started: float) -> QueryOutcome:
             outcome.body = write_select(variables, rows, job.select_format)
         outcome.seconds = time.perf_counter() - started
         return outcome
-    triples = []
+    triples: list[ox.Triple] = []
     for triple in results:
         if job.max_rows is not None and len(triples) >= job.max_rows:
             raise ResultTooLarge(
@@ -71,9 +71,17 @@ def shape_outcome(results: Any, job: QueryJob, started: float) -> QueryOutcome:
         triples.append(triple)
     if job.graph_format == "triples":  # encoded terms, for pages rendered by the parent
         outcome = QueryOutcome("graph", count=len(triples), seconds=time.perf_counter() - started)
-        outcome.rows = [[encode_term(t.subject), encode_term(t.predicate), encode_term(t.object)] for t in triples]
+        outcome.rows = [_encoded_triple(t) for t in triples]
         return outcome
     if job.graph_format not in GRAPH_FORMATS:
         raise QuerySyntaxError(f"cannot write a graph as {job.graph_format}")
     body = write_graph(triples, job.graph_format, job.prefixes)
     return QueryOutcome("graph", body, count=len(triples), seconds=time.perf_counter() - started)
+
+
+def _encoded_triple(triple: ox.Triple) -> list[Term | None]:
+    """A triple's terms, encoded; a triple term in it (RDF 1.2) has no encoding."""
+    subject, value = triple.subject, triple.object
+    if isinstance(subject, ox.Triple) or isinstance(value, ox.Triple):
+        raise TypeError(f"a triple term cannot be encoded: {triple}")
+    return [encode_term(subject), encode_term(triple.predicate), encode_term(value)]

@@ -12,6 +12,7 @@ from typing import Protocol
 import pyoxigraph as ox
 
 Term = tuple[str, str, str | None, str | None]  # (kind, value, datatype, language)
+EncodedTriple = tuple[Term, Term, Term]  # (subject, predicate, object)
 
 
 def encode_term(term: ox.NamedNode | ox.Literal | ox.BlankNode) -> Term:
@@ -31,6 +32,13 @@ def decode_term(term: Term) -> ox.NamedNode | ox.Literal | ox.BlankNode:
     if language:
         return ox.Literal(value, language=language)
     return ox.Literal(value, datatype=ox.NamedNode(datatype)) if datatype else ox.Literal(value)
+
+
+def decode_triple(triple: EncodedTriple) -> ox.Triple:
+    subject, predicate, value = (decode_term(term) for term in triple)
+    if isinstance(subject, ox.Literal) or not isinstance(predicate, ox.NamedNode):
+        raise TypeError(f"not an RDF triple: {triple}")
+    return ox.Triple(subject, predicate, value)
 
 
 @dataclass
@@ -55,6 +63,15 @@ class QueryOutcome:
     variables: list[str] = field(default_factory=list)
     count: int = 0
     seconds: float = 0.0
+
+    def triples(self) -> list[EncodedTriple]:
+        """The rows of a graph outcome in the "triples" format, whose every term is bound."""
+        triples = []
+        for subject, predicate, value in self.rows or []:
+            if subject is None or predicate is None or value is None:
+                raise TypeError("a triple with an unbound term")
+            triples.append((subject, predicate, value))
+        return triples
 
 
 class QueryEngine(Protocol):

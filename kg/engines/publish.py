@@ -76,10 +76,13 @@ def read_release(
         },
     )
     outcome = client.query(job, "SELECT", ([], [release_graph(ns)]), time.monotonic() + timeout)
-    rows = [dict(zip(outcome.variables, row, strict=True)) for row in outcome.rows or []]
+    rows = [  # each bound variable's value
+        {name: term[1] for name, term in zip(outcome.variables, row, strict=True) if term is not None}
+        for row in outcome.rows or []
+    ]
     if not rows:
         return StoreRelease(None)
-    return StoreRelease(rows[0]["version"][1], sorted({row["graph"][1] for row in rows if row.get("graph")}))
+    return StoreRelease(rows[0]["version"], sorted({row["graph"] for row in rows if "graph" in row}))
 
 
 def graph_sizes(client: StoreClient, registry: QueryRegistry, graphs: list[str], timeout: float) -> dict[str, int]:
@@ -87,7 +90,8 @@ def graph_sizes(client: StoreClient, registry: QueryRegistry, graphs: list[str],
     outcome = client.query(job, "SELECT", ([], graphs), time.monotonic() + timeout)
     sizes = dict.fromkeys(graphs, 0)
     for graph, triples in outcome.rows or []:
-        sizes[graph[1]] = int(triples[1])
+        if graph is not None and triples is not None:
+            sizes[graph[1]] = int(triples[1])
     return sizes
 
 

@@ -104,7 +104,7 @@ class Agents:
                     dive.partners, node, self._home_country((dive.title or "").rsplit(",", 1)[-1].strip().title())
                 ):
                     self.ctx.add(node, self.ctx.cap.appearancePartner, target)
-        profiles = {e.str("heading"): e for e in self.ctx.curation.file("profiles.yaml").entries("profiles")}
+        profiles = {e.text("heading"): e for e in self.ctx.curation.file("profiles.yaml").entries("profiles")}
         for profile in self.ctx.sources.portfolio.profiles:
             self._profile(profile, profiles.pop(profile.heading, None))
         for heading, entry in profiles.items():
@@ -138,25 +138,25 @@ class Agents:
         seen_ids: set[str] = set()
         units: list[tuple[Entry, URIRef, str]] = []
         for entry in ctx.curation.file("organisations.yaml").entries("organisations"):
-            org_id, name = entry.str("id"), entry.str("name")
+            org_id, name = entry.text("id"), entry.text("name")
             if org_id in seen_ids:
                 raise entry.error(f"organisation id {org_id!r} is used twice", "id")
-            seen_ids.add(org_id)  # type: ignore[arg-type]
-            kind = entry.str("type", required=False) or "other"
+            seen_ids.add(org_id)
+            kind = entry.text("type", required=False) or "other"
             if kind not in ORGANISATION_TYPES:
                 raise entry.error(f"type {kind!r} is not one of {sorted(ORGANISATION_TYPES)}", "type")
             iri = ctx.typed(ctx.mint(f"org/{org_id}"), *ORGANISATION_TYPES[kind])
             ctx.add(iri, SKOS.prefLabel, name, lang="en")
-            acronym = entry.str("acronym", required=False)
+            acronym = entry.text("acronym", required=False)
             ctx.add(iri, SKOS.altLabel, acronym)
             labels = entry.get("labels") or {}
             for language, label in labels.items():
                 if language != "__line__":
                     ctx.add(iri, SKOS.prefLabel if language != "en" else SKOS.altLabel, label, lang=language)
-            self._place(iri, entry.str("country", required=False), entry)
-            country = entry.str("country", required=False)
-            for printed in {*(str(p) for p in entry.list("names")), name}:
-                candidates = self.named.setdefault(normalise(printed), {})  # type: ignore[arg-type]
+            self._place(iri, entry.text("country", required=False), entry)
+            country = entry.text("country", required=False)
+            for printed in {*(str(p) for p in entry.values("names")), name}:
+                candidates = self.named.setdefault(normalise(printed), {})
                 if country in candidates and candidates[country] != iri:
                     raise entry.error(
                         f"the name {printed!r} already denotes {candidates[country]} in {country}", "names"
@@ -166,7 +166,7 @@ class Agents:
                     ctx.add(iri, SKOS.altLabel, printed)
             self.curated.add(iri)
             ctx.decision(iri, entry.note())
-            if parent := entry.str("unit_of", required=False):
+            if parent := entry.text("unit_of", required=False):
                 units.append((entry, iri, parent))
         for entry, iri, parent in units:
             if ctx.mint(f"org/{parent}") not in self.curated:
@@ -216,15 +216,15 @@ class Agents:
     def _changes(self) -> None:
         ctx = self.ctx
         for entry in ctx.curation.file("organisations.yaml").entries("changes"):
-            before, after = ctx.mint(f"org/{entry.str('from')}"), ctx.mint(f"org/{entry.str('to')}")
+            before, after = ctx.mint(f"org/{entry.text('from')}"), ctx.mint(f"org/{entry.text('to')}")
             for iri, key in ((before, "from"), (after, "to")):
                 if iri not in self.curated:
-                    raise entry.error(f"no organisation with id {entry.str(key)!r}", key)
-            change = ctx.typed(ctx.mint(f"change/{entry.str('id')}"), ORG.ChangeEvent)
+                    raise entry.error(f"no organisation with id {entry.text(key)!r}", key)
+            change = ctx.typed(ctx.mint(f"change/{entry.text('id')}"), ORG.ChangeEvent)
             ctx.add(change, ORG.originalOrganization, before)
             ctx.add(change, ORG.resultingOrganization, after)
-            ctx.text(change, DCTERMS.description, entry.str("description", required=False))
-            for source in entry.list("sources"):
+            ctx.text(change, DCTERMS.description, entry.text("description", required=False))
+            for source in entry.values("sources"):
                 file_name, _, line = str(source).partition(":")
                 if file_name not in ctx.sources.documents or not line.isdigit():
                     raise entry.error(f"source {source!r} is not 'file:line'", "sources")
@@ -235,17 +235,17 @@ class Agents:
     def _partner_lists(self) -> dict[str, tuple[Entry, list[Item]]]:
         lists: dict[str, tuple[Entry, list[Item]]] = {}
         for entry in self.ctx.curation.file("partner_lists.yaml").entries("lists"):
-            raw = entry.str("raw")
+            raw = entry.text("raw")
             items = []
             for item in entry.entries("items"):
-                text = item.str("text")
-                if text not in raw:  # type: ignore[operator]
+                text = item.text("text")
+                if text not in raw:
                     raise item.error(f"{text!r} is not part of the printed list", "text")
-                kind = item.str("kind", required=False) or "organisation"
+                kind = item.text("kind", required=False) or "organisation"
                 if kind not in {"organisation", "country", "city", "group"}:
                     raise item.error(f"kind {kind!r} is not organisation, country, city or group", "kind")
-                items.append(Item(text, kind, item.str("country", required=False)))  # type: ignore[arg-type]
-            lists[normalise(raw)] = (entry, items)  # type: ignore[arg-type]
+                items.append(Item(text, kind, item.text("country", required=False)))
+            lists[normalise(raw)] = (entry, items)
         return lists
 
     def _home_country(self, cell: str) -> str | None:
@@ -303,7 +303,7 @@ class Agents:
 
     def _profile(self, profile: Profile, entry: Entry | None) -> None:
         ctx, cap = self.ctx, self.ctx.cap
-        code = entry.str("country") if entry else None
+        code = entry.text("country") if entry else None
         country = ctx.curation.country(code or profile.heading)
         if country is None:
             raise ctx.sources.by_role("portfolio").text.error(
@@ -332,15 +332,15 @@ class Agents:
                 group="profiles",
             )
             return
-        for decision in entry.list("decisions"):
+        for decision in entry.values("decisions"):
             ctx.decision(node, str(decision))
         for field_name, (cell_key, role, _) in MEMBER_ROLES.items():
             cell = profile.cells[cell_key]
             for item in entry.entries(field_name):
-                text = item.str("text")
-                if text not in cell.text:  # type: ignore[operator]
+                text = item.text("text")
+                if text not in cell.text:
                     raise item.error(f"{text!r} is not in the {cell.label!r} cell of {profile.heading}", "text")
-                member = self.organisation(text, country=country.alpha2, where=f"{self.file}:{cell.line}")  # type: ignore[arg-type]
+                member = self.organisation(text, country=country.alpha2, where=f"{self.file}:{cell.line}")
                 membership = ctx.typed(ctx.unique(f"membership/{cc}/{member.rsplit('/', 1)[1]}/{role}"), ORG.Membership)
                 ctx.add(membership, ORG.member, member)
                 ctx.add(membership, ORG.organization, platform)
@@ -350,12 +350,12 @@ class Agents:
                 ctx.locate(membership, self.file, Span(cell.line, cell.line), node)
         cities_cell = profile.cells["cities"]
         for item in entry.entries("cities"):
-            text, role = item.str("text"), item.str("role")
-            if text not in cities_cell.text:  # type: ignore[operator]
+            text, role = item.text("text"), item.text("role")
+            if text not in cities_cell.text:
                 raise item.error(f"{text!r} is not in the Cities cell of {profile.heading}", "text")
             if role not in CITY_ROLES:
                 raise item.error(f"role {role!r} is not one of {sorted(CITY_ROLES)}", "role")
-            city = self.city(text, country.alpha2)  # type: ignore[arg-type]
+            city = self.city(text, country.alpha2)
             if role == "mission-city":
                 ctx.typed(city, cap.MissionCity)
             participation = ctx.typed(

@@ -45,14 +45,14 @@ class Challenges:
         printed = self._printed_hashtags()
         variants: dict[str, tuple[str, str]] = {}
         for concept in entry.entries("concepts"):
-            tag = concept.str("tag")
+            tag = concept.text("tag")
             for kind in ("hidden", "alternative"):
-                for variant in concept.list(kind):
+                for variant in concept.values(kind):
                     if variant not in printed:
                         raise concept.error(f"{variant!r} is not printed in the portfolio", kind)
                     if variant in variants:
                         raise concept.error(f"{variant!r} is already folded into {variants[variant][0]!r}", kind)
-                    variants[variant] = (tag, kind)  # type: ignore[assignment]
+                    variants[variant] = (tag, kind)
         return variants
 
     def _printed_hashtags(self) -> set[str]:
@@ -181,7 +181,9 @@ class Challenges:
     def _stray_hashtags(self, sub: Subcategory, concept: URIRef) -> None:
         if not sub.stray_hashtags:
             return
-        decisions = {e.str("subcategory"): e for e in self.ctx.curation.file("sections.yaml").entries("stray_hashtags")}
+        decisions = {
+            e.text("subcategory"): e for e in self.ctx.curation.file("sections.yaml").entries("stray_hashtags")
+        }
         decision = decisions.get(sub.notation)
         lines = f"{sub.stray_hashtags[0].line}-{sub.stray_hashtags[-1].line}"
         if decision is None:
@@ -193,10 +195,10 @@ class Challenges:
                 group=sub.notation,
             )
             return
-        if decision.str("decision") == "include":
+        if decision.text("decision") == "include":
             for use in sub.stray_hashtags:
                 self.ctx.add(concept, self.ctx.cap.hasHashtag, self.hashtag(use.printed))
-        self.ctx.decision(concept, f"Stray hashtags (lines {lines}): {decision.str('decision')}. {decision.note()}")
+        self.ctx.decision(concept, f"Stray hashtags (lines {lines}): {decision.text('decision')}. {decision.note()}")
 
     def _quote(self, node: URIRef, quote: Quote, about: URIRef, section: URIRef) -> None:
         ctx, cap = self.ctx, self.ctx.cap
@@ -225,11 +227,11 @@ class Challenges:
         ctx = self.ctx
         root = ctx.curation.file("hashtags.yaml")
         for entry in root.entries("relations"):
-            tag = entry.str("tag")
+            tag = entry.text("tag")
             if tag not in self.hashtags:
                 raise entry.error(f"{tag!r} is not a hashtag of the portfolio", "tag")
             for kind, predicate in (("broader", SKOS.broader), ("related", SKOS.related)):
-                other = entry.str(kind, required=False)
+                other = entry.text(kind, required=False)
                 if other is None:
                     continue
                 if other not in self.hashtags:
@@ -237,12 +239,12 @@ class Challenges:
                 ctx.add(self.hashtags[tag], predicate, self.hashtags[other])
             ctx.decision(self.hashtags[tag], entry.note())
         for entry in root.entries("concepts"):
-            tag = entry.str("tag")
+            tag = entry.text("tag")
             if tag in self.hashtags:
                 ctx.decision(self.hashtags[tag], entry.note())
-        glossary = {e.str("key") for e in ctx.curation.file("glossary.yaml").entries("terms")}
+        glossary = {e.text("key") for e in ctx.curation.file("glossary.yaml").entries("terms")}
         for entry in root.entries("glossary"):
-            tag, key = entry.str("tag"), entry.str("key")
+            tag, key = entry.text("tag"), entry.text("key")
             if tag not in self.hashtags or key not in glossary:
                 raise entry.error(f"{tag!r} or glossary key {key!r} is unknown", "tag")
             ctx.add(self.hashtags[tag], SKOS.related, ctx.mint(f"glossary/{key}"))
@@ -258,30 +260,30 @@ class Challenges:
             for notation, item in items.items():
                 subjects.setdefault(normalise(item.text), notation)
         for entry in self.ctx.curation.file("sections.yaml").entries("lessons"):
-            if entry.str("category") != category.notation:
+            if entry.text("category") != category.notation:
                 continue
-            title = entry.str("title")
-            if not any(normalise(lesson.title) == normalise(title) for lesson in category.lessons):  # type: ignore[arg-type]
+            title = entry.text("title")
+            if not any(normalise(lesson.title) == normalise(title) for lesson in category.lessons):
                 raise entry.error(f"category {category.notation} prints no lesson titled {title!r}", "title")
-            subjects[normalise(title)] = entry.str("about")  # type: ignore[index,assignment]
+            subjects[normalise(title)] = entry.text("about")
         return subjects
 
     def _lessons(self, category: Category) -> None:
-        if not category.lessons:
+        if not category.lessons or category.lessons_span is None:
             return
         ctx, cap = self.ctx, self.ctx.cap
         section = self.documents.section(
             f"lessons-{category.notation}", f"{category.title}: Lessons Learned", category.lessons_span
-        )  # type: ignore[arg-type]
+        )
         subjects = self._lesson_subjects(category)
         repeated = {
-            (e.str("category"), int(e.str("block"))): e.note()  # type: ignore[arg-type]
+            (e.text("category"), int(e.text("block"))): e.note()
             for e in ctx.curation.file("sections.yaml").entries("repeated_lesson_blocks")
         }
         notes = {
-            normalise(e.str("title")): e.note()
-            for e in ctx.curation.file("sections.yaml").entries("lessons")  # type: ignore[arg-type]
-            if e.str("category") == category.notation
+            normalise(e.text("title")): e.note()
+            for e in ctx.curation.file("sections.yaml").entries("lessons")
+            if e.text("category") == category.notation
         }
         for number, lesson in enumerate(category.lessons, start=1):
             node = ctx.typed(ctx.mint(f"lesson/{category.notation}/{number}"), cap.LessonLearned)

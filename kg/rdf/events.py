@@ -48,13 +48,13 @@ class Events:
         """Link each need to the subcategories that answer it, as curated in personas.yaml."""
         ctx = self.ctx
         for entry in ctx.curation.file("personas.yaml").entries("needs"):
-            persona, starts = entry.str("persona"), entry.str("starts")
-            matches = [node for (name, text), node in nodes.items() if name == persona and text.startswith(starts)]  # type: ignore[arg-type]
+            persona, starts = entry.text("persona"), entry.text("starts")
+            matches = [node for (name, text), node in nodes.items() if name == persona and text.startswith(starts)]
             if len(matches) != 1:
                 raise entry.error(
                     f"{len(matches)} needs of {persona} start with {starts!r}; exactly one must", "starts"
                 )
-            for notation in entry.list("addressed_by"):
+            for notation in entry.values("addressed_by"):
                 if str(notation) not in self.subcategories:
                     raise entry.error(f"there is no subcategory {notation}", "addressed_by")
                 ctx.add(matches[0], ctx.cap.addressedBy, self.subcategories[str(notation)])
@@ -111,5 +111,5 @@ class Events:
             ctx.locate(node, file_name, activity.span)
 
 
-def _date_type(lexical: str):  # noqa: ANN202
+def _date_type(lexical: str) -> URIRef:
     return XSD.date if len(lexical) == 10 else XSD.gYearMonth

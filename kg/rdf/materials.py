@@ -73,23 +73,23 @@ class Materials:
         groups: dict[str, tuple[Entry | None, list[Card]]] = {}
         owner: dict[int, str] = {}
         for entry in self.ctx.curation.file("materials.yaml").entries("materials"):
-            material_id = entry.str("id")
+            material_id = entry.text("id")
             if material_id in groups:
                 raise entry.error(f"material id {material_id!r} is used twice", "id")
             members: list[Card] = []
             for raw in entry.entries("cards"):
                 selector = Selector(
                     raw,
-                    normalise(raw.str("title")),  # type: ignore[arg-type]
-                    {str(s) for s in raw.list("subcategories")},
-                    normalise(raw.str("type_label")) if raw.get("type_label") else None,
-                )  # type: ignore[arg-type]
+                    normalise(raw.text("title")),
+                    {str(s) for s in raw.values("subcategories")},
+                    normalise(raw.text("type_label")) if raw.get("type_label") else None,
+                )
                 selected = [card for card in cards if selector.matches(card)]
                 if not selected:
                     raise raw.error(
-                        f"no card of the portfolio matches {raw.str('title')!r}"
+                        f"no card of the portfolio matches {raw.text('title')!r}"
                         + (f" in {sorted(selector.subcategories)}" if selector.subcategories else "")
-                        + (f" with type label {raw.str('type_label')!r}" if selector.type_label else ""),
+                        + (f" with type label {raw.text('type_label')!r}" if selector.type_label else ""),
                         "title",
                     )
                 for card in selected:
@@ -99,8 +99,8 @@ class Materials:
                         )
                     if id(card) not in owner:
                         members.append(card)
-                    owner[id(card)] = material_id  # type: ignore[assignment]
-            groups[material_id] = (entry, members)  # type: ignore[index]
+                    owner[id(card)] = material_id
+            groups[material_id] = (entry, members)
         automatic: dict[str, list[Card]] = defaultdict(list)
         for card in cards:
             if id(card) not in owner:
@@ -118,13 +118,13 @@ class Materials:
         ctx, cap = self.ctx, self.ctx.cap
         material = ctx.typed(ctx.mint(f"material/{material_id}"), cap.LearningMaterial)
         self.materials[material_id] = material
-        title = entry.str("title") if entry else cards[0].title
-        if entry and not any(self._prints(card, title) for card in cards):  # type: ignore[arg-type]
+        title = entry.text("title") if entry else cards[0].title
+        if entry and not any(self._prints(card, title) for card in cards):
             raise entry.error(f"title {title!r} is printed on none of the material's cards", "title")
-        ctx.title(material, title)  # type: ignore[arg-type]
+        ctx.title(material, title)
         if entry:
             ctx.decision(material, entry.note())
-            series = entry.str("series", required=False)
+            series = entry.text("series", required=False)
             if series:
                 series_iri = ctx.typed(ctx.mint(f"series/{slugify(series)}"), SCHEMA.CreativeWorkSeries)
                 ctx.add(series_iri, SCHEMA.name, series, lang="en")
@@ -245,12 +245,12 @@ class Materials:
         cells: dict[str, list[str]] = {}
         printed = {normalise(card.links) for sub in self.ctx.sources.portfolio.subcategories() for card in sub.cards}
         for entry in self.ctx.curation.file("links.yaml").entries("cells"):
-            raw, labels = entry.str("raw"), [str(label) for label in entry.list("labels")]
-            if normalise(raw) not in printed:  # type: ignore[arg-type]
+            raw, labels = entry.text("raw"), [str(label) for label in entry.values("labels")]
+            if normalise(raw) not in printed:
                 raise entry.error(f"no card prints the link cell {raw!r}", "raw")
-            if normalise(" ".join(labels)) != normalise(raw):  # type: ignore[arg-type]
+            if normalise(" ".join(labels)) != normalise(raw):
                 raise entry.error("the labels joined with spaces do not spell out the printed cell", "labels")
-            cells[normalise(raw)] = labels  # type: ignore[arg-type]
+            cells[normalise(raw)] = labels
         return cells
 
     def _links(self, appearance: URIRef, material_id: str, card: Card) -> None:

@@ -66,18 +66,18 @@ class Reference:
         ctx.add(scheme, SKOS.prefLabel, "Glossary of the acronyms the CapaCITIES sources use", lang="en")
         documents = ctx.sources.documents
         for entry in ctx.curation.file("glossary.yaml").entries("terms"):
-            key, acronym = entry.str("key"), entry.str("acronym")
+            key, acronym = entry.text("key"), entry.text("acronym")
             term = ctx.typed(ctx.mint(f"glossary/{key}"), cap.GlossaryTerm)
             ctx.add(term, SKOS.inScheme, scheme)
             ctx.add(term, SKOS.notation, acronym)
-            expansion = entry.str("expansion", required=False)
+            expansion = entry.text("expansion", required=False)
             ctx.add(term, SKOS.prefLabel, expansion or acronym, lang="en" if expansion else None)
             if expansion:
                 ctx.add(term, SKOS.altLabel, acronym)
-            ctx.add(term, SKOS.editorialNote, entry.str("note", required=False), lang="en")
-            file_name, _, line = (entry.str("source") or "").partition(":")
+            ctx.add(term, SKOS.editorialNote, entry.text("note", required=False), lang="en")
+            file_name, _, line = (entry.text("source") or "").partition(":")
             if file_name not in documents or not line.isdigit() or not 1 <= int(line) <= len(documents[file_name].text):
-                raise entry.error(f"source {entry.str('source')!r} is not 'file:line' of a source document", "source")
+                raise entry.error(f"source {entry.text('source')!r} is not 'file:line' of a source document", "source")
             if expansion and not _printed(documents[file_name].text.line(int(line)), expansion, acronym):
                 raise entry.error(f"line {line} of {file_name} does not print {expansion!r}", "expansion")
             ctx.locate(term, file_name, Span(int(line), int(line)))

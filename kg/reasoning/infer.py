@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import owlrl
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, PROV, RDF, RDFS, SKOS
+from rdflib.term import Identifier, Node
 
 from kg.namespaces import SCHEMA, ProjectNamespaces
 
@@ -86,7 +87,8 @@ class InferenceResult:
     closure_triples: int
 
     def by_predicate(self) -> Counter[str]:
-        return Counter(self.graph.namespace_manager.normalizeUri(p) for _, p, _ in self.graph)
+        normalise = self.graph.namespace_manager.normalizeUri
+        return Counter(normalise(p) for _, p, _ in self.graph if isinstance(p, URIRef))
 
 
 class KeptRules(owlrl.OWLRL_Semantics):
@@ -117,7 +119,7 @@ def infer(asserted: Graph, ontology: Graph, ns: ProjectNamespaces) -> InferenceR
     for triple in asserted:
         if triple[1] in policy.rule_predicates and triple[1] != RDF.type:
             work.add(triple)
-    classes = sorted(set(asserted.objects(None, RDF.type)))
+    classes = sorted({cls for cls in asserted.objects(None, RDF.type) if isinstance(cls, Identifier)})
     probes = {cls: URIRef(f"urn:capacities:probe:{number}") for number, cls in enumerate(classes)}
     for cls, probe in probes.items():
         work.add((probe, RDF.type, cls))
@@ -133,9 +135,11 @@ def infer(asserted: Graph, ontology: Graph, ns: ProjectNamespaces) -> InferenceR
             continue
         if _keep(triple, policy, ontology):
             inferred.add(triple)
-    superclasses = {cls: [t for t in work.objects(probe, RDF.type) if t != cls] for cls, probe in probes.items()}
-    for instance, cls in asserted.subject_objects(RDF.type):
-        for superclass in superclasses.get(cls, ()):
+    superclasses: dict[Node, list[Node]] = {
+        cls: [t for t in work.objects(probe, RDF.type) if t != cls] for cls, probe in probes.items()
+    }
+    for instance, instance_class in asserted.subject_objects(RDF.type):
+        for superclass in superclasses.get(instance_class, ()):
             triple = (instance, RDF.type, superclass)
             if triple not in asserted and _keep(triple, policy, ontology):
                 inferred.add(triple)

@@ -91,7 +91,7 @@ def validate(data: Graph, shapes: Graph, ontology: Graph, ns: ProjectNamespaces)
     report = ValidationReport()
     locate = _Locator(data, ns)
     for result in results_graph.subjects(predicate=SH.focusNode):
-        severity = SEVERITIES.get(results_graph.value(result, SH.resultSeverity), "Violation")  # type: ignore[arg-type]
+        severity = SEVERITIES.get(results_graph.value(result, SH.resultSeverity), "Violation")
         focus = results_graph.value(result, SH.focusNode)
         path = results_graph.value(result, SH.resultPath)
         value = results_graph.value(result, SH.value)
@@ -115,16 +115,16 @@ def validate(data: Graph, shapes: Graph, ontology: Graph, ns: ProjectNamespaces)
 
 def _short(node: Node | None, graph: Graph) -> str:
     if node is not None and not isinstance(node, URIRef):
-        inverse = graph.value(node, SH.inversePath)  # type: ignore[arg-type]
+        inverse = graph.value(node, SH.inversePath)
         if inverse is not None:
             return "^" + _short(inverse, graph)
-        alternatives = graph.value(node, SH.alternativePath)  # type: ignore[arg-type]
+        alternatives = graph.value(node, SH.alternativePath)
         if alternatives is not None:
             return "(" + "|".join(_short(item, graph) for item in Collection(graph, alternatives)) + ")"
     if isinstance(node, URIRef):
         try:
             return graph.namespace_manager.normalizeUri(node)
-        except Exception:  # noqa: BLE001 - fall back to the full IRI
+        except Exception:  # fall back to the full IRI
             return str(node)
     return str(node)
 
@@ -137,7 +137,7 @@ class _Locator:
         self.cap = ns.cap
 
     def lines(self, focus: Node | None) -> str | None:
-        locator = self.data.value(focus, self.cap.sourceLocator) if focus is not None else None  # type: ignore[arg-type]
+        locator = self.data.value(focus, self.cap.sourceLocator) if focus is not None else None
         if locator is None:
             return None
         file_part, _, fragment = str(locator).rpartition("/")[2].partition("#line=")
@@ -150,14 +150,14 @@ class _Locator:
             return None
         cap = self.cap
         for predicate in (cap.inProblemStatement, _SCHEMA_ABOUT, None):
-            target = self.data.value(focus, predicate) if predicate else focus  # type: ignore[arg-type]
-            notation = self.data.value(target, _SKOS_NOTATION) if target is not None else None  # type: ignore[arg-type]
+            target = self.data.value(focus, predicate) if predicate else focus
+            notation = self.data.value(target, _SKOS_NOTATION) if target is not None else None
             if notation is not None and re.fullmatch(r"\d\.\d|0\d", str(notation)):
                 return str(notation)
-        material_card = self.data.value(None, cap.appearanceOf, focus)  # type: ignore[arg-type]
+        material_card = self.data.value(None, cap.appearanceOf, focus)
         if material_card is not None:
             return self.group(material_card)
-        kinds = sorted(str(t).rsplit("#", 1)[-1].rsplit("/", 1)[-1] for t in self.data.objects(focus, _RDF_TYPE))  # type: ignore[arg-type]
+        kinds = sorted(str(t).rsplit("#", 1)[-1].rsplit("/", 1)[-1] for t in self.data.objects(focus, _RDF_TYPE))
         return KIND_GROUPS.get(kinds[0], kinds[0].lower() + "s") if kinds else None
 
 

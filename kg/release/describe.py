@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
+from rdflib.term import Identifier, Node
 
 from kg.namespaces import DCAT, EUCOUNTRY, SCHEMA, VOID, WD, ProjectNamespaces
 from kg.release.layout import MEDIA_TYPES, dump_name
@@ -34,8 +35,8 @@ def describe(
     g.bind("spdx", SPDX)
     dataset = ns.id["dataset/lp-kg"]
     base = ns.base
-    for cls in (VOID.Dataset, DCAT.Dataset):
-        g.add((dataset, RDF.type, cls))
+    for dataset_class in (VOID.Dataset, DCAT.Dataset):
+        g.add((dataset, RDF.type, dataset_class))
     g.add((dataset, DCTERMS.title, Literal("CapaCITIES Learning Portfolio knowledge graph", lang="en")))
     g.add(
         (
@@ -71,9 +72,10 @@ def describe(
         g.add((part, RDF.type, VOID.Dataset))
         g.add((part, SCHEMA.name, Literal(name)))
         g.add((part, VOID.triples, Literal(count, datatype=XSD.integer)))
-    classes: dict[URIRef, set] = {}
+    classes: dict[Identifier, set[Node]] = {}
     for subject, cls in asserted.subject_objects(RDF.type):
-        classes.setdefault(cls, set()).add(subject)  # type: ignore[arg-type]
+        if isinstance(cls, Identifier):
+            classes.setdefault(cls, set()).add(subject)
     g.add(
         (
             dataset,
@@ -89,7 +91,8 @@ def describe(
     predicates: dict[URIRef, int] = {}
     for graph in named_graphs or [asserted]:
         for _, predicate, _ in graph:
-            predicates[predicate] = predicates.get(predicate, 0) + 1  # type: ignore[index]
+            if isinstance(predicate, URIRef):
+                predicates[predicate] = predicates.get(predicate, 0) + 1
     g.add((dataset, VOID.properties, Literal(len(predicates), datatype=XSD.integer)))
     for predicate, count in sorted(predicates.items()):
         partition = BNode()

@@ -1,14 +1,19 @@
-"""Human documentation of the ontology, generated at build time by pyLODE."""
+"""Human documentation of the ontology, generated at build time: pyLODE's page with our class diagram in it.
+
+The diagram's layout is computed here and drawn by templates/class-diagram.svg.j2.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
 from kg.errors import SchemaFileError
+from kg.release.templates import TEMPLATES
 
 
 def document_ontology(ontology_file: Path, target: Path) -> None:
@@ -37,8 +42,31 @@ def _short(iri: str, namespaces: dict[str, str]) -> str:
     return iri
 
 
+@dataclass(frozen=True)
+class _Box:
+    """A class's box in the diagram: its top left corner, and where its label starts."""
+
+    x: float
+    y: float
+    label: str
+    text_x: float
+    text_y: float
+
+
+@dataclass(frozen=True)
+class _Edge:
+    """A subclass link from the middle of the child's box to the middle of the parent's."""
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    within: bool  # both classes are the ontology's: a curve in the left column, not a line across
+    bend: float  # how far right such a curve reaches
+
+
 def class_diagram(graph: Graph) -> str:
-    """An SVG of the ontology's classes (left) and the classes they specialise (right)."""
+    """An SVG of the ontology's classes (left) and the classes they specialise (right), in an HTML section."""
     # rdflib binds "schema" to https://schema.org/ and renames our http binding to "schema1"
     namespaces = {str(ns): prefix for prefix, ns in graph.namespaces() if prefix} | {"http://schema.org/": "schema"}
     cap = next((ns for ns, prefix in namespaces.items() if prefix == "cap"), "")
@@ -49,36 +77,25 @@ def class_diagram(graph: Graph) -> str:
         if str(s) in classes and isinstance(o, URIRef)
     ]
     targets = sorted({o for _, o in edges if o not in classes}, key=lambda iri: _short(iri, namespaces))
-    row, width, box = 26, 900, 250
+    row, width, box, box_height = 26, 900, 250, 18
+    middle = box_height // 2  # an edge meets a box halfway down
+    inset, baseline = 6, 13  # where a box's label starts, from the box's top left corner
     left = {iri: 20 + i * row for i, iri in enumerate(classes)}
+    # the other vocabularies' classes are spread over the height of the ontology's column
     right = {iri: 20 + i * row * max(1, len(classes)) / max(1, len(targets)) for i, iri in enumerate(targets)}
-    height = 40 + row * max(len(classes), 1)
-    parts = [
-        f'<section id="diagram"><h2>Class diagram</h2><svg xmlns="http://www.w3.org/2000/svg" role="img" '
-        f'aria-labelledby="diagram-title" viewBox="0 0 {width} {height}" style="max-width:100%;height:auto">'
-        '<title id="diagram-title">The ontology\'s classes (left) and the classes of other vocabularies they '
-        'specialise (right)</title><g font-family="sans-serif" font-size="12">'
+    right_x = width - 20 - box
+    lines = [
+        _Edge(20 + box, left[child] + middle, 20 + box, left[parent] + middle, True, 20 + box + 40)
+        if parent in left
+        else _Edge(20 + box, left[child] + middle, right_x, right[parent] + middle, False, 0)
+        for child, parent in edges
     ]
-    for child, parent in edges:
-        y1 = left[child] + 9
-        if parent in left:
-            parts.append(
-                f'<path d="M{20 + box} {y1} C{20 + box + 40} {y1} {20 + box + 40} {left[parent] + 9} '
-                f'{20 + box} {left[parent] + 9}" fill="none" stroke="#b35900"/>'
-            )
-        else:
-            parts.append(
-                f'<line x1="{20 + box}" y1="{y1}" x2="{width - 20 - box}" y2="{right[parent] + 9}" stroke="#8aa4c0"/>'
-            )
-    for iri, y in left.items():
-        parts.append(
-            f'<rect x="20" y="{y}" width="{box}" height="18" rx="3" fill="#e7f0fa" stroke="#005aa0"/>'
-            f'<text x="26" y="{y + 13}">{_short(iri, namespaces)}</text>'
-        )
-    for iri, y in right.items():
-        parts.append(
-            f'<rect x="{width - 20 - box}" y="{y}" width="{box}" height="18" rx="3" fill="#f6f8fa" '
-            f'stroke="#57606a"/><text x="{width - 14 - box}" y="{y + 13}">{_short(iri, namespaces)}</text>'
-        )
-    parts.append("</g></svg></section>")
-    return "".join(parts)
+    return TEMPLATES.get_template("class-diagram.svg.j2").render(
+        width=width,
+        height=40 + row * max(len(classes), 1),
+        box_width=box,
+        box_height=box_height,
+        edges=lines,
+        own=[_Box(20, y, _short(iri, namespaces), 20 + inset, y + baseline) for iri, y in left.items()],
+        others=[_Box(right_x, y, _short(iri, namespaces), right_x + inset, y + baseline) for iri, y in right.items()],
+    )

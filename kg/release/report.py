@@ -1,8 +1,10 @@
-"""The data-quality report an editor reads: SHACL warnings and importer findings by subcategory."""
+"""The data-quality report an editor reads: SHACL warnings and importer findings by subcategory.
+
+The rows are grouped and sorted here; templates/report.md.j2 and report.html.j2 lay them out.
+"""
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections import defaultdict
@@ -11,6 +13,7 @@ from pathlib import Path
 
 from kg.rdf import Finding
 from kg.reasoning.validate import ValidationReport
+from kg.release.templates import TEMPLATES
 
 ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
 
@@ -55,58 +58,21 @@ def grouped(report: ValidationReport, findings: list[Finding]) -> dict[str, list
 
 
 def markdown(report: ValidationReport, findings: list[Finding], version: str) -> str:
-    groups = grouped(report, findings)
+    """The report as Markdown, a table per subcategory (templates/report.md.j2)."""
     counts = report.counts()
-    lines = [
-        "# Data-quality report of the CapaCITIES Learning Portfolio graph",
-        "",
-        f"Dataset version `{version}`. SHACL: {counts.get('Violation', 0)} violations, "
-        f"{counts.get('Warning', 0)} warnings, {counts.get('Info', 0)} infos; importer: {len(findings)} notes.",
-        "Each row names the resource, the problem and the lines of the source text to look at.",
-        "",
-    ]
-    for group, rows in groups.items():
-        title = (
-            f"Subcategory {group}" if "." in group else f"Category {group}" if group.isdigit() else group.capitalize()
-        )
-        lines += [f"## {title}", "", "| severity | resource | problem | source lines |", "|---|---|---|---|"]
-        for row in rows:
-            what = row["focus"] or ""
-            if row["path"]:
-                what += f" ({row['path']})"
-            message = row["message"].replace("|", "\\|").replace("\n", " ")
-            lines.append(f"| {row['severity']} | {what.replace('|', '/')} | {message} | {row['source'] or ''} |")
-        lines.append("")
-    return "\n".join(lines)
+    return TEMPLATES.get_template("report.md.j2").render(
+        version=version,
+        groups=grouped(report, findings),
+        violations=counts.get("Violation", 0),
+        warnings=counts.get("Warning", 0),
+        infos=counts.get("Info", 0),
+        notes=len(findings),
+    )
 
 
 def html_report(report: ValidationReport, findings: list[Finding], version: str) -> str:
-    groups = grouped(report, findings)
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        "<title>Data-quality report</title>",
-        "<style>body{font-family:system-ui,sans-serif;margin:1rem auto;max-width:70rem;padding:0 1rem}"
-        "table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.3rem;text-align:left;"
-        "vertical-align:top}.Warning{background:#fff4d6}.Violation{background:#ffd6d6}</style></head><body>",
-        "<h1>Data-quality report of the CapaCITIES Learning Portfolio graph</h1>",
-        f"<p>Dataset version <code>{html.escape(version)}</code>.</p>",
-    ]
-    for group, rows in groups.items():
-        parts.append(
-            f"<h2>{html.escape(group)}</h2><table><thead><tr><th scope='col'>severity</th>"
-            "<th scope='col'>resource</th><th scope='col'>problem</th><th scope='col'>source lines</th>"
-            "</tr></thead><tbody>"
-        )
-        for row in rows:
-            parts.append(
-                f"<tr class='{row['severity']}'><td>{row['severity']}</td><td>{html.escape(row['focus'] or '')}"
-                f"{' (' + html.escape(row['path']) + ')' if row['path'] else ''}</td>"
-                f"<td>{html.escape(row['message'])}</td><td>{html.escape(row['source'] or '')}</td></tr>"
-            )
-        parts.append("</tbody></table>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    """The report as one HTML page, a table per subcategory (templates/report.html.j2)."""
+    return TEMPLATES.get_template("report.html.j2").render(version=version, groups=grouped(report, findings))
 
 
 def write_reports(directory: Path, report: ValidationReport, findings: list[Finding], version: str) -> None:

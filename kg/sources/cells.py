@@ -77,7 +77,9 @@ def _split_at_tags(text: str) -> list[str]:
 
 def split_top_level(text: str, separators: str = ",;") -> list[str]:
     """Split at separators that are not inside parentheses."""
-    items, depth, current = [], 0, []
+    items: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char == "(":
             depth += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import yaml
 
@@ -43,7 +43,14 @@ class Entry:
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
 
-    def str(self, key: str, *, required: bool = True) -> str | None:
+    @overload
+    def text(self, key: str, *, required: Literal[True] = True) -> str: ...
+
+    @overload
+    def text(self, key: str, *, required: bool) -> str | None: ...
+
+    def text(self, key: str, *, required: bool = True) -> str | None:
+        """The field as a text; a missing optional field is None, a missing required one an error."""
         value = self.data.get(key)
         if value is None:
             if required:
@@ -53,27 +60,28 @@ class Entry:
             raise self.error(f"field {key!r} must be a text, found {type(value).__name__}", key)
         return str(value)
 
-    def list(self, key: str) -> list[Any]:
+    def values(self, key: str) -> list[Any]:
+        """The field as a list of values; a missing field is an empty list."""
         value = self.data.get(key) or []
         if not isinstance(value, list):
             raise self.error(f"field {key!r} must be a list", key)
         return value
 
     def entries(self, key: str) -> list[Entry]:
-        items = self.list(key)
+        items = self.values(key)
         for item in items:
             if not isinstance(item, dict):
                 raise self.error(f"every item of {key!r} must be a mapping", key)
         return [Entry(item, self.file) for item in items]
 
     def note(self) -> str | None:
-        return self.str("note", required=False) or self.str("decision", required=False)
+        return self.text("note", required=False) or self.text("decision", required=False)
 
 
 def load_yaml(path: Path) -> Entry:
     try:
         with path.open(encoding="utf-8") as stream:
-            data = yaml.load(stream, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+            data = yaml.load(stream, Loader=_LineLoader)  # a SafeLoader subclass: safe
     except FileNotFoundError as exc:
         raise CurationError("curation file is missing", file=path.name) from exc
     except yaml.YAMLError as exc:
@@ -152,14 +160,14 @@ def _index_countries(curation: Curation) -> None:
     for entry, is_region in [(e, False) for e in root.entries("countries")] + [
         (e, True) for e in root.entries("regions")
     ]:
-        alpha3 = entry.str("alpha3")
+        alpha3 = entry.text("alpha3")
         country = Country(
-            alpha2=entry.str("alpha2", required=not is_region) or alpha3,  # type: ignore[arg-type]
-            alpha3=alpha3,  # type: ignore[arg-type]
-            name=entry.str("name"),  # type: ignore[arg-type]
-            eu_code=entry.str("eu_code", required=False),
-            wikidata=entry.str("wikidata", required=False),
-            variants=[str(v) for v in entry.list("variants")],
+            alpha2=entry.text("alpha2", required=not is_region) or alpha3,
+            alpha3=alpha3,
+            name=entry.text("name"),
+            eu_code=entry.text("eu_code", required=False),
+            wikidata=entry.text("wikidata", required=False),
+            variants=[str(v) for v in entry.values("variants")],
             is_region=is_region,
         )
         for printed in [country.name, country.alpha2, country.eu_code, *country.variants]:
@@ -175,14 +183,14 @@ def _index_languages(curation: Curation) -> None:
     root = curation.file("languages.yaml")
     by_label: dict[str, Language] = {}
     for entry in root.entries("languages"):
-        language = Language(entry.str("label"), entry.str("bcp47"), entry.str("eu_code"))  # type: ignore[arg-type]
+        language = Language(entry.text("label"), entry.text("bcp47"), entry.text("eu_code"))
         by_label[language.label] = language
-        for printed in [language.label, *entry.list("variants")]:
+        for printed in [language.label, *entry.values("variants")]:
             curation.languages[normalise(str(printed))] = [language]
     for entry in root.entries("combined_tags"):
-        tag = entry.str("tag", required=False) or entry.str("label")
-        names = entry.list("languages")
+        tag = entry.text("tag", required=False) or entry.text("label")
+        names = entry.values("languages")
         missing = [n for n in names if n not in by_label]
         if missing:
             raise entry.error(f"names languages not listed under 'languages': {missing}", "languages")
-        curation.languages[normalise(tag)] = [by_label[n] for n in names]  # type: ignore[arg-type]
+        curation.languages[normalise(tag)] = [by_label[n] for n in names]

@@ -79,7 +79,7 @@ def read_partners_map(src: SourceText) -> PartnersMap:
     following = [*headings[activities_at + 1 :], (len(src) + 1, len(src) + 1, "")]
     for (first, last, name), (next_first, _, _) in zip(following, following[1:], strict=False):
         lines = [src.line(n).strip() for n in range(last + 1, next_first)]
-        paragraph = []
+        paragraph: list[str] = []
         for line in lines:
             if not line:
                 if paragraph:

@@ -231,9 +231,9 @@ class PortfolioReader:
                     raise self.src.error(f"needs of {name}, who was not introduced", number)
                 current = personas[name]
                 current.needs_span = Span(number, number)
-            elif current is not None:
+            elif current is not None and current.needs_span is not None:  # after a needs heading
                 current.needs.append(PersonaNeed(unquote(text), number, quoted=is_quote_line(text)))
-                current.needs_span = Span(current.needs_span.first, number)  # type: ignore[union-attr]
+                current.needs_span = Span(current.needs_span.first, number)
             else:
                 self.unplaced.append(Located(text, number))
         if not personas:
@@ -423,8 +423,8 @@ class PortfolioReader:
     def _cards(self, sub: Subcategory, cursor: _Cursor) -> None:
         preamble: list[tuple[int, str]] = []
         position = 0
-        while not cursor.done():
-            number, text = cursor.peek()  # type: ignore[misc]
+        while (item := cursor.peek()) is not None:
+            _, text = item
             if text.startswith(TABLE_HEADER):
                 position += 1
                 self._card(sub, position, preamble, cursor)

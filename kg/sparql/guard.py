@@ -200,7 +200,7 @@ def parse_problem(text: str, base_iri: str | None = None) -> str | None:
     if form is not None and form.text.upper() == "ASK":
         probe = text[: form.position] + "CONSTRUCT {}" + text[form.position + 3 :]
     try:
-        _PARSER.query(probe, **({"base_iri": base_iri} if base_iri else {}))
+        _PARSER.query(probe, base_iri=base_iri or None)
     except (SyntaxError, RuntimeError, ValueError) as exc:
         return str(exc)
     return None

@@ -43,8 +43,10 @@ SHORT_NAMES = {
     "rdfxml": "application/rdf+xml",
 }
 
+BoundTerm = ox.NamedNode | ox.BlankNode | ox.Literal  # what a solution binds a variable to
 
-def term_json(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> dict[str, str]:
+
+def term_json(term: BoundTerm) -> dict[str, str]:
     if isinstance(term, ox.NamedNode):
         return {"type": "uri", "value": term.value}
     if isinstance(term, ox.BlankNode):
@@ -57,17 +59,17 @@ def term_json(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> dict[str, str]:
     return result
 
 
-def _tsv_term(term: object) -> str:
+def _tsv_term(term: BoundTerm | None) -> str:
     if term is None:
         return ""
     return str(term)  # pyoxigraph terms print in N-Triples/Turtle syntax, which TSV results use
 
 
-def _csv_term(term: object) -> str:
-    return "" if term is None else term.value  # type: ignore[attr-defined]
+def _csv_term(term: BoundTerm | None) -> str:
+    return "" if term is None else term.value
 
 
-def write_select(variables: list[str], rows: list[list[object]], kind: str) -> bytes:
+def write_select(variables: list[str], rows: list[list[BoundTerm | None]], kind: str) -> bytes:
     if kind == "json":
         bindings = [
             {name: term_json(term) for name, term in zip(variables, row, strict=True) if term is not None}
@@ -113,12 +115,11 @@ def write_boolean(value: bool, kind: str) -> bytes:
     return ("true\n" if value else "false\n").encode()
 
 
-def _xml_term(term: object) -> str:
+def _xml_term(term: BoundTerm) -> str:
     if isinstance(term, ox.NamedNode):
         return f"<uri>{escape(term.value)}</uri>"
     if isinstance(term, ox.BlankNode):
         return f"<bnode>{escape(term.value)}</bnode>"
-    assert isinstance(term, ox.Literal)
     if term.language:
         return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
     if term.datatype.value != XSD_STRING:

@@ -1,0 +1,199 @@
+"""RemoteEngine: the query engine's interface over an external store, with its budgets, retries and cool-down.
+
+Each query is checked where it leaves (the guard, then Oxigraph's parser, on the client's text and on
+the exact text sent), given an explicit dataset, and run in a small thread pool (the HTTP exchange is
+blocking) under the query's time budget. Reads that failed in a way worth another try are sent again
+with jittered backoff while the budget allows; a store still unreachable after that is left alone for
+a cool-down, during which queries are answered 503 at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from kg.engines.protocol import QueryJob, QueryOutcome
+from kg.engines.remote.client import Dataset, StoreClient
+from kg.engines.remote.failures import Retryable
+from kg.engines.remote.text import check_standard_sparql, forwarded_text, query_form
+from kg.errors import EngineUnavailable, KGError, QueryTimeout, StoreTimeout
+from kg.settings import Settings
+from kg.sparql.guard import check_query
+
+EMPTY_GRAPH = "urn:x-capkg:no-such-graph"  # named instead of graphs outside the dataset: no store holds it
+
+
+class RemoteEngine:
+    """The query engine's interface (start, run, healthy, status, stop) over an external SPARQL store.
+
+    A semaphore holds the number of requests in flight to `connections` and is released only when a
+    request's thread is really done, so a slow store fills the slots (and clients get a timely 503)
+    instead of piling up threads; a thread is done by its request's deadline whatever the store does.
+    """
+
+    def __init__(
+        self,
+        client: StoreClient,
+        graphs: list[str],
+        *,
+        timeout: float = 10.0,
+        max_rows: int = 10_000,
+        connections: int = 8,
+        retries: int = 2,
+        cooldown: float = 2.0,
+    ) -> None:
+        self.client = client
+        self.graphs = sorted(graphs)
+        self.timeout = timeout
+        self.max_rows = max_rows
+        self.connections = connections
+        self.retries = retries
+        self.cooldown = cooldown
+        self.down_until = 0.0
+        self.failures = 0
+        self.retried = 0
+        self.in_flight = 0
+        self._executor: ThreadPoolExecutor | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._probed: tuple[float, bool] = (0.0, False)
+        self.release: str | None = None  # the release the store holds (kg.engines.publish), once read
+
+    @classmethod
+    def from_settings(cls, settings: Settings, graphs: list[str]) -> RemoteEngine:
+        return cls(
+            StoreClient(settings),
+            graphs,
+            timeout=settings.query_timeout,
+            max_rows=settings.max_rows,
+            connections=settings.store_connections,
+            retries=settings.store_retries,
+            cooldown=settings.store_cooldown,
+        )
+
+    async def start(self) -> None:
+        self._executor = ThreadPoolExecutor(self.connections, thread_name_prefix="sparql-store")
+        self._slots = asyncio.Semaphore(self.connections)
+
+    async def stop(self) -> None:
+        if self._executor:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        self.client.close()
+
+    def dataset(self, job: QueryJob) -> Dataset | None:
+        if job.default_graphs is not None or job.named_graphs is not None:
+            # a graph outside the build's is an empty graph, as on the embedded store: it is never named to a
+            # store that may hold other data
+            return self._ours(job.default_graphs), self._ours(job.named_graphs)
+        if not job.union_default_graph:
+            return None  # the query's own FROM / FROM NAMED (checked against the dataset's graphs) decide
+        return self.graphs, self.graphs
+
+    def _ours(self, graphs: list[str] | None) -> list[str]:
+        if not graphs:
+            return []
+        kept = [graph for graph in graphs if graph in self.graphs]
+        return kept or [EMPTY_GRAPH]
+
+    async def run(self, job: QueryJob, *, timeout: float | None = None) -> QueryOutcome:
+        budget = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + budget
+        if job.max_rows is None:
+            job.max_rows = self.max_rows
+        # what leaves is checked as it leaves: the guard first (the parser must never see a live SERVICE:
+        # Oxigraph would contact it), then the parser, on the client's text and on the exact text sent
+        # (a client's text has passed check_query(untrusted=True) at /sparql: no SERVICE anywhere in it)
+        dataset_given = job.default_graphs is not None or job.named_graphs is not None
+        check_query(job.text, set(self.graphs), dataset_given=dataset_given, untrusted=False)
+        check_standard_sparql(job.text, job.base_iri)
+        form = query_form(job.text)
+        forwarded = forwarded_text(job)
+        check_query(forwarded, set(self.graphs), dataset_given=dataset_given, untrusted=False)
+        check_standard_sparql(forwarded, None)
+        attempt = 0
+        while True:
+            wait = self.down_until - time.monotonic()
+            if wait > 0:
+                raise EngineUnavailable(
+                    "the SPARQL store was unreachable moments ago; try again shortly",
+                    retry_after=max(1, math.ceil(wait)),
+                )
+            try:
+                outcome = await self._once(job, form, deadline)
+            except EngineUnavailable:  # refused credentials, no endpoint: /ready says so at once
+                self._probed = (time.monotonic(), False)
+                raise
+            except Retryable as failure:
+                attempt += 1
+                # jittered, so that the requests a store's hiccup failed together do not return together
+                delay = min(0.05 * 2**attempt, 1.0) * (0.5 + random.random())
+                if attempt > self.retries or time.monotonic() + delay >= deadline:
+                    self.failures += 1
+                    if failure.unreachable:
+                        self.down_until = time.monotonic() + self.cooldown
+                        self._probed = (time.monotonic(), False)
+                    raise failure.error from None
+                self.retried += 1
+                await asyncio.sleep(delay)
+                continue
+            self.down_until = 0.0
+            self._probed = (time.monotonic(), True)
+            return outcome
+
+    async def _once(self, job: QueryJob, form: str, deadline: float) -> QueryOutcome:
+        assert self._executor is not None and self._slots is not None, "start() the engine first"
+        try:
+            await asyncio.wait_for(self._slots.acquire(), max(0.001, deadline - time.monotonic()))
+        except TimeoutError:
+            raise QueryTimeout(
+                f"all {self.connections} connections to the SPARQL store stayed busy for the "
+                "whole time budget; try again"
+            ) from None
+        self.in_flight += 1
+        future = asyncio.get_running_loop().run_in_executor(
+            self._executor, self.client.attempt, job, form, self.dataset(job), deadline
+        )
+        future.add_done_callback(self._release)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), max(0.001, deadline - time.monotonic()))
+        except TimeoutError:
+            future.add_done_callback(_consume)  # its thread ends at the deadline too; its outcome goes nowhere
+            raise StoreTimeout("the SPARQL store did not answer within the query's time budget") from None
+
+    def _release(self, _: Any) -> None:
+        self.in_flight -= 1
+        assert self._slots is not None
+        self._slots.release()
+
+    async def healthy(self) -> bool:
+        """Whether the store answers a trivial query (remembered for a second: load balancers poll often)."""
+        checked, answer = self._probed
+        if time.monotonic() - checked < 1.0:
+            return answer
+        try:
+            await self.run(QueryJob("ASK {}", select_format="json"), timeout=min(2.0, self.timeout))
+            answer = True
+        except KGError:
+            answer = False
+        self._probed = (time.monotonic(), answer)
+        return answer
+
+    def status(self) -> dict[str, object]:
+        return {
+            "store": "sparql",
+            "store_release": self.release,
+            "connections": self.connections,
+            "in_flight": self.in_flight,
+            "failures": self.failures,
+            "retries": self.retried,
+            "cooling_down": max(0.0, round(self.down_until - time.monotonic(), 1)),
+        }
+
+
+def _consume(future: Any) -> None:
+    with contextlib.suppress(BaseException):
+        future.exception()
