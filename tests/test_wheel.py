@@ -23,7 +23,7 @@ UV = Path(sys.executable).parent / "uv"
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A wheel built from a copy of the files git would commit (setuptools' build/ cache in the checkout is not used)."""
+    """A wheel built from a copy of the files git would commit (not setuptools' build/ cache in the checkout)."""
     source = tmp_path_factory.mktemp("source")
     listed = (
         subprocess.run(
