@@ -37,6 +37,19 @@ class Settings(BaseSettings):
     worker_memory_mb: int = Field(2048, description="address-space limit of one query worker, MiB (0: none)")
     max_body_bytes: int = Field(1_000_000, description="largest request body accepted (413 beyond)")
     cache_entries: int = Field(2048, description="REST responses kept in the in-process cache")
+    cache_bytes: int = Field(64 * 2**20, description="byte budget of the REST response cache")
+    max_query_bytes: int = Field(100_000, description="largest SPARQL query text accepted, bytes (413 beyond)")
+    max_answer_bytes: int = Field(64 * 2**20, description="byte budget of one query's answer (422 beyond)")
+    guard_cache_bytes: int = Field(8 * 2**20, description="byte budget of the remembered verdicts on query texts")
+    reload_interval: float = Field(
+        2.0,
+        description="seconds between checks for a new build to serve (0: never; "
+        "SIGHUP or `capkg reload` still switch at once)",
+    )
+    trusted_proxies: str = Field(
+        "127.0.0.1", description="addresses whose X-Forwarded-* headers are believed, comma-separated ('' for none)"
+    )
+    access_log: bool = Field(True, description="one line per request on the server's output")
     public_base_url: str = Field(
         "", description="URL the API is reached at, for Link headers; default: from the request"
     )
