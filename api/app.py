@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        served = Service(settings, registry, Release.open(current_build(settings)))
+        served = Service(settings, registry, Release.open(current_build(settings)).verify())
         app.state.service = served
         await served.start()
         try:

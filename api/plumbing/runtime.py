@@ -1,15 +1,20 @@
 """What a running server holds: the release it serves, through one query engine, and the query registry.
 
 `Runtime` is one release as served: its files, its engine, its search catalogue. `Service` holds the
-current `Runtime` and can swap in another release under a running server: the new engine is started
-and its catalogue loaded before any request sees it, each request keeps the `Runtime` it started with,
-and the old engine is stopped once the requests that hold it have had their time budget to finish.
+current `Runtime` and swaps in another release under a running server: the new release is verified
+against its manifest, its engine started and its catalogue loaded before any request sees it; each
+request keeps the `Runtime` it started with, and the old engine is stopped once the requests that
+hold it have had their time budget to finish. A new build goes live by itself (build/current is
+watched), on SIGHUP, or with `capkg reload`; one that fails verification is refused, named in the
+log and in /health, and the current release keeps serving.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +26,10 @@ from kg.engines.embedded import EmbeddedEngine
 from kg.engines.protocol import QueryEngine, QueryJob, QueryOutcome, Term, encode_term
 from kg.engines.publish import read_release
 from kg.engines.remote import RemoteEngine
-from kg.errors import KGError
+from kg.errors import BuildOutputError, KGError
 from kg.namespaces import ProjectNamespaces
-from kg.release.layout import Release
+from kg.release import leases
+from kg.release.layout import Release, current_build
 from kg.search.catalogue import Catalogue
 from kg.settings import Settings
 from kg.sparql.registry import NamedQuery, QueryRegistry
@@ -106,30 +112,79 @@ class Service:
         self.registry = registry
         self.runtime = Runtime(settings, self.ns, registry, release, open_engine(settings, release))
         self.ready = False
+        self.reload_error: str | None = None
+        self._refused: Path | None = None  # a release that failed: not tried again until current moves
         self._loading: asyncio.Task[None] | None = None
-        self._retiring: set[asyncio.Task[None]] = set()
+        self._watching: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[Any]] = set()  # engine retirements and signalled reloads
         self._swap_lock = asyncio.Lock()
 
     async def start(self) -> None:
         """Start the engine; the catalogue loads in the background (an external store may still be down)."""
         await self.runtime.engine.start()
+        _check_loaded(self.runtime.engine, self.runtime.release)
+        leases.hold(self.settings.build_dir, self.runtime.release.directory)
         self._loading = asyncio.create_task(self._become_ready(self.runtime))
+        if self.settings.reload_interval > 0:
+            self._watching = asyncio.create_task(self._watch(self.settings.reload_interval))
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread: no signals
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._reload_soon)
 
     async def stop(self) -> None:
         self.ready = False
-        if self._loading:
-            self._loading.cancel()
-        for task in list(self._retiring):
-            task.cancel()
+        for task in (self._loading, self._watching, *self._retiring):
+            if task:
+                task.cancel()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        leases.release(self.settings.build_dir)
         await asyncio.shield(self.runtime.engine.stop())
+
+    def _reload_soon(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.reload(force=True))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def _watch(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self.reload()
+
+    async def reload(self, *, force: bool = False) -> bool:
+        """Serve what build/current points at, if that is another release; True when a new release went live.
+
+        A release that fails (corrupt, incomplete, its engine cannot load it) is refused: the reason is
+        logged and shown in /health, and it is not tried again until build/current moves (or `force`).
+        """
+        try:
+            target = await asyncio.to_thread(current_build, self.settings)
+        except BuildOutputError as exc:
+            self._refuse(None, exc)
+            return False
+        if target == self.runtime.release.directory or (target == self._refused and not force):
+            return False
+        try:
+            release = await asyncio.to_thread(lambda: Release.open(target).verify())
+            await self.swap(release)
+        except Exception as exc:  # whatever stops a release from serving, the current one serves on
+            self._refuse(target, exc)
+            return False
+        self._refused, self.reload_error = None, None
+        return True
+
+    def _refuse(self, target: Path | None, exc: Exception) -> None:
+        self._refused = target
+        self.reload_error = str(exc) if isinstance(exc, KGError) else f"{type(exc).__name__}: {exc}"
+        log.error("not serving the new build: %s; still serving %s", exc, self.runtime.version)
 
     async def swap(self, release: Release) -> None:
         """Serve `release` from now on: every request sees either the old runtime or the new one, whole."""
         async with self._swap_lock:
             engine = open_engine(self.settings, release)
-            await engine.start()
             fresh = Runtime(self.settings, self.ns, self.registry, release, engine)
             try:
+                await engine.start()
+                _check_loaded(engine, release)
                 fresh.catalogue = await load_catalogue(fresh)
                 if isinstance(engine, RemoteEngine):
                     await check_store_release(fresh, engine)
@@ -137,6 +192,7 @@ class Service:
                 await asyncio.shield(engine.stop())
                 raise
             old, self.runtime = self.runtime, fresh
+            leases.hold(self.settings.build_dir, release.directory)
             if self._loading and not self._loading.done():
                 self._loading.cancel()
             self.ready = True
@@ -167,6 +223,17 @@ class Service:
             delay = min(delay * 2, 30.0)
         self.ready = True
         log.info("serving dataset %s (%d triples)", runtime.version, sum(runtime.graphs.values()))
+
+
+def _check_loaded(engine: QueryEngine, release: Release) -> None:
+    """The embedded engine counts what it loaded: it must be what the build says it wrote."""
+    loaded = getattr(engine, "triples", None) if isinstance(engine, EmbeddedEngine) else None
+    expected = sum(release.graphs.values())
+    if loaded is not None and loaded != expected:
+        raise BuildOutputError(
+            f"the dataset holds {loaded} quads where the build wrote {expected}: the release is corrupt",
+            file=release.dataset,
+        )
 
 
 async def load_catalogue(runtime: Runtime) -> Catalogue:

@@ -6,6 +6,7 @@ points at it (kg.release.write). The build writes it; servers, the CLI and publi
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,22 @@ def dump_name(file_name: str, version: str) -> str:
     return f"{stem}-{version}.{suffix}"
 
 
+def file_manifest(directory: Path) -> dict[str, dict[str, int | str]]:
+    """Size and SHA-256 of every file of a release but its summary: what a server verifies before serving it."""
+    manifest: dict[str, dict[str, int | str]] = {}
+    for path in sorted(p for p in directory.iterdir() if p.is_file() and p.name != SUMMARY_FILE):
+        manifest[path.name] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+    return manifest
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class Release:
     """One built release: its directory and the summary the build wrote into it."""
@@ -58,6 +75,27 @@ class Release:
         except (OSError, ValueError) as exc:
             raise BuildOutputError(f"cannot read the build's summary: {exc}", file=path) from exc
         return cls(directory, summary)
+
+    def verify(self) -> Release:
+        """Check every file against the manifest the build wrote; a corrupted or missing file is named.
+
+        Releases written before builds carried a manifest (and test fixtures) have none: only their
+        dataset's presence was checked by `open`.
+        """
+        for name, expected in sorted(dict(self.summary.get("files") or {}).items()):
+            path = self.directory / name
+            try:
+                size = path.stat().st_size
+            except OSError as exc:
+                raise BuildOutputError(f"the release is incomplete: {exc.strerror}", file=path) from exc
+            if size != expected["bytes"]:
+                raise BuildOutputError(
+                    f"the file has {size} bytes where the build wrote {expected['bytes']}: the release is corrupt",
+                    file=path,
+                )
+            if _sha256(path) != expected["sha256"]:
+                raise BuildOutputError("the file's SHA-256 differs from the build's: the release is corrupt", file=path)
+        return self
 
     @property
     def version(self) -> str:
