@@ -12,6 +12,9 @@ from kg.pipeline import BuildResult, build
 from kg.release.dataset import open_dataset
 from kg.settings import Settings
 
+# every session: no test is skipped without a reason, no xfail is lenient (tests/skip_reasons.py)
+pytest_plugins = ["tests.skip_reasons"]
+
 PREFIXES = """
 PREFIX cap: <https://w3id.org/capacities/lp/ontology#>
 PREFIX id: <https://w3id.org/capacities/lp/id/>

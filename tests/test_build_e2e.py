@@ -6,9 +6,15 @@ from, and the tests check that the line really says so before checking the graph
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
-from tests.conftest import ASSERTED, INFERRED, Built
+from kg.errors import NonConformantData
+from kg.pipeline import build
+from kg.settings import Settings
+from tests.conftest import ASSERTED, INFERRED, ROOT, Built
 
 
 def printed(lines: list[str], number: int, *fragments: str) -> None:
@@ -120,8 +126,9 @@ def test_multi_country_cell_and_eu_level(built: Built, portfolio_lines) -> None:
 
 
 def test_countries_carry_iso_codes_and_wikidata(built: Built) -> None:
-    rows = built.select("""SELECT ?code ?wd WHERE { eucountry:AUT skos:notation ?code ; skos:exactMatch ?wd
-                            FILTER(DATATYPE(?code) = <http://publications.europa.eu/ontology/euvoc#ISO_3166_1_ALPHA_2>) }""")
+    rows = built.select("""PREFIX euvoc: <http://publications.europa.eu/ontology/euvoc#>
+        SELECT ?code ?wd WHERE { eucountry:AUT skos:notation ?code ; skos:exactMatch ?wd
+                                 FILTER(DATATYPE(?code) = euvoc:ISO_3166_1_ALPHA_2) }""")
     assert rows == [{"code": "AT", "wd": "http://www.wikidata.org/entity/Q40"}]
 
 
@@ -159,9 +166,10 @@ def test_year_cells(
 
 def test_year_range_is_a_period(built: Built, portfolio_lines) -> None:
     printed(portfolio_lines, 736, "2020-2023")
-    rows = built.select("""SELECT ?start ?end WHERE {
+    rows = built.select("""PREFIX dcat: <http://www.w3.org/ns/dcat#>
+        SELECT ?start ?end WHERE {
         ?m dcterms:title "National Smart City Data Sharing Governance Platform"@en ;
-           dcterms:temporal [ <http://www.w3.org/ns/dcat#startDate> ?start ; <http://www.w3.org/ns/dcat#endDate> ?end ] }""")
+           dcterms:temporal [ dcat:startDate ?start ; dcat:endDate ?end ] }""")
     assert rows == [{"start": "2020", "end": "2023"}]
 
 
@@ -246,8 +254,10 @@ def test_provenance_to_edition_and_lines(built: Built, portfolio_lines) -> None:
     assert int(row["first"]) <= 532 <= int(row["last"])
     assert row["loc"].endswith(f"000_11870afa8f6afaf9.txt#line={int(row['first']) - 1},{row['last']}")
     assert row["edition"].endswith("/id/edition/2026")
-    missing = built.select("""SELECT ?x WHERE { ?x a ?cls FILTER(?cls IN (cap:MaterialAppearance, cap:ProblemStatement,
-                              cap:PlatformProfile, cap:PlaceholderCard)) FILTER NOT EXISTS { ?x cap:sourceLocator ?l } }""")
+    missing = built.select("""SELECT ?x WHERE {
+        ?x a ?cls
+        FILTER(?cls IN (cap:MaterialAppearance, cap:ProblemStatement, cap:PlatformProfile, cap:PlaceholderCard))
+        FILTER NOT EXISTS { ?x cap:sourceLocator ?l } }""")
     assert missing == []
 
 
@@ -302,5 +312,49 @@ def test_lessons_deep_dives_personas_events(built: Built, portfolio_lines) -> No
 def test_summary_counts(built: Built) -> None:
     summary = built.result.summary()
     assert set(summary["graphs"]) == {ASSERTED, INFERRED, "https://w3id.org/capacities/lp/id/graph/ontology"}
-    assert summary["validation"].get("Violation", 0) == 0
     assert summary["classes"]["cap:MaterialAppearance"] == 76
+
+
+STRICT_SHAPE = """
+@prefix sh: <http://www.w3.org/ns/shacl#> .
+@prefix cap: <https://w3id.org/capacities/lp/ontology#> .
+<urn:test:ThreeFeatures> a sh:NodeShape ; sh:targetClass cap:MaterialAppearance ;
+    sh:property [ sh:path cap:keyFeature ; sh:minCount 3 ; sh:severity sh:Violation ;
+                  sh:message "a card needs at least three key features" ] .
+"""
+
+
+def test_a_violation_stops_the_build_before_any_release_is_written(built: Built, tmp_path: Path) -> None:
+    """Data that breaks a shape: NonConformantData names every violation; no release, `current` as it was."""
+    build_dir = tmp_path / "build"
+    previous = build_dir / "releases" / built.result.directory.resolve().name
+    shutil.copytree(built.result.directory.resolve(), previous)
+    (build_dir / "current").symlink_to(previous.relative_to(build_dir), target_is_directory=True)
+    files_before = {p: p.read_bytes() for p in build_dir.rglob("*") if p.is_file()}
+    shapes = tmp_path / "shapes"
+    shutil.copytree(ROOT / "shapes", shapes)
+    (shapes / "zz-strict.ttl").write_text(STRICT_SHAPE, encoding="utf-8")
+
+    with pytest.raises(NonConformantData) as raised:
+        build(Settings(build_dir=build_dir, shapes_dir=shapes))
+
+    # the cards that break the shape, counted in the dataset of the good build (not by SHACL)
+    offending = built.column(
+        f"""SELECT ?card WHERE {{ GRAPH <{ASSERTED}> {{ ?card a cap:MaterialAppearance
+                                  OPTIONAL {{ ?card cap:keyFeature ?feature }} }} }}
+            GROUP BY ?card HAVING (COUNT(?feature) < 3)""",
+        "card",
+        union=False,
+    )
+    assert len(offending) > 1  # the System Demonstrator card (2.4) prints one key feature (line 1390)
+    violations = raised.value.violations
+    assert len(violations) == len(offending)
+    assert str(raised.value).startswith(f"{len(offending)} SHACL violation(s); the build stopped")
+    for card in offending:
+        named = [v for v in violations if f"<{card}>" in v]
+        assert len(named) == 1, (card, violations)
+        assert "a card needs at least three key features" in named[0]
+    assert {p: p.read_bytes() for p in build_dir.rglob("*") if p.is_file()} == files_before
+    assert sorted(p.name for p in build_dir.iterdir()) == ["current", "releases"]
+    assert [p.name for p in (build_dir / "releases").iterdir()] == [previous.name]
+    assert (build_dir / "current").resolve() == previous

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -11,10 +12,12 @@ from pathlib import Path
 
 import pytest
 from rdflib import Dataset, Graph
+from rdflib.compare import isomorphic
 
-from tests.conftest import ROOT
+from tests.conftest import ASSERTED, INFERRED, ROOT
 
 VERBS = ["build", "validate", "report", "export", "query"]
+ONTOLOGY = "https://w3id.org/capacities/lp/id/graph/ontology"
 
 
 def capkg(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -76,9 +79,13 @@ def _replace(path: Path, old: str, new: str) -> int:
 
 
 def _assert_previous_build_intact(workspace: dict[str, Path], before: Path, data: bytes) -> None:
-    current = workspace["KG_BUILD_DIR"] / "current"
+    """`current` still the good build, unchanged, and nothing else written: no new release, no staging left."""
+    build_dir = workspace["KG_BUILD_DIR"]
+    current = build_dir / "current"
     assert current.resolve() == before
     assert (current / "dataset.nq").read_bytes() == data
+    assert sorted(p.name for p in build_dir.iterdir()) == ["current", "releases"]
+    assert [p.name for p in (build_dir / "releases").iterdir()] == [before.name]
 
 
 BAD_SOURCES = [
@@ -192,22 +199,27 @@ def test_validate_and_report_on_the_real_data(workspace: dict[str, Path]) -> Non
 def test_exports_parse_back_with_an_independent_parser(
     workspace: dict[str, Path], tmp_path: Path, fmt: str, rdflib_format: str, dataset: bool
 ) -> None:
+    """Each export holds every named graph with its triples; Turtle, which has no graphs, holds their union."""
     target = tmp_path / f"dump.{fmt}"
     result = capkg("export", "--format", fmt, "--output", str(target), env=_env(workspace))
     assert result.returncode == 0, result.stderr
-    summary = (workspace["KG_BUILD_DIR"] / "current" / "summary.json").read_text(encoding="utf-8")
-    import json
-
-    graphs = json.loads(summary)["graphs"]
+    current = workspace["KG_BUILD_DIR"] / "current"
+    graphs = json.loads((current / "summary.json").read_text(encoding="utf-8"))["graphs"]
+    assert set(graphs) == {ASSERTED, INFERRED, ONTOLOGY}
     if dataset:
         parsed = Dataset()
         parsed.parse(target, format=rdflib_format)
         counts = {str(g.identifier): len(g) for g in parsed.graphs() if len(g)}
         assert counts == graphs
     else:
-        parsed_graph = Graph().parse(target, format=rdflib_format)
-        assert len(parsed_graph) <= sum(graphs.values())
-        assert len(parsed_graph) >= max(graphs.values())
+        exported = Graph().parse(target, format=rdflib_format)
+        quads = Dataset()
+        quads.parse(current / "dataset.nq", format="nquads")
+        union = Graph()
+        for s, p, o, _ in quads.quads((None, None, None, None)):
+            union.add((s, p, o))
+        assert len(exported) == len(union)
+        assert isomorphic(exported, union)  # the same triples, blank nodes matched up
 
 
 def test_query_verb(workspace: dict[str, Path]) -> None:

@@ -6,14 +6,14 @@
   focus nodes would otherwise be missing) and at least one non-conforming case: a SPARQL
   Update applied to valid.ttl, and the severity, source shape, focus node, path (and where
   useful value and message) of the result it must produce.
-* On the real asserted graph: no Violation, validation stays fast, and specific warnings
-  appear for specific facts checked in the source text data/sources/000_11870afa8f6afaf9.txt.
+* On the real asserted graph: no Violation, and specific warnings appear for specific facts
+  checked in the source text data/sources/000_11870afa8f6afaf9.txt. (How fast validation runs
+  is measured by bench/bench_build.py, not asserted here.)
 """
 
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -1963,7 +1963,6 @@ def test_release_year_period_is_enough(shapes: Graph, ontology: Graph) -> None:
 @dataclass
 class Real:
     report: ValidationReport
-    seconds: float
     graph: Graph
 
 
@@ -1976,9 +1975,7 @@ def real(shapes: Graph, ontology: Graph) -> Real:
 
     settings = get_settings()
     graph = map_sources(read_sources(settings.sources_dir), load_curation(settings.curation_dir), NS).graph
-    start = time.perf_counter()
-    report = validate(graph, shapes, ontology, NS)
-    return Real(report, time.perf_counter() - start, graph)
+    return Real(validate(graph, shapes, ontology, NS), graph)
 
 
 @lru_cache(maxsize=1)
@@ -2002,11 +1999,6 @@ def _find(real: Real, shape: str, focus: str, value: str | None = None) -> list[
 
 def test_real_graph_has_no_violations(real: Real) -> None:
     assert not real.report.violations, _describe(real.report.violations)
-
-
-def test_real_graph_validates_fast(real: Real) -> None:
-    # About 2 s on a 2-core machine; the bound only catches a per-node SPARQL regression.
-    assert real.seconds < 8, f"validation took {real.seconds:.1f} s"
 
 
 def test_real_graph_quality_report_is_substantial(real: Real) -> None:
