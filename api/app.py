@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.plumbing import errors
 from api.plumbing.cache import ResponseCache
+from api.plumbing.fairness import FairShare
 from api.plumbing.limits import BodySizeLimit
 from api.plumbing.runtime import Service
 from api.routers import linked_data, named_queries, pages, resources, service, sparql
@@ -49,6 +51,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # (its entries keep the CORS headers they were made with; the Origin header is part of its key)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
+        FairShare,
+        concurrent=settings.client_concurrency or max(1, _query_slots(settings) // 2),
+        rate=settings.client_rate,
+        burst=settings.client_burst,
+        exempt=frozenset(address.strip() for address in settings.client_exempt.split(",") if address.strip()),
+    )
+    app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
         allow_methods=["GET", "POST", "OPTIONS"],
@@ -64,6 +73,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=Path(STATIC_DIR)), name="static")
     return app
+
+
+def _query_slots(settings: Settings) -> int:
+    """Queries the service answers at once: its query workers, or its connections to an external store."""
+    if settings.remote_store:
+        return settings.store_connections
+    return settings.query_workers or max(2, os.cpu_count() or 2)
 
 
 def app_factory() -> FastAPI:

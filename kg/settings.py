@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     trusted_proxies: str = Field(
         "127.0.0.1", description="addresses whose X-Forwarded-* headers are believed, comma-separated ('' for none)"
     )
+    client_concurrency: int = Field(
+        0, description="requests one client may have in flight at once; 0: half the query workers, at least 1"
+    )
+    client_rate: float = Field(20.0, description="requests a second one client may send on average (429 beyond)")
+    client_burst: int = Field(60, description="requests one client may send at once before its rate counts")
+    client_exempt: str = Field(
+        "127.0.0.1,::1", description="client addresses the per-client limits do not apply to, comma-separated"
+    )
     access_log: bool = Field(True, description="one line per request on the server's output")
     public_base_url: str = Field(
         "", description="URL the API is reached at, for Link headers; default: from the request"

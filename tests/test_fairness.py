@@ -1,0 +1,115 @@
+"""Fair sharing: one client over its share gets 429 with Retry-After, and one abusive client running heavy
+queries cannot starve ordinary ones. Clients are told apart by address: each test client sends from its own
+loopback address (127.0.0.0/8 is all loopback)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Built
+from tests.server import running_server
+
+HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # runs into its time budget
+LIGHT = "ASK { ?s ?p ?o }"
+
+
+def client_from(address: str) -> httpx.Client:
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    log = tmp_path_factory.mktemp("fair") / "server.log"
+    settings = {
+        "query_workers": "2",
+        "query_timeout": "3",
+        "client_rate": "50",
+        "client_burst": "100",
+        "client_exempt": "127.0.0.1",
+    }  # the harness checks readiness from 127.0.0.1
+    with running_server(built.settings.build_dir, log_file=log, **settings) as base:
+        yield base
+
+
+def test_a_client_over_its_rate_gets_429_with_retry_after(built: Built, tmp_path: Path) -> None:
+    settings = {"query_workers": "1", "client_rate": "2", "client_burst": "5", "client_exempt": "127.0.0.1"}
+    with running_server(built.settings.build_dir, log_file=tmp_path / "server.log", **settings) as base:
+        with client_from("127.0.0.9") as client:
+            answers = [client.get(base + "/sparql", params={"query": LIGHT}) for _ in range(12)]
+        statuses = [answer.status_code for answer in answers]
+        assert statuses[:5] == [200] * 5 and 429 in statuses[5:]
+        refused = next(answer for answer in answers if answer.status_code == 429)
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert int(refused.headers["retry-after"]) >= 1
+        assert "2 requests a second" in refused.json()["detail"]
+        with client_from("127.0.0.10") as other:  # another client is not affected
+            assert other.get(base + "/sparql", params={"query": LIGHT}).status_code == 200
+
+
+def test_one_client_cannot_hold_more_than_its_share_of_the_workers(server: str) -> None:
+    """With two workers, one client may have one query in flight: its second gets 429 at once."""
+    started = threading.Event()
+    heavy: list[int] = []
+
+    def run_heavy() -> None:
+        with client_from("127.0.0.20") as client:
+            started.set()
+            heavy.append(client.get(server + "/sparql", params={"query": HEAVY}).status_code)
+
+    thread = threading.Thread(target=run_heavy)
+    thread.start()
+    started.wait(5)
+    refused = None
+    with client_from("127.0.0.20") as same:
+        for _ in range(50):  # bounded: until the heavy query is in flight
+            answer = same.get(server + "/sparql", params={"query": LIGHT})
+            if answer.status_code == 429:
+                refused = answer
+                break
+    thread.join(timeout=30)
+    assert refused is not None and "at most 1 requests from one client" in refused.json()["detail"]
+    assert heavy == [503]  # the heavy query itself ran into its time budget
+
+
+def test_ten_ordinary_clients_keep_their_answers_while_one_client_abuses(server: str) -> None:
+    """The abuser keeps two heavy queries going (as many as there are workers); then ten clients come."""
+    stop = threading.Event()
+    abusive: list[int] = []
+
+    def abuse() -> None:
+        with client_from("127.0.0.30") as client:
+            for _ in range(200):  # bounded
+                if stop.is_set():
+                    return
+                status = client.get(server + "/sparql", params={"query": HEAVY}).status_code
+                abusive.append(status)
+                if status == 429:
+                    stop.wait(0.05)
+
+    ordinary: dict[str, list[int]] = {}
+
+    def use(address: str) -> None:
+        with client_from(address) as client:
+            ordinary[address] = [client.get(server + "/sparql", params={"query": LIGHT}).status_code for _ in range(20)]
+
+    abusers = [threading.Thread(target=abuse) for _ in range(2)]
+    for thread in abusers:
+        thread.start()
+    stop.wait(0.5)  # both heavy queries are in flight (or refused) before the others arrive
+    users = [threading.Thread(target=use, args=(f"127.0.0.{n}",)) for n in range(40, 50)]
+    for thread in users:
+        thread.start()
+    for thread in users:
+        thread.join(timeout=120)
+    stop.set()
+    for thread in abusers:
+        thread.join(timeout=60)
+    answers = [status for statuses in ordinary.values() for status in statuses]
+    assert len(answers) == 200
+    assert answers.count(200) / len(answers) >= 0.99, answers
+    assert 429 in abusive  # the abuser's second query was turned away
