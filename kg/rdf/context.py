@@ -33,6 +33,7 @@ class MappingContext:
     graph: Graph = field(default_factory=Graph)
     findings: list[Finding] = field(default_factory=list)
     used_ids: set[URIRef] = field(default_factory=set)
+    blank_nodes: int = field(default=0, init=False)  # how many `node` has made
 
     def __post_init__(self) -> None:
         self.ns.bind(self.graph)
@@ -75,7 +76,14 @@ class MappingContext:
         return candidate
 
     def node(self) -> BNode:
-        return BNode()
+        """A new blank node, labelled by the order it was made in (node1, node2 …), not at random.
+
+        The build relabels blank nodes canonically before it versions and writes the dataset
+        (kg.release.dataset.load_graphs); these labels keep what names them before that, the
+        validation report, the same from one run to the next.
+        """
+        self.blank_nodes += 1
+        return BNode(f"node{self.blank_nodes}")
 
     # -- provenance ---------------------------------------------------------------
 

@@ -109,8 +109,15 @@ def validate(data: Graph, shapes: Graph, ontology: Graph, ns: ProjectNamespaces)
                 group=locate.group(focus),
             )
         )
-    report.results.sort(key=lambda r: (r.severity, r.group or "~", r.focus, r.message))
+    report.results.sort(key=_result_order)
     return report
+
+
+def _result_order(result: ValidationResult) -> tuple[str, ...]:
+    """Severity, group, focus, message, then every other field: a total order, so that the report never
+    follows the order pySHACL happened to find the results in."""
+    r = result
+    return (r.severity, r.group or "~", r.focus, r.message, r.path or "", r.value or "", r.shape or "", r.lines or "")
 
 
 def _short(node: Node | None, graph: Graph) -> str:
@@ -154,7 +161,8 @@ class _Locator:
             notation = self.data.value(target, _SKOS_NOTATION) if target is not None else None
             if notation is not None and re.fullmatch(r"\d\.\d|0\d", str(notation)):
                 return str(notation)
-        material_card = self.data.value(None, cap.appearanceOf, focus)
+        # a material has a card in each subcategory it is printed in: the first, in IRI order, not any one
+        material_card = min(self.data.subjects(cap.appearanceOf, focus), key=str, default=None)
         if material_card is not None:
             return self.group(material_card)
         kinds = sorted(str(t).rsplit("#", 1)[-1].rsplit("/", 1)[-1] for t in self.data.objects(focus, _RDF_TYPE))

@@ -14,12 +14,31 @@ from kg.release.layout import DATASET_FILE, EXPORT_FORMATS
 
 
 def load_graphs(named_graphs: Mapping[URIRef, Graph]) -> ox.Store:
-    """An in-memory store holding each rdflib graph as a named graph."""
-    store = ox.Store()
+    """An in-memory store holding each rdflib graph as a named graph, its blank nodes labelled canonically.
+
+    rdflib labels blank nodes at random (the ontology's property-chain lists are some), which would give
+    the same data another version and other dumps at every build. RDF Canonicalization (RDFC-1.0, a W3C
+    Recommendation) labels them c14n0, c14n1 … from the statements around them: equal data, equal labels,
+    in any process, and fixed by the specification rather than by the pyoxigraph release (the labels of
+    CanonicalizationAlgorithm.UNSTABLE may change with it). Its worst case is exponential in the number of
+    blank nodes; the dataset has a handful, in lists. The dumps' order is set by `serialize`.
+    """
+    quads = []
     for name, graph in named_graphs.items():
+        graph_name = ox.NamedNode(str(name))
         data = graph.serialize(format="nt", encoding="utf-8")
-        store.load(input=data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(str(name)))
+        for parsed in ox.parse(input=data, format=ox.RdfFormat.N_TRIPLES):
+            quads.append(ox.Quad(parsed.subject, parsed.predicate, parsed.object, graph_name))
+    dataset = ox.Dataset(quads)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    store = ox.Store()
+    store.extend(dataset)
     return store
+
+
+def _quad_order(quad: ox.Quad) -> tuple[str, str, str, str]:
+    """Graph, subject, predicate, object: the order the dumps are written in, whatever order the store keeps."""
+    return str(quad.graph_name), str(quad.subject), str(quad.predicate), str(quad.object)
 
 
 def triples_per_graph(store: ox.Store) -> dict[str, int]:
@@ -48,13 +67,19 @@ def open_dataset(directory: Path) -> ox.Store:
 
 
 def serialize(store: ox.Store, format_name: str, prefixes: Mapping[str, str]) -> bytes:
-    """The dataset in one of EXPORT_FORMATS. Turtle, having no named graphs, holds their union."""
+    """The dataset in one of EXPORT_FORMATS. Turtle, having no named graphs, holds their union.
+
+    The statements are written sorted (by graph, subject, predicate, object), not in the store's own
+    order, which follows the order they were added in: the same data gives the same bytes.
+    """
     if format_name not in EXPORT_FORMATS:
         raise ValueError(f"unknown format {format_name!r}; use one of {sorted(EXPORT_FORMATS)}")
     rdf_format, _ = EXPORT_FORMATS[format_name]
+    declared = dict(sorted(prefixes.items()))
     if format_name == "turtle":
         triples = {quad.triple for quad in store}
-        return ox.serialize(sorted(triples, key=str), format=rdf_format, prefixes=dict(prefixes)) or b""
+        return ox.serialize(sorted(triples, key=str), format=rdf_format, prefixes=declared) or b""
+    quads = sorted(store, key=_quad_order)
     if rdf_format.supports_datasets and format_name != "jsonld":
-        return store.dump(format=rdf_format, prefixes=dict(prefixes)) or b""
-    return store.dump(format=rdf_format) or b""
+        return ox.serialize(quads, format=rdf_format, prefixes=declared) or b""
+    return ox.serialize(quads, format=rdf_format) or b""

@@ -83,8 +83,8 @@ def describe(
             Literal(len({s for members in classes.values() for s in members}), datatype=XSD.integer),
         )
     )
-    for cls, members in sorted(classes.items()):
-        partition = BNode()
+    for number, (cls, members) in enumerate(sorted(classes.items())):
+        partition = _node("classPartition", number)
         g.add((dataset, VOID.classPartition, partition))
         g.add((partition, VOID["class"], cls))
         g.add((partition, VOID.entities, Literal(len(members), datatype=XSD.integer)))
@@ -94,8 +94,8 @@ def describe(
             if isinstance(predicate, URIRef):
                 predicates[predicate] = predicates.get(predicate, 0) + 1
     g.add((dataset, VOID.properties, Literal(len(predicates), datatype=XSD.integer)))
-    for predicate, count in sorted(predicates.items()):
-        partition = BNode()
+    for number, (predicate, count) in enumerate(sorted(predicates.items())):
+        partition = _node("propertyPartition", number)
         g.add((dataset, VOID.propertyPartition, partition))
         g.add((partition, VOID.property, predicate))
         g.add((partition, VOID.triples, Literal(count, datatype=XSD.integer)))
@@ -133,7 +133,7 @@ def describe(
             )
         )
         g.add((distribution, DCAT.byteSize, Literal(path.stat().st_size, datatype=XSD.nonNegativeInteger)))
-        checksum = BNode()
+        checksum = BNode("checksum-" + suffix[1:])
         g.add((distribution, URIRef(SPDX + "checksum"), checksum))
         g.add((checksum, URIRef(SPDX + "algorithm"), URIRef(SPDX + "checksumAlgorithm_sha256")))
         g.add(
@@ -145,6 +145,15 @@ def describe(
         )
         g.add((dataset, VOID.dataDump, URIRef(f"{base}dumps/{dump_name(file_name, version)}")))
     return g
+
+
+def _node(kind: str, number: int) -> BNode:
+    """A blank node labelled by its kind and place, not at random: void.ttl is the same for the same data.
+
+    rdflib's Turtle writes these nodes inline ([ … ]), in the order of their labels: the partitions by
+    class or property IRI.
+    """
+    return BNode(f"{kind}{number:05d}")
 
 
 def _linkset(

@@ -53,8 +53,20 @@ def grouped(report: ValidationReport, findings: list[Finding]) -> dict[str, list
             }
         )
     for rows in groups.values():
-        rows.sort(key=lambda r: (ORDER.get(r["severity"], 3), r["source"] or "", r["message"]))
+        rows.sort(key=_row_order)
     return dict(sorted(groups.items(), key=lambda item: _group_key(item[0])))
+
+
+def _row_order(row: dict) -> tuple[int, str, str, str, str, str]:
+    """Severity, source lines, message, then what the row is about: a total order, the same in every build."""
+    return (
+        ORDER.get(row["severity"], 3),
+        row["source"] or "",
+        row["message"],
+        row["focus"] or "",
+        row["path"] or "",
+        row["origin"],
+    )
 
 
 def markdown(report: ValidationReport, findings: list[Finding], version: str) -> str:
@@ -78,5 +90,6 @@ def html_report(report: ValidationReport, findings: list[Finding], version: str)
 def write_reports(directory: Path, report: ValidationReport, findings: list[Finding], version: str) -> None:
     (directory / "report.md").write_text(markdown(report, findings, version), encoding="utf-8")
     (directory / "report.html").write_text(html_report(report, findings, version), encoding="utf-8")
-    payload = {"results": [asdict(r) for r in report.results], "findings": [asdict(f) for f in findings]}
+    ordered = sorted(findings, key=lambda f: (f.severity, f.group or "~", f.focus or "", f.message, f.source or ""))
+    payload = {"results": [asdict(r) for r in report.results], "findings": [asdict(f) for f in ordered]}
     (directory / "validation.json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
