@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"],
         expose_headers=["ETag", "Link", "X-Total-Count", "X-Result-Count"],
     )
-    app.add_middleware(ResponseCache, max_entries=settings.cache_entries)
+    app.add_middleware(ResponseCache, max_entries=settings.cache_entries, max_bytes=settings.cache_bytes)
     app.include_router(sparql.router)
     app.include_router(named_queries.router_for(registry))
     app.include_router(resources.router)

@@ -36,6 +36,7 @@ from kg.sparql.registry import NamedQuery, QueryRegistry
 
 log = logging.getLogger("capkg.api")
 INTERNAL_MAX_ROWS = 10_000_000  # the API's own queries are bounded by the data, not by clients
+INTERNAL_MAX_BYTES = 2**31
 INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 
@@ -72,6 +73,7 @@ class Runtime:
                 query.text,
                 select_format="rows",
                 max_rows=INTERNAL_MAX_ROWS,
+                max_bytes=INTERNAL_MAX_BYTES,
                 substitutions={k.value: encode_term(v) for k, v in bindings.items()},
             )
         )
@@ -82,7 +84,13 @@ class Runtime:
     ) -> list[dict[str, Any]]:
         """Rows of one of the service's own queries, each value its term's lexical form."""
         outcome = await self.engine.run(
-            QueryJob(text, select_format="rows", max_rows=INTERNAL_MAX_ROWS, substitutions=substitutions or {}),
+            QueryJob(
+                text,
+                select_format="rows",
+                max_rows=INTERNAL_MAX_ROWS,
+                max_bytes=INTERNAL_MAX_BYTES,
+                substitutions=substitutions or {},
+            ),
             timeout=timeout,
         )
         return [
@@ -99,6 +107,7 @@ def open_engine(settings: Settings, release: Release) -> QueryEngine:
         workers=settings.query_workers or None,
         timeout=settings.query_timeout,
         max_rows=settings.max_rows,
+        max_answer_bytes=settings.max_answer_bytes,
         memory_limit=settings.worker_memory_mb * 2**20 or None,
     )
 

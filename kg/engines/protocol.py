@@ -13,6 +13,7 @@ import pyoxigraph as ox
 
 Term = tuple[str, str, str | None, str | None]  # (kind, value, datatype, language)
 EncodedTriple = tuple[Term, Term, Term]  # (subject, predicate, object)
+DEFAULT_MAX_BYTES = 64 * 2**20  # an answer's byte budget where neither its job nor its engine sets one
 
 
 def encode_term(term: ox.NamedNode | ox.Literal | ox.BlankNode) -> Term:
@@ -51,6 +52,7 @@ class QueryJob:
     default_graphs: list[str] | None = None
     named_graphs: list[str] | None = None
     max_rows: int | None = None  # None: the engine's budget (KG_MAX_ROWS); the API's own queries set theirs
+    max_bytes: int | None = None  # None: the engine's budget (KG_MAX_ANSWER_BYTES); bytes of the written answer
     prefixes: dict[str, str] | None = None
     base_iri: str | None = None  # relative IRIs in the query resolve against it (the endpoint's URL)
 

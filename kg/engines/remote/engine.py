@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from kg.engines.protocol import QueryJob, QueryOutcome
+from kg.engines.protocol import DEFAULT_MAX_BYTES, QueryJob, QueryOutcome
 from kg.engines.remote.client import Dataset, StoreClient
 from kg.engines.remote.failures import Retryable
 from kg.engines.remote.text import check_standard_sparql, forwarded_text, query_form
@@ -43,6 +43,7 @@ class RemoteEngine:
         *,
         timeout: float = 10.0,
         max_rows: int = 10_000,
+        max_answer_bytes: int = DEFAULT_MAX_BYTES,
         connections: int = 8,
         retries: int = 2,
         cooldown: float = 2.0,
@@ -51,6 +52,7 @@ class RemoteEngine:
         self.graphs = sorted(graphs)
         self.timeout = timeout
         self.max_rows = max_rows
+        self.max_answer_bytes = max_answer_bytes
         self.connections = connections
         self.retries = retries
         self.cooldown = cooldown
@@ -70,6 +72,7 @@ class RemoteEngine:
             graphs,
             timeout=settings.query_timeout,
             max_rows=settings.max_rows,
+            max_answer_bytes=settings.max_answer_bytes,
             connections=settings.store_connections,
             retries=settings.store_retries,
             cooldown=settings.store_cooldown,
@@ -104,6 +107,8 @@ class RemoteEngine:
         deadline = time.monotonic() + budget
         if job.max_rows is None:
             job.max_rows = self.max_rows
+        if job.max_bytes is None:
+            job.max_bytes = self.max_answer_bytes
         # what leaves is checked as it leaves: the guard first (the parser must never see a live SERVICE:
         # Oxigraph would contact it), then the parser, on the client's text and on the exact text sent
         # (a client's text has passed check_query(untrusted=True) at /sparql: no SERVICE anywhere in it)
