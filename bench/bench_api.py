@@ -209,7 +209,7 @@ class Call:
     path: str
     body: bytes | None = None
     headers: tuple[tuple[str, str], ...] = ()
-    bust: bool = False  # add a distinct, ignored query parameter: a response-cache miss every time
+    bust: bool = False  # a distinct Origin header (part of the cache key): a response-cache miss every time
 
 
 BUST = itertools.count()
@@ -227,10 +227,10 @@ class Client:
             if self.connection is None:
                 self.connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
             try:
-                path = call.path
-                if call.bust:
-                    path += f"{'&' if '?' in path else '?'}_bench={next(BUST)}"
-                self.connection.request(call.method, path, body=call.body, headers=dict(call.headers))
+                headers = dict(call.headers)
+                if call.bust:  # unknown query parameters are refused (400): vary a header the cache keys on
+                    headers["Origin"] = f"http://bench-{next(BUST)}.invalid"
+                self.connection.request(call.method, call.path, body=call.body, headers=headers)
                 response = self.connection.getresponse()
                 body = response.read()
                 if response.getheader("connection", "").lower() == "close":

@@ -1,12 +1,15 @@
 """The `capkg` command line. Exit codes (also in the README):
 
 0 success · 1 SHACL violations · 2 usage error or invalid setting · 3 malformed source or curation file ·
-4 invalid ontology or shapes · 5 build output missing or unwritable · 6 publishing to the external
-SPARQL store failed (the message says whether what was live there changed) · 10 unexpected error
+4 invalid ontology or shapes · 5 build output missing or unwritable (a full disk included) · 6 publishing
+to the external SPARQL store failed (the message says whether what was live there changed) · 7 the
+server cannot listen (the port is in use, or the address is not this machine's) · 10 unexpected error
 """
 
 from __future__ import annotations
 
+import errno
+import socket
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -18,8 +21,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kg.errors import KGError, NonConformantData, SettingsError
-from kg.settings import get_settings
+from kg.errors import BuildOutputError, CannotListen, KGError, NonConformantData, SettingsError
+from kg.settings import Settings, get_settings
 
 app = typer.Typer(
     add_completion=False,
@@ -37,7 +40,14 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            try:
+                return command(*args, **kwargs)
+            except Exception as exc:  # a full disk is exit 5 whatever was writing, and however it was wrapped
+                settled = (BuildOutputError, typer.Exit, typer.Abort)  # said already, or the command's own exit
+                full = None if isinstance(exc, settled) else _full_disk(exc)
+                if full is None:
+                    raise
+                raise full from exc
         except NonConformantData as exc:
             console.print(f"[red]error:[/red] {exc.describe()}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
@@ -55,6 +65,19 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _full_disk(exc: BaseException | None, where: Path | None = None) -> BuildOutputError | None:
+    """A full disk (ENOSPC) or quota (EDQUOT) among `exc` and its causes, as exit 5 naming the file if known."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            problem = "no space left on the device" if exc.errno == errno.ENOSPC else "the disk quota is exceeded"
+            place = exc.filename or where
+            return BuildOutputError(f"{problem}; free some space and run the command again", file=place)
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def _progress() -> Callable[[str, str], None]:
     def report(event: str, name: str) -> None:
         if event == "start":
@@ -70,11 +93,34 @@ def build(
     no_publish: Annotated[
         bool, typer.Option("--no-publish", help="With an external store configured: build only, do not load it there.")
     ] = False,
+    if_changed: Annotated[
+        bool,
+        typer.Option(
+            "--if-changed",
+            help="Build only if the sources, curation, ontology, shapes or the software changed since the current "
+            "build (or if it is missing or corrupt).",
+        ),
+    ] = False,
 ) -> None:
     """Build the graph into build/current (atomically); with KG_STORE_* set, load it into that store too."""
     from kg.pipeline import build as run_build
 
-    result = run_build(get_settings(), None if quiet else _progress())
+    settings = get_settings()
+    publishing = settings.remote_store and not no_publish
+    fingerprint = _inputs_fingerprint(settings, publishing)
+    if if_changed:
+        version = _built_from(settings, fingerprint)
+        if version is not None:
+            out.print(f"the build is up to date ({version})", highlight=False)
+            return
+    try:
+        result = run_build(settings, None if quiet else _progress())
+    except Exception as exc:
+        full = _full_disk(exc, settings.build_dir)  # the file is seldom known: the build directory is named
+        if full is None:
+            raise
+        raise full from exc
+    release = result.directory.resolve().name  # before publishing, which takes a while: what this build made
     summary = result.summary()
     if not quiet:
         _table("Triples per named graph", ["graph", "triples"], sorted(result.graphs.items()))
@@ -90,8 +136,66 @@ def build(
         f"{result.directory / 'report.md'}",
         highlight=False,
     )
-    if get_settings().remote_store and not no_publish:
+    if publishing:
         _publish(result.directory, quiet)
+    _record_inputs(settings, fingerprint, release)  # only once all of it succeeded
+
+
+INPUTS_FILE = "current-inputs.sha256"  # in the build directory: what the current build was made from
+
+
+def _inputs_fingerprint(settings: Settings, publishing: bool) -> str:
+    """SHA-256 over everything a build depends on: every input file's path and bytes, the software
+    (its version and the files of the kg package), the base IRI, and the store it is published to."""
+    import hashlib
+
+    import kg
+
+    digest = hashlib.sha256()
+    digest.update(f"capacities-kg {kg.__version__}\nbase IRI {settings.base_iri}\n".encode())
+    if publishing:
+        stores = (settings.store_query_url, settings.store_gsp_url, settings.store_update_url)
+        digest.update(f"published to {' '.join(stores)}\n".encode())
+    roots = {
+        "sources": settings.sources_dir,
+        "curation": settings.curation_dir,
+        "ontology": settings.ontology_dir,
+        "shapes": settings.shapes_dir,
+        "kg": Path(kg.__file__).parent,
+    }
+    for label, root in roots.items():
+        files = (
+            sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts) if root.is_dir() else []
+        )
+        for path in files:
+            data = path.read_bytes()
+            digest.update(f"{label}/{path.relative_to(root).as_posix()}\0{len(data)}\0".encode())
+            digest.update(data)
+    return digest.hexdigest()
+
+
+def _built_from(settings: Settings, fingerprint: str) -> str | None:
+    """The current build's version if it was made from these very inputs and is intact; else None."""
+    from kg.release.layout import Release, current_build
+
+    try:
+        recorded, release = (settings.build_dir / INPUTS_FILE).read_text(encoding="utf-8").split()[:2]
+        current = Release.open(current_build(settings)).verify()
+    except (KGError, OSError, ValueError):
+        return None
+    if recorded != fingerprint or current.directory.name != release:
+        return None
+    return current.version
+
+
+def _record_inputs(settings: Settings, fingerprint: str, release: str) -> None:
+    """build/current-inputs.sha256: the fingerprint of the inputs, and the release they were built into."""
+    import os
+
+    path = settings.build_dir / INPUTS_FILE
+    partial = path.with_name(f".{INPUTS_FILE}.{os.getpid()}")
+    partial.write_text(f"{fingerprint}  {release}\n", encoding="utf-8")
+    os.replace(partial, path)
 
 
 @app.command()
@@ -235,28 +339,111 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default KG_HOST, 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default KG_PORT, 8000)")] = None,
 ) -> None:
-    """Serve the current build: SPARQL endpoint, REST API and its documentation."""
+    """Serve the current build: SPARQL endpoint, REST API and its documentation.
+
+    The port is bound before anything else; the addresses are printed once the server answers on it.
+    One access-log line per request on standard output (KG_ACCESS_LOG=false: none). X-Forwarded-Proto
+    and X-Forwarded-For are believed only from the addresses in KG_TRUSTED_PROXIES.
+    """
     import uvicorn
 
     from kg.release.layout import current_build
 
     settings = get_settings()
     current_build(settings)
-    host, port = host or settings.host, port or settings.port
-    base = f"http://{host}:{port}"
-    out.print(
+    host = host or settings.host
+    listener = _listen(host, settings.port if port is None else port)
+    port = listener.getsockname()[1]
+    base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    urls = (
         f"pages            {base}/\nSPARQL endpoint  {base}/sparql\nREST API         {base}/api\n"
-        f"API docs         {base}/docs\nhealth           {base}/health",
-        highlight=False,
+        f"API docs         {base}/docs\nhealth           {base}/health"
     )
-    uvicorn.run(
+    proxies = ",".join(address.strip() for address in settings.trusted_proxies.split(",") if address.strip())
+    config = uvicorn.Config(
         "api.app:app_factory",
         factory=True,
         host=host,
         port=port,
+        workers=max(1, settings.http_workers),
         log_level="warning",
-        workers=settings.http_workers if settings.http_workers > 1 else None,
+        log_config=_log_config(settings.access_log),
+        access_log=False,  # api.plumbing.errors writes it, with the duration
+        # uvicorn's default trusts X-Forwarded-* from 127.0.0.1 (FORWARDED_ALLOW_IPS): only the configured proxies
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies,
     )
+    try:
+        if config.workers > 1:
+            from uvicorn.supervisors import Multiprocess
+
+            out.print(urls, highlight=False)  # listening: the workers answer once each has started
+            Multiprocess(config, sockets=[listener]).run()
+            return
+
+        class AnnouncingServer(uvicorn.Server):
+            async def startup(self, sockets: list[Any] | None = None) -> None:
+                await super().startup(sockets)
+                if self.started:  # listening, and the application has started: the addresses answer
+                    out.print(urls, highlight=False)
+
+        server = AnnouncingServer(config)
+        try:
+            server.run(sockets=[listener])
+        except SystemExit as exc:  # uvicorn's "startup failed" is 3, which means a malformed source here
+            if server.started:
+                raise
+            raise KGError("the server did not start; the messages above say why") from exc
+        if not server.started:
+            raise KGError("the server did not start; the messages above say why")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        listener.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to the address and listening: a port in use is said plainly (exit 7)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+        listener.listen(2048)
+    except OSError as exc:
+        listener.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise CannotListen(f"port {port} on {host} is already in use; set KG_PORT or --port") from None
+        raise CannotListen(
+            f"cannot listen on port {port} on {host}: {exc.strerror or exc}; set KG_HOST or --host, KG_PORT or --port"
+        ) from None
+    listener.set_inheritable(True)
+    return listener
+
+
+def _log_config(access: bool) -> dict[str, Any]:
+    """uvicorn's logging, plus the service's own loggers: capkg.* on standard error, the access log on standard
+    output (at INFO when KG_ACCESS_LOG is on)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["capkg"] = {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    config["formatters"]["capkg.access"] = {"format": "%(asctime)s %(message)s"}
+    config["handlers"]["capkg"] = {"class": "logging.StreamHandler", "formatter": "capkg", "stream": "ext://sys.stderr"}
+    config["handlers"]["capkg.access"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "capkg.access",
+        "stream": "ext://sys.stdout",
+    }
+    config["loggers"]["capkg"] = {"handlers": ["capkg"], "level": "INFO", "propagate": False}
+    config["loggers"]["capkg.access"] = {
+        "handlers": ["capkg.access"],
+        "level": "INFO" if access else "WARNING",
+        "propagate": False,
+    }
+    return config
 
 
 def _term(term: Any) -> str:

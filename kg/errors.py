@@ -115,6 +115,12 @@ class QueryParameterError(KGError):
     title = "Invalid query parameter"
 
 
+class InvalidIRI(QueryParameterError):
+    """A value that should be an IRI is not one (RFC 3987): the field names where it came from."""
+
+    title = "Invalid IRI"
+
+
 class QueryDefinitionError(KGError):
     """A named query file is malformed."""
 
@@ -125,7 +131,7 @@ class QueryDefinitionError(KGError):
 class ResultTooLarge(KGError):
     exit_code = 2
     http_status = 422
-    title = "Result over the row budget"
+    title = "Result too large"
 
 
 class QueryTimeout(KGError):
@@ -160,6 +166,13 @@ class StoreFailed(KGError):
     exit_code = 5
     http_status = 502
     title = "The SPARQL store failed"
+
+
+class CannotListen(KGError):
+    """The server cannot bind its address: the port is taken, or the address is not this machine's."""
+
+    exit_code = 7
+    title = "The server cannot listen"
 
 
 class PublishError(KGError):

@@ -69,7 +69,14 @@ class ResponseCache:
         accept = b",".join(value for name, value in raw_headers if name == b"accept")  # every Accept header
         host = b",".join(value for name, value in raw_headers if name == b"host")  # Link headers name the host
         origin = b",".join(value for name, value in raw_headers if name == b"origin")  # CORS headers follow it
-        key = (service.runtime.version, scope["path"], scope.get("query_string", b""), accept, host + b"|" + origin)
+        key = (
+            service.runtime.version,
+            scope["path"],
+            scope.get("query_string", b""),
+            accept,
+            # Link headers name the scheme and host (a trusted proxy may carry http and https)
+            scope.get("scheme", "http").encode() + b"|" + host + b"|" + origin,
+        )
         entry = self.entries.get(key)
         if entry is not None:
             self.entries.move_to_end(key)

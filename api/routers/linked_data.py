@@ -20,6 +20,7 @@ from api.views.render import not_found
 from api.views.resource import resource_page
 from kg.engines.protocol import EncodedTriple, QueryJob, decode_triple, encode_term
 from kg.release.layout import EXPORT_FORMATS, MEDIA_TYPES, ONTOLOGY_PAGE, VOID_FILE, dump_name
+from kg.sparql.registry import iri_node
 from kg.sparql.results import GRAPH_FORMATS, SHORT_NAMES
 
 router = APIRouter(tags=["Linked data"])
@@ -43,10 +44,12 @@ def alternates(request: Request) -> dict[str, str]:
     return {"Link": ", ".join(links), "Vary": "Accept"}
 
 
-async def describe_resource(runtime: Runtime, iri: str) -> list[EncodedTriple]:
+async def describe_resource(runtime: Runtime, iri: str, field: str = "path") -> list[EncodedTriple]:
+    """The triples about `iri`; one that is not a valid IRI is a 400 naming `field`."""
     text = runtime.registry.text("linked/resource")
+    subject = encode_term(iri_node(iri, field=field))
     outcome = await runtime.engine.run(
-        QueryJob(text, graph_format="triples", max_rows=100_000, substitutions={"s": encode_term(ox.NamedNode(iri))})
+        QueryJob(text, graph_format="triples", max_rows=100_000, substitutions={"s": subject})
     )
     return outcome.triples()
 

@@ -2,7 +2,8 @@
 
 Each named query of the registry (an `.rq` file at the top of kg/sparql/queries/) becomes its own
 route, so OpenAPI (/docs) documents its parameters with their types; values arrive as query-string
-values and are bound as RDF terms.
+values and are bound as RDF terms. A parameter the query does not take, or one given twice, is a 400:
+nothing is silently dropped, and no value silently wins over another (`format=` is known everywhere).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from fastapi.responses import Response
 
 from api.plumbing.respond import respond
 from api.plumbing.runtime import RuntimeDep, get_runtime
-from kg.sparql.registry import PARAM_TYPES, NamedQuery, QueryRegistry
+from kg.sparql.registry import GLOBAL_PARAMETERS, PARAM_TYPES, NamedQuery, QueryRegistry, single_values
 
 
 async def list_queries(request: Request, runtime: RuntimeDep) -> Response:
+    single_values(request.query_params.multi_items(), GLOBAL_PARAMETERS, where="/api/queries")
+
     async def produce() -> object:
         return [
             {
@@ -46,9 +49,16 @@ async def list_queries(request: Request, runtime: RuntimeDep) -> Response:
 
 
 def _endpoint(query: NamedQuery) -> Callable[..., Awaitable[Response]]:  # an endpoint with a generated signature
-    async def endpoint(request: Request, **values: str | None) -> Response:
+    known = {parameter.name for parameter in query.parameters}
+
+    async def endpoint(request: Request, **declared: str | None) -> Response:
+        # FastAPI checked the declared parameters, but drops unknown ones and takes the last of repeated ones:
+        # the values are read from the query string itself
+        values = single_values(
+            request.query_params.multi_items(), known | GLOBAL_PARAMETERS, where=f"/api/queries/{query.name}"
+        )
         runtime = await get_runtime(request)
-        given = {name: value for name, value in values.items() if value is not None}
+        given = {name: value for name, value in values.items() if name in known}
 
         async def produce() -> object:
             return await runtime.rows(query.name, given)

@@ -159,7 +159,8 @@ async def countries(request: Request, runtime: RuntimeDep) -> Response:
 async def country(request: Request, runtime: RuntimeDep, code: str) -> Response:
     rows = {row["code"]: row for row in await runtime.rows("countries")}
     by_alpha3 = {field_text(row, "country").rsplit("/", 1)[-1]: row for row in rows.values()}
-    record = rows.get(code.upper()) or by_alpha3.get(code.upper())
+    key = code.upper() if code.isascii() else code  # "ıt".upper() == "IT": only ASCII letters are codes
+    record = rows.get(key) or by_alpha3.get(key)
     if record is None:
         return not_found(request, runtime, "text/html", f"/country/{code}")
     alpha2 = field_text(record, "code")

@@ -1,24 +1,46 @@
 """REST resources for the portfolio site.
 
-Materials, categories, hashtags, countries, organisations, cities and personas.
+Materials, categories, hashtags, countries, organisations, cities and personas. Every route takes the
+query parameters its signature declares, and `format`; each at most once. Anything else is a 400
+that names the parameter: an unknown one is not ignored, a repeated one does not silently take its last value.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from api.plumbing.errors import HTTPProblem
 from api.plumbing.respond import respond
 from api.plumbing.runtime import Runtime, RuntimeDep, field_text
 from kg.search.catalogue import Catalogue, Filters
+from kg.sparql.registry import GLOBAL_PARAMETERS, single_values
 
-router = APIRouter(prefix="/api", tags=["Portfolio resources"])
+
+def _query_parameters(dependant: object) -> set[str]:
+    """The query parameters a route (FastAPI's Dependant of its endpoint) declares, its dependencies' too."""
+    names = {field.alias for field in getattr(dependant, "query_params", ())}
+    for dependency in getattr(dependant, "dependencies", ()):
+        names |= _query_parameters(dependency)
+    return names
+
+
+async def one_value_each(request: Request) -> None:
+    """The route's own query parameters and `format`, each at most once (400 otherwise, naming it)."""
+    route = request.scope.get("route")
+    where = getattr(route, "path", request.url.path)
+    known = GLOBAL_PARAMETERS | _query_parameters(getattr(route, "dependant", None))
+    single_values(request.query_params.multi_items(), known, where=where)
+
+
+router = APIRouter(prefix="/api", tags=["Portfolio resources"], dependencies=[Depends(one_value_each)])
+ISO2 = re.compile(r"[A-Za-z]{2}")  # ASCII only: "ıt".upper() == "IT", and "ı" is no letter of a code
 
 Notation = Annotated[str | None, Query(pattern=r"^(0[1-6]|[1-6]\.[1-9])$", description="e.g. 03")]
 Sub = Annotated[str | None, Query(pattern=r"^[1-6]\.[1-9]$", description="a subcategory notation, e.g. 1.2")]
@@ -182,6 +204,10 @@ for _path, (_query, _summary) in LISTINGS.items():
 
 @router.get("/countries/{code}", summary="A country's materials and its national platform profile")
 async def country(request: Request, runtime: RuntimeDep, code: str) -> Response:
+    if not ISO2.fullmatch(code):
+        raise HTTPProblem(
+            404, "Not found", f"there is no country with the code {code!r} (a code is two ASCII letters, such as AT)"
+        )
     code = code.upper()
 
     async def produce() -> object:

@@ -13,7 +13,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from kg.engines.protocol import DEFAULT_MAX_BYTES, QueryJob, QueryOutcome, Term, decode_term, encode_term
+from kg.engines.binding import bind_values
+from kg.engines.protocol import DEFAULT_MAX_BYTES, QueryJob, QueryOutcome, Term, encode_term
 from kg.errors import QuerySyntaxError, ResultTooLarge
 from kg.sparql.results import GRAPH_FORMATS, BoundTerm, write_boolean, write_select
 
@@ -31,8 +32,6 @@ def execute(store: ox.Store, job: QueryJob) -> QueryOutcome:
     """Run one job on a store (in a worker, or directly in tests and the CLI)."""
     started = time.perf_counter()
     options: dict[str, Any] = {"base_iri": job.base_iri} if job.base_iri else {}
-    if job.substitutions:
-        options["substitutions"] = {ox.Variable(k): decode_term(v) for k, v in job.substitutions.items()}
     if job.default_graphs is not None:
         options["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
     else:
@@ -40,7 +39,9 @@ def execute(store: ox.Store, job: QueryJob) -> QueryOutcome:
     if job.named_graphs is not None:
         options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
     try:
-        results = store.query(job.text, **options)
+        # values are bound by a VALUES block, not `substitutions`: pyoxigraph plans it far better (binding.py)
+        text = bind_values(job.text, job.substitutions) if job.substitutions else job.text
+        results = store.query(text, **options)
     except SyntaxError as exc:
         raise QuerySyntaxError(str(exc), field="query") from None
     except (RuntimeError, ValueError) as exc:

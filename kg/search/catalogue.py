@@ -136,7 +136,7 @@ class Catalogue:
                 continue
             if filters.subcategory and filters.subcategory not in entry.subcategories:
                 continue
-            if filters.country and filters.country.upper() not in entry.countries:
+            if filters.country and not (filters.country.isascii() and filters.country.upper() in entry.countries):
                 continue
             if hashtag and hashtag not in {h.casefold().lstrip("#") for h in entry.hashtags}:
                 continue

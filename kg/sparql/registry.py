@@ -14,16 +14,18 @@ touch query text.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
 import yaml
 
-from kg.errors import QueryDefinitionError, QueryNotFound, QueryParameterError
+from kg.errors import InvalidIRI, QueryDefinitionError, QueryNotFound, QueryParameterError
 from kg.namespaces import ProjectNamespaces
 
 QUERY_DIR = Path(__file__).parent / "queries"
+GLOBAL_PARAMETERS = frozenset({"format"})  # content negotiation (format=json, …), known to every REST route
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,29 @@ PARAM_TYPES = {
 }
 
 
+def iri_node(value: str, *, field: str) -> ox.NamedNode:
+    """`value` as an IRI; one pyoxigraph refuses (a bad %-escape, a space, …) is the client's error, naming `field`."""
+    try:
+        return ox.NamedNode(value)
+    except ValueError as exc:
+        raise InvalidIRI(f"{value!r} is not a valid IRI ({exc})", field=field) from None
+
+
+def single_values(items: Iterable[tuple[str, str]], known: Collection[str], *, where: str) -> dict[str, str]:
+    """A query string's values by name. A name `where` does not take, or one given twice, is the client's error:
+    nothing is ignored, and no value silently wins over another."""
+    values: dict[str, str] = {}
+    for name, value in items:
+        if name not in known:
+            raise QueryParameterError(
+                f"{where} takes no parameter {name!r}; it takes {', '.join(sorted(known))}", field=name
+            )
+        if name in values:
+            raise QueryParameterError(f"{name!r} is given more than once; {where} takes one value of it", field=name)
+        values[name] = value
+    return values
+
+
 @dataclass(frozen=True)
 class Parameter:
     name: str
@@ -55,14 +80,14 @@ class Parameter:
     def term(self, raw: str) -> ox.NamedNode | ox.Literal:
         spec = PARAM_TYPES[self.type]
         value = raw.strip()
-        if self.type == "iso2":
+        if self.type == "iso2" and value.isascii():  # "ıt".upper() == "IT": only ASCII letters are codes
             value = value.upper()
         if self.type == "hashtag" and not value.startswith("#"):
             value = "#" + value
-        if not re.match(spec.pattern, value):
+        if not re.fullmatch(spec.pattern, value, re.ASCII):  # ASCII: \d is 0-9, not every script's digits
             raise QueryParameterError(f"{raw!r} is not {spec.description}", field=self.name)
         if spec.kind == "iri":
-            return ox.NamedNode(value)
+            return iri_node(value, field=self.name)
         if spec.kind == "integer":
             return ox.Literal(value, datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))
         return ox.Literal(value)
