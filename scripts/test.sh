@@ -14,6 +14,12 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
     echo "warning: chromium and chromedriver are missing and cannot be installed here; browser tests will fail" >&2
   fi
 fi
+# the production layout's tests put nginx (Debian) in front of the replicas
+if ! command -v nginx >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing Debian's nginx-light for the production-layout tests"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null 2>&1 \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
+fi
 # the remote-store tests run on an Oxigraph server (PyPI, installed above) and on Virtuoso (Debian)
 bash scripts/install-virtuoso.sh
 .venv/bin/python -m pytest "$@"
