@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
@@ -12,8 +15,8 @@ from api.plumbing.errors import HTTPProblem
 from api.plumbing.negotiation import choose, etag_for, not_modified
 from api.plumbing.runtime import Runtime, RuntimeDep
 from kg.engines.protocol import QueryJob
-from kg.errors import QueryRefused
-from kg.sparql.guard import check_query
+from kg.errors import KGError, QueryRefused
+from kg.sparql.guard import VERDICTS, check_query, recall_verdict
 from kg.sparql.results import GRAPH_FORMATS, SELECT_FORMATS, SHORT_NAMES
 
 router = APIRouter(tags=["SPARQL"])
@@ -27,6 +30,17 @@ SELECT_OFFERS = [
     "application/xml",
 ]
 GRAPH_OFFERS = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
+# The guard's check is linear in the query's length but a query may be long: it runs here, off the event
+# loop, two at a time at most (it holds the GIL while it runs: more threads would only crowd the loop out).
+GUARD = ThreadPoolExecutor(2, thread_name_prefix="sparql-guard")
+
+
+class QueryTooLarge(KGError):
+    """A query text over KG_MAX_QUERY_BYTES: refused before anything reads it."""
+
+    exit_code = 2
+    http_status = 413
+    title = "Query too large"
 
 
 async def _parameters(request: Request) -> tuple[str | None, list[str], list[str]]:
@@ -82,13 +96,21 @@ async def _answer(request: Request, runtime: RuntimeDep) -> Response:
     override = request.query_params.get("format")
     if query is None:
         return service_description(request, runtime, override)
+    limit = runtime.settings.max_query_bytes
+    if len(query) > limit or len(query.encode("utf-8", "surrogatepass")) > limit:
+        raise QueryTooLarge(f"the query is over {limit} bytes (UTF-8), the most this endpoint accepts", field="query")
     allowed = set(runtime.graphs)
     for graph in (*default_graphs, *named_graphs):
         if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|\\^`]*$", graph):
             raise HTTPProblem(400, "Invalid SPARQL request", f"{graph!r} is not an IRI")
     # Protocol graph parameters only name graphs of the store (an unknown name is an empty graph);
     # nothing is ever dereferenced. FROM clauses in the query text are held to the dataset's graphs.
-    shape = check_query(query, allowed, dataset_given=bool(default_graphs or named_graphs))
+    VERDICTS.resize(runtime.settings.guard_cache_bytes)
+    dataset_given = bool(default_graphs or named_graphs)
+    shape = recall_verdict(query, allowed, dataset_given=dataset_given)  # on the loop: a look-up
+    if shape is None:
+        check = partial(check_query, query, allowed, dataset_given=dataset_given)
+        shape = await asyncio.get_running_loop().run_in_executor(GUARD, check)
     offers = GRAPH_OFFERS if shape.form in {"CONSTRUCT", "DESCRIBE"} else SELECT_OFFERS
     media_type = choose(request, offers, override=override, aliases=SHORT_NAMES)
     job = QueryJob(

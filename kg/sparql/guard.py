@@ -6,35 +6,59 @@ helpful message) and FROM / FROM NAMED clauses naming anything but the dataset's
 A lexer that knows SPARQL's comments, strings, IRIs, variables and prefixed names (with
 their backslash escapes) finds the keywords; a keyword inside a literal or a name is ignored.
 The query workers also run without network access where the system allows it (kg.engines.embedded).
+
+Every check takes time linear in the query's length (a client chooses the text): no token pattern
+scans text that the lexer then scans again (possessive quantifiers; an unterminated string or a
+name without a colon is consumed as what it is, not retried from each of its characters).
+Verdicts are remembered per query text within a byte budget (VERDICTS).
 """
 
 from __future__ import annotations
 
 import re
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import NamedTuple, TypeAlias
 
 from kg.errors import QueryRefused
 
 UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
 QUERY_FORMS = {"SELECT", "CONSTRUCT", "ASK", "DESCRIBE"}
 PN_LOCAL_ESCAPE = r"\\[_~.\-!$&'()*+,;=/?#@%]"
+# Names are read as at least as long as Oxigraph reads them (a name that stopped short could leave one of
+# its escapes, `ex:a€\'`, to open a string the parser never sees): every non-ASCII character counts as part
+# of a name, a superset of SPARQL's PN_CHARS. A character Oxigraph does not take is a syntax error there.
+_WIDE = r"\x80-\U0010ffff"
+_LOCAL = rf"(?:[\w\-:%.{_WIDE}]|{PN_LOCAL_ESCAPE})*+"
 TOKEN = re.compile(
-    rf"""(?P<comment>\#[^\n]*)
-      | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''
-                  |\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-                  |'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
-      | (?P<iri><[^<>"{{}}|^`\\\s]*>)
-      | (?P<pname>(?:[A-Za-z][\w.-]*)?:(?:[\w\-:%.]|{PN_LOCAL_ESCAPE})*)
-      | (?P<var>[?$]\w+)
+    rf"""(?P<comment>\#[^\r\n]*)
+      | (?P<string>'''(?:[^'\\]|\\[\s\S]|'(?!''))*+(?:'''|\\?\Z)
+                  |\"\"\"(?:[^"\\]|\\[\s\S]|"(?!""))*+(?:\"\"\"|\\?\Z)
+                  |'(?:[^'\\\r\n]|\\[^\r\n])*+'?
+                  |"(?:[^"\\\r\n]|\\[^\r\n])*+"?)
+      | (?P<iri><(?:[^<>"{{}}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{{4}}|\\U[0-9A-Fa-f]{{8}})*+>)
+      | (?P<name>[A-Za-z{_WIDE}][\w.\-{_WIDE}]*+)(?P<prefixed>:{_LOCAL})?
+      | (?P<pname>:{_LOCAL})
+      | (?P<var>[?$][\w{_WIDE}]+)
       | (?P<word>[A-Za-z_][A-Za-z0-9_-]*)
       | (?P<other>\S)""",
     re.VERBOSE,
 )
+# Each alternative either consumes what it scanned or fails within a bounded distance:
+# - a comment ends at a line end (CR or LF, as for Oxigraph);
+# - a string ends at its closing quotes or, unterminated, at the line end (short) or the text's end (long):
+#   Oxigraph then stops at it with a syntax error, so nothing after it runs;
+# - an IRI's characters are Oxigraph's IRIREF (no space or control character, \u escapes); a failed
+#   attempt stops at a character no later token can scan back over;
+# - a run of name characters is matched once; without a colon after it, it is split into the words and
+#   single characters it was always read as (WORDS), instead of being rescanned from each position.
+WORDS = re.compile(r"(?P<word>[A-Za-z_][A-Za-z0-9_-]*)|(?P<other>\S)")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a tuple: a query may have a great many
     kind: str
     text: str
     position: int
@@ -49,9 +73,22 @@ class QueryShape:
 
 
 def tokens(text: str) -> list[Token]:
-    return [
-        Token(m.lastgroup or "other", m.group(), m.start()) for m in TOKEN.finditer(text) if m.lastgroup != "comment"
-    ]
+    """The query's tokens, comments left out, in time linear in its length."""
+    return list(_scan(text))
+
+
+def _scan(text: str) -> Iterator[Token]:
+    for match in TOKEN.finditer(text):
+        kind = match.lastgroup or "other"
+        if kind == "comment":
+            continue
+        if kind == "prefixed":
+            yield Token("pname", match.group(), match.start())
+        elif kind == "name":
+            for part in WORDS.finditer(text, match.start(), match.end()):
+                yield Token(part.lastgroup or "other", part.group(), part.start())
+        else:
+            yield Token(kind, match.group(), match.start())
 
 
 def _line_column(text: str, position: int) -> str:
@@ -67,29 +104,64 @@ def check_query(
 
     With `dataset_given` (protocol default-graph-uri / named-graph-uri), the query's FROM clauses
     are replaced by the protocol's dataset, so they are not checked. `untrusted` (a client's text):
-    see _check_untrusted; the project's own queries, with values bound as serialised terms, are not.
-    Verdicts are remembered per query text: sites send the same queries again and again.
+    see _refuse_service and _Brackets; the project's own queries, with values bound as serialised terms, are not.
+    Verdicts are remembered per query text (VERDICTS): sites send the same queries again and again.
+    Linear in the text's length, but a client's text may be long: the HTTP layer runs this off its event
+    loop, and answers from `recall_verdict` on it.
     """
-    outcome = _check(text, frozenset(allowed_graphs), dataset_given, untrusted)
-    if isinstance(outcome, QueryRefused):
-        raise QueryRefused(outcome.problem, field=outcome.field)
-    return outcome
+    graphs = frozenset(allowed_graphs)
+    verdict = VERDICTS.get(text, (graphs, dataset_given, untrusted))
+    if verdict is None:
+        verdict = _check(text, graphs, dataset_given, untrusted)
+    return _delivered(verdict)
 
 
-@lru_cache(maxsize=4096)
-def _check(
-    text: str, allowed_graphs: frozenset[str], dataset_given: bool, untrusted: bool
-) -> QueryShape | QueryRefused:
+def recall_verdict(
+    text: str, allowed_graphs: set[str], *, dataset_given: bool = False, untrusted: bool = True
+) -> QueryShape | None:
+    """check_query's remembered verdict on `text` (QueryShape, or QueryRefused raised), None if there is none.
+
+    Cheap (a dictionary look-up: hashing the text), so it may run where check_query should not.
+    """
+    verdict = VERDICTS.get(text, (frozenset(allowed_graphs), dataset_given, untrusted))
+    return None if verdict is None else _delivered(verdict)
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """A remembered refusal: its message, not the exception (whose traceback would keep the tokens alive)."""
+
+    problem: str
+    field: str | None
+
+
+_Verdict: TypeAlias = QueryShape | _Refusal
+
+
+def _delivered(verdict: _Verdict) -> QueryShape:
+    if isinstance(verdict, _Refusal):
+        raise QueryRefused(verdict.problem, field=verdict.field)
+    return verdict
+
+
+def _check(text: str, graphs: frozenset[str], dataset_given: bool, untrusted: bool) -> _Verdict:
+    verdict: _Verdict
     try:
         if untrusted:
-            _check_untrusted(text)
-        return _inspect(text, allowed_graphs, dataset_given)
+            _refuse_service(text)
+        items = tokens(text)
+        if untrusted:
+            _refuse_deep_nesting(text, items)
+        verdict = _inspect(text, items, graphs, dataset_given)
     except QueryRefused as refused:
-        return refused
+        verdict = _Refusal(refused.problem, refused.field)
+    VERDICTS.put(text, (graphs, dataset_given, untrusted), verdict)
+    if untrusted and isinstance(verdict, QueryShape):  # what the trusted check would say too (RemoteEngine asks)
+        VERDICTS.put(text, (graphs, dataset_given, False), verdict)
+    return verdict
 
 
-def _inspect(text: str, allowed_graphs: frozenset[str], dataset_given: bool) -> QueryShape:
-    items = tokens(text)
+def _inspect(text: str, items: list[Token], allowed_graphs: frozenset[str], dataset_given: bool) -> QueryShape:
     prefixes = {}
     form = None
     has_dataset_clause = False
@@ -122,7 +194,7 @@ def _inspect(text: str, allowed_graphs: frozenset[str], dataset_given: bool) -> 
             )
             graph = _resolve(target, prefixes)
             if not dataset_given and graph not in allowed_graphs:
-                shown = target.text if target else "nothing"
+                shown = (target.text if len(target.text) <= 80 else target.text[:77] + "...") if target else "nothing"
                 raise QueryRefused(
                     f"FROM {shown} names a graph that is not part of this dataset "
                     f"({_line_column(text, token.position)}); the graphs are {sorted(allowed_graphs)}",
@@ -139,10 +211,13 @@ def _inspect(text: str, allowed_graphs: frozenset[str], dataset_given: bool) -> 
 
 MAX_NESTING = 200  # Oxigraph's parser recurses: a few thousand nested brackets overflow its stack
 CODEPOINT_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+LINE_END = re.compile(r"[\r\n]")
+SHORT_STRING_BODY = re.compile(r"(?:[^'\\\r\n]|\\[^\r\n])*+")
+IRI_STOP = re.compile(r"['#\\]")  # where reading an IRI's characters as code stops being plain code
 
 
-def _check_untrusted(text: str) -> None:
-    """What a client's text must meet before anything parses it: no SERVICE at all, bounded nesting.
+def _refuse_service(text: str) -> None:
+    """What a client's text must meet before anything parses it: no SERVICE at all (and see _Brackets).
 
     A lexer cannot be relied on to see every SERVICE the parser sees: `<` is both an IRI's start and
     less-than (`FILTER(1<2)SERVICE#>` hides one behind what looks like an IRI), a comment ends at a
@@ -163,17 +238,272 @@ def _check_untrusted(text: str) -> None:
             'text that contains the word, split it: CONTAINS(?text, CONCAT("serv", "ice"))',
             field="query",
         )
-    depth = deepest = 0
-    for char in text:
-        if char in "{([":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "})]":
-            depth -= 1
-    if deepest > MAX_NESTING:
+
+
+def _refuse_deep_nesting(text: str, items: list[Token]) -> None:
+    deepest, plain, unsure = _Brackets(text, items).deepest_level(MAX_NESTING)  # plain: up to MAX_NESTING + 1
+    if plain > MAX_NESTING:
         raise QueryRefused(
-            f"the query nests brackets {deepest} deep; at most {MAX_NESTING} levels are accepted", field="query"
+            f"the query nests brackets more than {MAX_NESTING} deep; at most {MAX_NESTING} levels are accepted",
+            field="query",
         )
+    if deepest > MAX_NESTING:
+        where = _line_column(text, unsure if unsure is not None else 0)
+        raise QueryRefused(
+            f"the query nests brackets more than {MAX_NESTING} deep as Oxigraph may read it; at most {MAX_NESTING} "
+            f"levels are accepted. The IRI at {where} follows a value inside an expression, where its < can also "
+            "be read as less-than, and what follows it as a comment or a string: write its # as %23 and its ' as "
+            "%27, or use a prefixed name",
+            field="query",
+        )
+
+
+# Words after which a `<` is never less-than (it opens an IRI, or the query is not SPARQL).
+NOT_OPERANDS = {
+    "A", "AS", "ASC", "ASK", "BASE", "BIND", "BY", "CONSTRUCT", "DESC", "DESCRIBE", "DISTINCT", "EXISTS",
+    "FILTER", "FROM", "GRAPH", "GROUP", "HAVING", "IN", "LIMIT", "MINUS", "NAMED", "NOT", "OFFSET", "OPTIONAL",
+    "ORDER", "PREFIX", "REDUCED", "SELECT", "UNION", "VALUES", "WHERE",
+}  # fmt: skip
+
+
+class _Brackets:
+    """How deep the query's brackets nest, as Oxigraph's parser may read it: never less than it does.
+
+    Brackets are ( [ { and the triple terms' <<, counted from the tokens: outside strings, IRIs and comments.
+    The tokens are how Oxigraph reads the text, but for one thing a lexer cannot tell: `<...>` is an IRI, or,
+    after a value inside an expression, may be less-than (`FILTER(?a<((1))>?b)`); glued to a `<`, its own `<` may
+    end a triple term's `<<` (`<<<a#b>`). Read that way, the IRI's characters are code up to a ' (a string), #
+    (a comment to the line's end) or \\ (a syntax error, where that reading ends). Every reading the parser may
+    take is counted:
+
+    - up to where it stops, the IRI's brackets count (`<((((1))))&&?b>`);
+    - after a #, that reading stays in a comment to the line's end while the tokens go on (`FILTER(1<2)#> }}}`):
+      at the line end, the deeper of the two readings is kept. A line end inside a token (a long string opened
+      on the same line) cannot be lined up, nor a ' whose string closes on the same line: there the count
+      gives up reading, and counts every opening bracket after it and no closing one (more than any reading).
+
+    Which brackets open an expression follows SPARQL's grammar (FILTER(, BIND(, function calls, the SELECT and
+    ORDER BY / GROUP BY / HAVING clauses), so that triple patterns, VALUES rows and collections, where `<` is
+    always an IRI, are read one way. Once two readings met again, any IRI after a value is read both ways.
+    """
+
+    def __init__(self, text: str, items: list[Token]) -> None:
+        self.text, self.items = text, items
+        self.depth = 0  # the level, the deepest of the readings that go on
+        self.deepest = 0  # the deepest level of any reading
+        self.plain_depth = self.plain = 0  # the level and the deepest level as the tokens read
+        self.open: list[str] = []  # the open brackets as the tokens read: expression, list, group, data, blank, triple
+        self.line_end = -1  # while >= 0: where some reading's comment, opened inside an IRI, ends
+        self.held = 0  # the deepest of those readings' levels, until then
+        self.loose = False  # readings met again: the open brackets may be another reading's
+        self.clause = False  # in SELECT's projection or a GROUP BY / ORDER BY / HAVING clause
+        self.values = False  # after VALUES: the next { holds data
+        self.unsure: int | None = None  # where the first IRI read two ways starts
+
+    def deepest_level(self, limit: int) -> tuple[int, int, int | None]:
+        """The deepest level of any reading, the deepest as the tokens read, and the first IRI read two ways;
+        the count stops once the tokens' own reading is deeper than `limit`."""
+        items, text = self.items, self.text
+        skip = met = False
+        for index, token in enumerate(items):
+            if self.plain > limit:
+                break
+            if skip:
+                skip = False
+                continue
+            end = token.position + len(token.text)
+            met = False
+            if self.line_end >= 0 and end > self.line_end:
+                if token.position < self.line_end:  # the line ends inside this token (a long string)
+                    return self._give_up(self.line_end, max(self.depth, self.held))
+                self.depth, self.held, self.line_end = max(self.depth, self.held), 0, -1
+                self.loose = met = True
+            previous = items[index - 1] if index else None
+            kind, char = token.kind, token.text
+            if kind == "word":
+                word = char.upper()
+                if word in ("SELECT", "BY", "HAVING"):
+                    self.clause = True
+                elif word in ("WHERE", "LIMIT", "OFFSET"):
+                    self.clause = False
+                elif word == "VALUES":
+                    self.values = True
+            elif kind == "other":
+                if char == "{":
+                    self._push("data" if self.values else "group")
+                    self.values = self.clause = False
+                elif char == "(":
+                    self._push(self._paren(previous, items[index - 2] if index > 1 else None))
+                elif char == "[":
+                    self._push("blank")
+                elif char == "<" and text.startswith("<", end):  # <<
+                    self._push("triple")
+                    skip = index + 1 < len(items) and items[index + 1].kind == "other"
+                elif char in "})]":
+                    self._pop()
+                    self.clause = self.clause and char != "}"
+                elif char == ">" and index + 1 < len(items) and items[index + 1].position == end:
+                    if items[index + 1].text == ">":  # >>
+                        self._pop()
+                        skip = True
+            elif kind == "iri":
+                glued = previous is not None and previous.text == "<" and previous.position + 1 == token.position
+                expression = self.loose or (bool(self.open) and self.open[-1] == "expression")
+                if glued or (expression and (met or _operand(previous))):
+                    given_up = self._both_ways(token)
+                    if given_up:
+                        return given_up
+        return self.deepest, self.plain, self.unsure
+
+    def _paren(self, previous: Token | None, before: Token | None) -> str:
+        inner = self.open[-1] if self.open else None
+        if inner == "expression":
+            return "expression"
+        if inner == "data" or _is_word(previous, "VALUES"):
+            return "list"  # a row of VALUES, or its variables
+        if self.clause or inner is None:
+            return "expression"  # a projection, GROUP BY / ORDER BY / HAVING (...)
+        if previous is not None and (
+            previous.kind == "word" or (previous.kind in ("pname", "iri") and _is_word(before, "FILTER"))
+        ):
+            return "expression"  # FILTER(, BIND(, FILTER regex(, FILTER ex:function(
+        return "list"  # a collection, in a triple pattern (after its predicate)
+
+    def _push(self, bracket: str) -> None:
+        self.open.append(bracket)
+        self.depth += 1
+        self.plain_depth += 1
+        self.deepest = max(self.deepest, self.depth)
+        self.plain = max(self.plain, self.plain_depth)
+
+    def _pop(self) -> None:
+        if self.open:
+            self.open.pop()
+        self.depth -= 1
+        self.plain_depth -= 1
+
+    def _both_ways(self, token: Token) -> tuple[int, int, int | None] | None:
+        """Count the reading of `token` as less-than followed by code; give up where that cannot be lined up."""
+        if self.unsure is None:
+            self.unsure = token.position
+        content = token.text[1:-1]
+        found = IRI_STOP.search(content)
+        stop = found.start() if found else len(content)
+        level, top = _bracket_profile(content[:stop])
+        self.deepest = max(self.deepest, self.depth + top)
+        after = content[stop : stop + 1]
+        if after == "":  # both readings meet after the '>'
+            self.depth += max(0, level)
+            self.loose = self.loose or top > 0 or level != 0
+        elif after == "#":
+            self.held = max(self.held, self.depth + level)
+            if self.line_end < 0:
+                found = LINE_END.search(self.text, token.position + 1 + stop)
+                self.line_end = found.start() if found else len(self.text)
+        elif after == "'":
+            quote = token.position + 1 + stop
+            body = SHORT_STRING_BODY.match(self.text, quote + 1)  # always matches, maybe nothing
+            closing = body.end() if body else quote + 1
+            if self.text.startswith("'''", quote) or self.text.startswith("'", closing):
+                return self._give_up(token.position, max(self.depth, self.held if self.line_end >= 0 else 0))
+        return None  # (after a \, that reading ends with a syntax error)
+
+    def _give_up(self, position: int, level: int) -> tuple[int, int, int | None]:
+        opening = sum(self.text.count(bracket, position) for bracket in "{([") + self.text.count("<<", position)
+        return max(self.deepest, level + opening), self.plain, self.unsure
+
+
+def _is_word(token: Token | None, word: str) -> bool:
+    return token is not None and token.kind == "word" and token.text.upper() == word
+
+
+def _operand(token: Token | None) -> bool:
+    """Whether `token` may end a value in an expression (a `<` after it may be less-than)."""
+    if token is None:
+        return False
+    if token.kind in ("var", "string", "iri", "pname"):
+        return True
+    if token.kind == "word":
+        return token.text.upper() not in NOT_OPERANDS
+    return token.text in ")]>" or token.text.isdigit()
+
+
+def _bracket_profile(code: str) -> tuple[int, int]:
+    """The level after `code`'s round and square brackets, and the highest level within it."""
+    level = top = 0
+    if "(" in code or "[" in code or ")" in code or "]" in code:
+        for char in code:
+            if char in "([":
+                level += 1
+                top = max(top, level)
+            elif char in ")]":
+                level -= 1
+    return level, top
+
+
+class VerdictCache:
+    """check_query's verdicts by query text, least recently used first, within a byte budget.
+
+    An entry costs its text, its verdicts (one per dataset and trust) and a fixed overhead; a text that
+    would take more than 1/64 of the budget is not remembered at all. Shared by threads (a lock).
+    """
+
+    OVERHEAD = 256  # bytes: the entry's slot, key tuple, dictionary and record, roughly
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.size = 0  # bytes accounted for
+        self._entries: OrderedDict[str, tuple[int, dict[tuple[frozenset[str], bool, bool], _Verdict]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, text: str, key: tuple[frozenset[str], bool, bool]) -> _Verdict | None:
+        with self._lock:
+            entry = self._entries.get(text)
+            if entry is None or key not in entry[1]:
+                return None
+            self._entries.move_to_end(text)
+            return entry[1][key]
+
+    def put(self, text: str, key: tuple[frozenset[str], bool, bool], verdict: _Verdict) -> None:
+        cost = self.OVERHEAD + sys.getsizeof(key[0]) + _verdict_size(verdict)
+        with self._lock:
+            entry = self._entries.get(text)
+            size, verdicts = entry if entry is not None else (sys.getsizeof(text) + self.OVERHEAD, {})
+            if key in verdicts or size + cost > self.budget // 64:
+                return
+            verdicts[key] = verdict
+            self._entries[text] = (size + cost, verdicts)
+            self._entries.move_to_end(text)
+            self.size += cost + (0 if entry is not None else size)
+            self._evict()
+
+    def resize(self, budget: int) -> None:
+        with self._lock:
+            if budget != self.budget:
+                self.budget = budget
+                self._evict()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.size = 0
+
+    def _evict(self) -> None:
+        while self.size > self.budget and self._entries:
+            _, (size, _) = self._entries.popitem(last=False)
+            self.size -= size
+
+
+def _verdict_size(verdict: _Verdict) -> int:
+    if isinstance(verdict, _Refusal):
+        return 64 + sys.getsizeof(verdict.problem)
+    return 64
+
+
+VERDICTS = VerdictCache(8 * 2**20)  # the budget is the setting guard_cache_bytes (set by the HTTP layer)
 
 
 _PARSER = None
@@ -181,7 +511,7 @@ _PARSER = None
 
 def form_token(text: str) -> Token | None:
     """The query's SELECT, CONSTRUCT, ASK or DESCRIBE keyword."""
-    return next((t for t in tokens(text) if t.kind == "word" and t.text.upper() in QUERY_FORMS), None)
+    return next((t for t in _scan(text) if t.kind == "word" and t.text.upper() in QUERY_FORMS), None)
 
 
 def parse_problem(text: str, base_iri: str | None = None) -> str | None:
@@ -220,8 +550,9 @@ def _resolve(token: Token | None, prefixes: dict[str, str]) -> str | None:
 
 def _outside_strings(text: str, items: list[Token]) -> str:
     """The query text with its string literals blanked out (positions kept)."""
-    chars = list(text)
+    pieces, last = [], 0
     for token in items:
         if token.kind == "string":
-            chars[token.position : token.position + len(token.text)] = " " * len(token.text)
-    return "".join(chars)
+            pieces += [text[last : token.position], " " * len(token.text)]
+            last = token.position + len(token.text)
+    return "".join(pieces) + text[last:]
