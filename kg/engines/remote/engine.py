@@ -1,31 +1,42 @@
 """RemoteEngine: the query engine's interface over an external store, with its budgets, retries and cool-down.
 
-Each query is checked where it leaves (the guard, then Oxigraph's parser, on the client's text and on
-the exact text sent), given an explicit dataset, and run in a small thread pool (the HTTP exchange is
-blocking) under the query's time budget. Reads that failed in a way worth another try are sent again
-with jittered backoff while the budget allows; a store still unreachable after that is left alone for
-a cool-down, during which queries are answered 503 at once.
+Each query is checked where it leaves (the guard on the client's text and on the exact text sent, in a
+thread; then Oxigraph's parser and planner on the text sent, in a killable worker process over an empty
+store, under the query's time budget: planning alone can take minutes for a few KB of OPTIONALs, and
+nothing a client sends may hold the event loop or an unkillable thread that long), given an explicit
+dataset, and run in a small thread pool (the HTTP exchange is blocking) under the query's time budget.
+Reads that failed in a way worth another try are sent again with jittered backoff while the budget
+allows; a store still unreachable after that is left alone for a cool-down, during which queries are
+answered 503 at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import math
 import random
+import shutil
+import tempfile
 import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+from kg.engines.embedded import EmbeddedEngine
 from kg.engines.protocol import DEFAULT_MAX_BYTES, QueryJob, QueryOutcome
 from kg.engines.remote.client import Dataset, StoreClient
 from kg.engines.remote.failures import Retryable
-from kg.engines.remote.text import check_standard_sparql, forwarded_text, query_form
-from kg.errors import EngineUnavailable, KGError, QueryTimeout, StoreTimeout
+from kg.engines.remote.text import forwarded_text, query_form
+from kg.errors import EngineUnavailable, KGError, QuerySyntaxError, QueryTimeout, ResultTooLarge, StoreTimeout
 from kg.settings import Settings
 from kg.sparql.guard import check_query
 
 EMPTY_GRAPH = "urn:x-capkg:no-such-graph"  # named instead of graphs outside the dataset: no store holds it
+CHECKERS = 2  # worker processes that parse and plan the texts sent (each a few tens of MiB)
+ACCEPTED_TEXTS = 4096  # digests of texts already parsed and planned: not checked again
 
 
 class RemoteEngine:
@@ -47,6 +58,7 @@ class RemoteEngine:
         connections: int = 8,
         retries: int = 2,
         cooldown: float = 2.0,
+        memory_limit: int | None = None,
     ) -> None:
         self.client = client
         self.graphs = sorted(graphs)
@@ -63,6 +75,10 @@ class RemoteEngine:
         self._executor: ThreadPoolExecutor | None = None
         self._slots: asyncio.Semaphore | None = None
         self._probed: tuple[float, bool] = (0.0, False)
+        self.memory_limit = memory_limit
+        self._checker: EmbeddedEngine | None = None
+        self._checker_dir: Path | None = None
+        self._accepted: OrderedDict[bytes, None] = OrderedDict()
         self.release: str | None = None  # the release the store holds (kg.engines.publish), once read
 
     @classmethod
@@ -76,13 +92,25 @@ class RemoteEngine:
             connections=settings.store_connections,
             retries=settings.store_retries,
             cooldown=settings.store_cooldown,
+            memory_limit=settings.worker_memory_mb << 20 if settings.worker_memory_mb else None,
         )
 
     async def start(self) -> None:
         self._executor = ThreadPoolExecutor(self.connections, thread_name_prefix="sparql-store")
         self._slots = asyncio.Semaphore(self.connections)
+        self._checker_dir = Path(tempfile.mkdtemp(prefix="capkg-checker-"))
+        empty = self._checker_dir / "empty.nq"
+        empty.touch()
+        self._checker = EmbeddedEngine(
+            empty, workers=CHECKERS, timeout=self.timeout, max_rows=self.max_rows, memory_limit=self.memory_limit
+        )
+        await self._checker.start()
 
     async def stop(self) -> None:
+        if self._checker is not None:
+            await self._checker.stop()
+        if self._checker_dir is not None:
+            shutil.rmtree(self._checker_dir, ignore_errors=True)
         if self._executor:
             self._executor.shutdown(wait=False, cancel_futures=True)
         self.client.close()
@@ -110,15 +138,10 @@ class RemoteEngine:
         if job.max_bytes is None:
             job.max_bytes = self.max_answer_bytes
         # what leaves is checked as it leaves: the guard first (the parser must never see a live SERVICE:
-        # Oxigraph would contact it), then the parser, on the client's text and on the exact text sent
-        # (a client's text has passed check_query(untrusted=True) at /sparql: no SERVICE anywhere in it)
-        dataset_given = job.default_graphs is not None or job.named_graphs is not None
-        check_query(job.text, set(self.graphs), dataset_given=dataset_given, untrusted=False)
-        check_standard_sparql(job.text, job.base_iri)
-        form = query_form(job.text)
-        forwarded = forwarded_text(job)
-        check_query(forwarded, set(self.graphs), dataset_given=dataset_given, untrusted=False)
-        check_standard_sparql(forwarded, None)
+        # Oxigraph would contact it), then the parser and planner, on the exact text sent (a client's
+        # text has passed check_query(untrusted=True) at /sparql: no SERVICE anywhere in it)
+        form, forwarded = await asyncio.to_thread(self._guarded, job)
+        await self._parsed(job, forwarded, deadline)
         attempt = 0
         while True:
             wait = self.down_until - time.monotonic()
@@ -148,6 +171,41 @@ class RemoteEngine:
             self.down_until = 0.0
             self._probed = (time.monotonic(), True)
             return outcome
+
+    def _guarded(self, job: QueryJob) -> tuple[str, str]:
+        """The query's form and the exact text to send, both texts through the guard (in a thread: linear, but
+        a text may be megabytes)."""
+        dataset_given = job.default_graphs is not None or job.named_graphs is not None
+        check_query(job.text, set(self.graphs), dataset_given=dataset_given, untrusted=False)
+        forwarded = forwarded_text(job)
+        check_query(forwarded, set(self.graphs), dataset_given=dataset_given, untrusted=False)
+        return query_form(job.text), forwarded
+
+    async def _parsed(self, job: QueryJob, forwarded: str, deadline: float) -> None:
+        """Raise unless Oxigraph parses and plans the text sent: standard SPARQL 1.1, no vendor extensions.
+
+        Run on an empty store in a checker process, killed at the query's deadline; a syntax error is
+        reported against the client's own text (its lines and columns), not the rewritten one.
+        """
+        assert self._checker is not None, "start() the engine first"
+        digest = hashlib.sha256(forwarded.encode("utf-8", "surrogatepass")).digest()
+        if digest in self._accepted:
+            self._accepted.move_to_end(digest)
+            return
+        remaining = max(0.001, deadline - time.monotonic())
+        try:
+            await self._checker.run(QueryJob(forwarded, max_rows=self.max_rows), timeout=remaining)
+        except ResultTooLarge:
+            pass  # the check is of the text; what the store answers is held to the budgets as it arrives
+        except QuerySyntaxError as sent_error:
+            client_text = QueryJob(job.text, base_iri=job.base_iri, max_rows=self.max_rows)
+            remaining = max(0.001, deadline - time.monotonic())
+            with contextlib.suppress(ResultTooLarge):
+                await self._checker.run(client_text, timeout=remaining)  # raises the client's own error
+            raise sent_error  # the rewrite broke a text that parsed: refused all the same
+        self._accepted[digest] = None
+        if len(self._accepted) > ACCEPTED_TEXTS:
+            self._accepted.popitem(last=False)
 
     async def _once(self, job: QueryJob, form: str, deadline: float) -> QueryOutcome:
         assert self._executor is not None and self._slots is not None, "start() the engine first"
