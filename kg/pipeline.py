@@ -24,10 +24,10 @@ from kg.namespaces import ProjectNamespaces
 from kg.rdf import Finding, map_sources
 from kg.reasoning.infer import InferenceResult, infer
 from kg.reasoning.validate import ValidationReport, load_turtle_dir, validate
-from kg.release.dataset import dataset_version, load_graphs, serialize, triples_per_graph
+from kg.release.dataset import dataset_version, load_graphs, serialize, triples_per_graph, write_store
 from kg.release.describe import describe
 from kg.release.document import document_ontology
-from kg.release.layout import EXPORT_FORMATS, ONTOLOGY_PAGE, SUMMARY_FILE, VOID_FILE, file_manifest
+from kg.release.layout import EXPORT_FORMATS, ONTOLOGY_PAGE, SUMMARY_FILE, VOID_FILE, file_manifest, store_manifest
 from kg.release.report import write_reports
 from kg.release.write import new_release
 from kg.settings import Settings
@@ -162,7 +162,12 @@ def build(settings: Settings, progress: Progress | None = None, stages: Stages |
             document_ontology(settings.ontology_dir / "capacities.ttl", directory / ONTOLOGY_PAGE)
             # the summary is the release's last file, written once: the release is never changed afterwards
             result.timings = [*stages.timings, StageTiming("write outputs", time.perf_counter() - writing)]
-            summary = {**result.summary(), "files": file_manifest(directory)}
+            write_store(directory)
+            summary = {
+                **result.summary(),
+                "files": file_manifest(directory),
+                "store_files": store_manifest(directory),
+            }
             (directory / SUMMARY_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
         result.directory = settings.build_dir / "current"
     result.timings = stages.timings

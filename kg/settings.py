@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     max_rows: int = Field(10_000, description="row (or triple) budget of one query result")
     http_workers: int = Field(1, description="server processes (each with its own query workers)")
     query_workers: int = Field(0, description="query worker processes per server process; 0: one per CPU, at least 2")
+    worker_store: Literal["disk", "memory"] = Field(
+        "disk",
+        description="disk: query workers share the release's read-only on-disk store (memory and start-up do not "
+        "grow with the workers); memory: each worker loads its own copy of the dataset (faster scans, memory times "
+        "the workers)",
+    )
     worker_memory_mb: int = Field(2048, description="address-space limit of one query worker, MiB (0: none)")
     max_body_bytes: int = Field(1_000_000, description="largest request body accepted (413 beyond)")
     cache_entries: int = Field(2048, description="REST responses kept in the in-process cache")

@@ -102,8 +102,9 @@ class Runtime:
 def open_engine(settings: Settings, release: Release) -> QueryEngine:
     if settings.remote_store:
         return RemoteEngine.from_settings(settings, list(release.graphs))
+    shared = release.store if settings.worker_store == "disk" else None
     return EmbeddedEngine(
-        release.dataset,
+        shared or release.dataset,
         workers=settings.query_workers or None,
         timeout=settings.query_timeout,
         max_rows=settings.max_rows,

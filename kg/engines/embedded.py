@@ -1,8 +1,10 @@
 """The embedded query engine: pyoxigraph stores in worker processes, with a time and a row budget.
 
 pyoxigraph has no query timeout or cancellation in Python, and a query holds its worker
-until it finishes. So queries run in a small pool of processes, each with its own
-in-memory copy of the dataset. A query over its time budget has its process killed (its
+until it finishes. So queries run in a small pool of processes, each opening the release's
+on-disk store read-only (one copy in the page cache for all of them; a worker is ready at once)
+or, for a release without one or with KG_WORKER_STORE=memory, loading its own in-memory copy
+of the dataset. A query over its time budget has its process killed (its
 work really stops) and a fresh worker takes its place; other clients keep being served by
 the rest of the pool. Results are serialised in the worker; the parent only forwards bytes.
 """
@@ -65,8 +67,11 @@ def worker_main(connection: Connection, dataset: str, memory_limit: int | None =
     isolated = isolate_network()
     if memory_limit:  # a query that builds a huge intermediate result dies here instead of starving the host
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
-    store = ox.Store()
-    store.load(path=dataset, format=ox.RdfFormat.N_QUADS)
+    if Path(dataset).is_dir():  # a release's on-disk store, shared through the page cache
+        store = ox.Store.read_only(dataset)
+    else:
+        store = ox.Store()
+        store.load(path=dataset, format=ox.RdfFormat.N_QUADS)
     connection.send(("ready", (len(store), isolated)))
     while True:
         try:
@@ -360,6 +365,7 @@ class EmbeddedEngine:
             "worker_restarts": self.restarts,
             "worker_pids": sorted(worker.pid for worker in self.workers if worker.ready),
             "workers_network_isolated": self.network_isolated,
+            "workers_share_store": self.dataset.is_dir(),
         }
 
     async def stop(self) -> None:

@@ -21,6 +21,7 @@ DATASET_FILE = "dataset.nq"
 SUMMARY_FILE = "summary.json"
 VOID_FILE = "void.ttl"
 ONTOLOGY_PAGE = "ontology.html"
+STORE_DIR = "store"  # the dataset as a read-only on-disk Oxigraph store, shared by every query worker
 EXPORT_FORMATS: dict[str, tuple[ox.RdfFormat, str]] = {
     "trig": (ox.RdfFormat.TRIG, "dataset.trig"),
     "nquads": (ox.RdfFormat.N_QUADS, DATASET_FILE),
@@ -47,6 +48,20 @@ def file_manifest(directory: Path) -> dict[str, dict[str, int | str]]:
     for path in sorted(p for p in directory.iterdir() if p.is_file() and p.name != SUMMARY_FILE):
         manifest[path.name] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
     return manifest
+
+
+def store_manifest(directory: Path) -> dict[str, dict[str, int | str]]:
+    """Size and SHA-256 of every file of the release's on-disk store, named `store/<file>`.
+
+    Kept apart from `file_manifest`: the store's files (RocksDB's) differ from build to build for the
+    same data, which the dataset and the dumps never do.
+    """
+    store = directory / STORE_DIR
+    return {
+        f"{STORE_DIR}/{path.name}": {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+        for path in sorted(store.iterdir())
+        if path.is_file()
+    }
 
 
 def _sha256(path: Path) -> str:
@@ -82,7 +97,8 @@ class Release:
         Releases written before builds carried a manifest (and test fixtures) have none: only their
         dataset's presence was checked by `open`.
         """
-        for name, expected in sorted(dict(self.summary.get("files") or {}).items()):
+        listed = {**dict(self.summary.get("files") or {}), **dict(self.summary.get("store_files") or {})}
+        for name, expected in sorted(listed.items()):
             path = self.directory / name
             try:
                 size = path.stat().st_size
@@ -108,6 +124,11 @@ class Release:
     @property
     def dataset(self) -> Path:
         return self.directory / DATASET_FILE
+
+    @property
+    def store(self) -> Path | None:
+        """The release's on-disk store, if its build wrote one (and listed its files in the manifest)."""
+        return self.directory / STORE_DIR if self.summary.get("store_files") else None
 
 
 def current_build(settings: Settings) -> Path:
