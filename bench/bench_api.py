@@ -49,7 +49,8 @@ if str(ROOT) not in sys.path:  # `python bench/bench_api.py` puts bench/ first, 
 import pyoxigraph as ox  # noqa: E402
 
 from kg.pipeline import build  # noqa: E402
-from kg.release.layout import DATASET_FILE, current_build  # noqa: E402
+from kg.release.dataset import write_store  # noqa: E402
+from kg.release.layout import DATASET_FILE, current_build, store_manifest  # noqa: E402
 from kg.settings import Settings  # noqa: E402
 from kg.sparql.registry import QueryRegistry  # noqa: E402
 from tests.server import free_port  # noqa: E402
@@ -364,7 +365,7 @@ def ensure_build(args: argparse.Namespace, scratch: Path) -> Path:
 
 
 def make_dataset(source: Path, copies: int, directory: Path, version: str) -> tuple[Path, dict[str, int]]:
-    """A build directory (releases/<v> + current, with dataset.nq and summary.json) holding `copies` copies.
+    """A build directory (releases/<v> + current: dataset.nq, its on-disk store, summary.json) of `copies` copies.
 
     The ontology graph is kept once; every other quad is repeated with each instance IRI under the
     id/ namespace (except the graph names) and each blank node suffixed by the copy number. Copy 1 is
@@ -418,7 +419,9 @@ def make_dataset(source: Path, copies: int, directory: Path, version: str) -> tu
                     )
 
         ox.serialize(generate(), output=str(target), format=ox.RdfFormat.N_QUADS)
-    (release / "summary.json").write_text(json.dumps({"version": version, "graphs": dict(counts)}), encoding="utf-8")
+    write_store(release)  # as a build does: the workers share it (KG_WORKER_STORE=disk, the default)
+    summary = {"version": version, "graphs": dict(counts), "store_files": store_manifest(release)}
+    (release / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     (directory / "current").symlink_to(release, target_is_directory=True)
     return target, dict(counts)
 

@@ -347,10 +347,10 @@ def serve(
     """
     import uvicorn
 
-    from kg.release.layout import current_build
+    from kg.release.layout import Release, current_build
 
     settings = get_settings()
-    current_build(settings)
+    Release.open(current_build(settings)).verify()  # a corrupt release: exit 5 naming the file, before binding
     host = host or settings.host
     listener = _listen(host, settings.port if port is None else port)
     port = listener.getsockname()[1]

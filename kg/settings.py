@@ -34,11 +34,15 @@ class Settings(BaseSettings):
     max_rows: int = Field(10_000, description="row (or triple) budget of one query result")
     http_workers: int = Field(1, description="server processes (each with its own query workers)")
     query_workers: int = Field(0, description="query worker processes per server process; 0: one per CPU, at least 2")
-    worker_store: Literal["disk", "memory"] = Field(
-        "disk",
+    worker_store: Literal["auto", "disk", "memory"] = Field(
+        "auto",
         description="disk: query workers share the release's read-only on-disk store (memory and start-up do not "
-        "grow with the workers); memory: each worker loads its own copy of the dataset (faster scans, memory times "
-        "the workers)",
+        "grow with the workers; each query reads through RocksDB, 2-8 times slower than from memory); memory: each "
+        "worker loads its own copy (fastest; memory and start-up times the workers); auto: memory below "
+        "KG_SHARED_STORE_QUADS quads, disk from there",
+    )
+    shared_store_quads: int = Field(
+        250_000, description="with KG_WORKER_STORE=auto, the dataset size (quads) from which workers share one store"
     )
     worker_memory_mb: int = Field(2048, description="address-space limit of one query worker, MiB (0: none)")
     max_body_bytes: int = Field(1_000_000, description="largest request body accepted (413 beyond)")

@@ -102,7 +102,7 @@ class Runtime:
 def open_engine(settings: Settings, release: Release) -> QueryEngine:
     if settings.remote_store:
         return RemoteEngine.from_settings(settings, list(release.graphs))
-    shared = release.store if settings.worker_store == "disk" else None
+    shared = release.store if _shares_store(settings, release) else None
     return EmbeddedEngine(
         shared or release.dataset,
         workers=settings.query_workers or None,
@@ -111,6 +111,18 @@ def open_engine(settings: Settings, release: Release) -> QueryEngine:
         max_answer_bytes=settings.max_answer_bytes,
         memory_limit=settings.worker_memory_mb * 2**20 or None,
     )
+
+
+def _shares_store(settings: Settings, release: Release) -> bool:
+    """Whether the workers open the release's on-disk store instead of each loading a copy of the dataset.
+
+    A copy in memory answers 2-8 times faster than RocksDB, but costs about 300 bytes a quad in every
+    worker and seconds to load: at the portfolio's size that is a few MiB, at 100 times its size 420 MiB
+    and 10 s per worker (bench/bench_memory.py).
+    """
+    if settings.worker_store == "auto":
+        return sum(release.graphs.values()) >= settings.shared_store_quads
+    return settings.worker_store == "disk"
 
 
 class Service:

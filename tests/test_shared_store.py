@@ -1,0 +1,120 @@
+"""Query workers sharing the release's read-only on-disk store (KG_WORKER_STORE=disk).
+
+The same answers as workers holding their own copies; a worker stopped at its time budget is replaced
+and reopens the store; serving never changes the release (its manifest still verifies); a damaged
+store file is refused at start-up with the file named; `auto` picks by the dataset's size.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kg.release.layout import STORE_DIR, Release
+from tests.conftest import ROOT, Built
+from tests.server import running_server
+
+ROUTES = [
+    "/api/materials/greek-moc",
+    "/api/countries/FI",
+    "/api/categories",
+    "/api/hashtags",
+    "/api/materials?page=1",
+    "/api/queries/materials_reused_across_categories",
+    "/api/queries/materials_in_subcategory?subcategory=1.2",
+]
+BLANK = re.compile(r"_:[A-Za-z0-9]+|\b[0-9a-f]{32}\b")  # blank-node labels are each store's own
+
+
+@pytest.fixture(scope="module")
+def servers(built: Built) -> Iterator[dict[str, str]]:
+    build_dir = built.settings.build_dir
+    with (
+        running_server(build_dir, worker_store="disk", query_timeout="3") as disk,
+        running_server(build_dir, worker_store="memory", query_timeout="3") as memory,
+    ):
+        yield {"disk": disk, "memory": memory}
+
+
+def test_workers_open_the_shared_store_or_their_own_copy_as_set(servers: dict[str, str]) -> None:
+    disk = httpx.get(servers["disk"] + "/health", timeout=30).json()
+    memory = httpx.get(servers["memory"] + "/health", timeout=30).json()
+    assert disk["workers_share_store"] is True and memory["workers_share_store"] is False
+    assert disk["triples"] == memory["triples"] and disk["version"] == memory["version"]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_the_shared_store_gives_the_same_answers(servers: dict[str, str], route: str) -> None:
+    answers = {}
+    for name, base in servers.items():
+        response = httpx.get(base + route, headers={"Accept": "application/json"}, timeout=60)
+        assert response.status_code == 200, (name, response.text)
+        answers[name] = BLANK.sub("_:b", response.text)
+    assert answers["disk"] == answers["memory"]
+    assert len(answers["disk"]) > 100
+
+
+def test_every_triple_is_reachable_through_sparql(servers: dict[str, str], built: Built) -> None:
+    query = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+    response = httpx.get(
+        servers["disk"] + "/sparql", params={"query": query}, headers={"Accept": "application/sparql-results+json"}
+    )
+    counts = {row["g"]["value"]: int(row["n"]["value"]) for row in response.json()["results"]["bindings"]}
+    assert counts == built.result.graphs
+
+
+def test_a_worker_stopped_at_its_budget_is_replaced_and_reopens_the_store(servers: dict[str, str]) -> None:
+    base = servers["disk"]
+    before = httpx.get(base + "/health", timeout=30).json()["worker_restarts"]
+    heavy = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    assert httpx.get(base + "/sparql", params={"query": heavy}, timeout=60).status_code == 503
+    answered = httpx.get(base + "/sparql", params={"query": "ASK { ?s ?p ?o }"}, timeout=60)
+    assert answered.status_code == 200 and answered.json()["boolean"] is True
+    health = httpx.get(base + "/health", timeout=30).json()
+    assert health["worker_restarts"] > before and health["workers_share_store"] is True
+
+
+def test_serving_from_the_store_leaves_the_release_as_built(servers: dict[str, str], built: Built) -> None:
+    """RocksDB opened read-only writes nothing: every file, the store's too, still matches the manifest."""
+    for route in ROUTES:
+        httpx.get(servers["disk"] + route, timeout=60)
+    release = Release.open(built.settings.build_dir / "current")
+    assert release.store is not None and len(release.summary["store_files"]) > 3
+    release.verify()
+    listed = {name.split("/", 1)[1] for name in release.summary["store_files"]}
+    assert {path.name for path in (release.directory / STORE_DIR).iterdir()} == listed
+
+
+def test_a_damaged_store_file_is_refused_at_start_naming_it(built: Built, tmp_path: Path) -> None:
+    release = Release.open(built.settings.build_dir / "current")
+    copy = tmp_path / "build" / "releases" / release.directory.name
+    shutil.copytree(release.directory, copy)
+    (tmp_path / "build" / "current").symlink_to(copy, target_is_directory=True)
+    largest = max((copy / STORE_DIR).iterdir(), key=lambda path: path.stat().st_size)
+    data = bytearray(largest.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    largest.write_bytes(bytes(data))
+    result = subprocess.run(
+        [sys.executable, "-m", "kg.cli", "serve", "--port", "0"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "KG_BUILD_DIR": str(tmp_path / "build"), "KG_WORKER_STORE": "disk"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 5, (result.stdout, result.stderr)
+    assert largest.name in message and "corrupt" in message, message
+
+
+@pytest.mark.parametrize(("threshold", "shared"), [("1", True), ("100000000", False)])
+def test_auto_shares_the_store_from_a_dataset_size(built: Built, threshold: str, shared: bool) -> None:
+    with running_server(built.settings.build_dir, worker_store="auto", shared_store_quads=threshold) as base:
+        assert httpx.get(base + "/health", timeout=30).json()["workers_share_store"] is shared
