@@ -337,3 +337,15 @@ def test_countries_page(server: str) -> None:
     page = get(server, "countries", "text/html").text
     html5lib.HTMLParser(strict=True).parse(page)
     assert 'href="/country/AT"' in page and "Austria" in page
+
+
+@pytest.mark.parametrize(("media_type", "alias"), [("application/n-triples", "nt"), ("application/rdf+xml", "rdfxml")])
+def test_void_in_another_format_is_the_same_bytes_every_time(server: str, media_type: str, alias: str) -> None:
+    """Its blank nodes (checksums, class partitions) are labelled canonically, not afresh by each parse:
+    asked by Accept and by ?format= (two URLs: the response cache cannot make them equal)."""
+    by_header = httpx.get(server + "/.well-known/void", headers={"Accept": media_type})
+    by_name = httpx.get(server + "/.well-known/void", params={"format": alias})
+    assert by_header.status_code == by_name.status_code == 200, (by_header.text, by_name.text)
+    assert by_header.headers["content-type"].startswith(media_type)
+    assert by_header.content == by_name.content
+    assert b"_:" in by_header.content or b"nodeID" in by_header.content  # it has blank nodes to label

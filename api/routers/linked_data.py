@@ -121,7 +121,10 @@ async def void(request: Request, runtime: RuntimeDep) -> Response:
     if media_type == "text/turtle":
         body = source
     else:
-        triples = list(ox.parse(source, format=ox.RdfFormat.TURTLE))
+        # blank nodes labelled canonically (RDFC-1.0), not afresh by each parse: one version, one body
+        dataset = ox.Dataset(ox.parse(source, format=ox.RdfFormat.TURTLE))
+        dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+        triples = sorted((quad.triple for quad in dataset), key=str)
         body = ox.serialize(triples, format=GRAPH_FORMATS[media_type]) or b""
     return cached_response(request, body, media_type, runtime.version, headers={"Vary": "Accept"})
 
