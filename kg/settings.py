@@ -44,7 +44,11 @@ class Settings(BaseSettings):
     shared_store_quads: int = Field(
         250_000, description="with KG_WORKER_STORE=auto, the dataset size (quads) from which workers share one store"
     )
-    worker_memory_mb: int = Field(2048, description="address-space limit of one query worker, MiB (0: none)")
+    worker_memory_mb: int = Field(
+        2048,
+        description="address-space limit of one query worker, MiB (0: none); with a shared store, on top of what "
+        "opening the store reserves",
+    )
     max_body_bytes: int = Field(1_000_000, description="largest request body accepted (413 beyond)")
     cache_entries: int = Field(2048, description="REST responses kept in the in-process cache")
     cache_bytes: int = Field(64 * 2**20, description="byte budget of the REST response cache")

@@ -415,9 +415,14 @@ SELECT (GROUP_CONCAT(CONCAT(?a, ?b, ?c)) AS ?all) WHERE {
 }"""
 
 
-def test_a_query_over_the_worker_memory_limit_gets_the_documented_422(built: Built) -> None:
+@pytest.mark.parametrize("worker_store", ["memory", "disk"])
+def test_a_query_over_the_worker_memory_limit_gets_the_documented_422(built: Built, worker_store: str) -> None:
     with running_server(
-        built.settings.build_dir, worker_memory_mb="400", query_workers=str(WORKERS), query_timeout="60"
+        built.settings.build_dir,
+        worker_memory_mb="400",
+        query_workers=str(WORKERS),
+        query_timeout="60",
+        worker_store=worker_store,
     ) as base:
         response = httpx.get(base + "/sparql", params={"query": MEMORY_BOMB}, timeout=120)
         assert response.status_code == 422, response.text[:300]
