@@ -228,7 +228,8 @@ def main() -> None:
                     f"{row['loaded_mib'][0] / peer['loaded_mib'][0]:>7.1f} "
                     f"{(row['mix']['rps'] or 0) / (peer['mix']['rps'] or 1):>9.2f}"
                 )
-    print("\n".join(lines))
+            print("\n".join(lines), flush=True)
+            lines = []
     output = args.output or ROOT / "bench" / "results" / f"memory-{dt.date.today().isoformat()}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2), encoding="utf-8")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
@@ -27,12 +28,22 @@ from kg.reasoning.validate import ValidationReport, load_turtle_dir, validate
 from kg.release.dataset import dataset_version, load_graphs, serialize, triples_per_graph, write_store
 from kg.release.describe import describe
 from kg.release.document import document_ontology
-from kg.release.layout import EXPORT_FORMATS, ONTOLOGY_PAGE, SUMMARY_FILE, VOID_FILE, file_manifest, store_manifest
+from kg.release.layout import (
+    CATALOGUE_FILE,
+    EXPORT_FORMATS,
+    ONTOLOGY_PAGE,
+    SUMMARY_FILE,
+    VOID_FILE,
+    file_manifest,
+    store_manifest,
+)
 from kg.release.report import write_reports
 from kg.release.write import new_release
+from kg.search.catalogue import CatalogueRows, write_rows
 from kg.settings import Settings
 from kg.sources.bundle import read_sources
 from kg.sources.curation import load_curation
+from kg.sparql.registry import QueryRegistry
 
 
 @dataclass
@@ -160,6 +171,7 @@ def build(settings: Settings, progress: Progress | None = None, stages: Stages |
             )
             description.serialize(directory / VOID_FILE, format="turtle")
             document_ontology(settings.ontology_dir / "capacities.ttl", directory / ONTOLOGY_PAGE)
+            write_rows(directory / CATALOGUE_FILE, catalogue_rows(store, QueryRegistry.load(ns)))
             # the summary is the release's last file, written once: the release is never changed afterwards
             result.timings = [*stages.timings, StageTiming("write outputs", time.perf_counter() - writing)]
             write_store(directory)
@@ -172,6 +184,17 @@ def build(settings: Settings, progress: Progress | None = None, stages: Stages |
         result.directory = settings.build_dir / "current"
     result.timings = stages.timings
     return result
+
+
+def catalogue_rows(store: ox.Store, registry: QueryRegistry) -> CatalogueRows:
+    """The search catalogue's rows, from its queries on the release's data: each value's lexical form."""
+    rows: CatalogueRows = {}
+    for name, text in registry.folder("catalogue").items():
+        solutions = store.query(text, use_default_graph_as_union=True)
+        assert isinstance(solutions, ox.QuerySolutions), f"catalogue/{name}.rq is a SELECT"
+        names = [variable.value for variable in solutions.variables]
+        rows[name] = [{n: (s[n].value if s[n] is not None else None) for n in names} for s in solutions]
+    return rows
 
 
 def _classes(graph: Graph) -> dict[str, int]:

@@ -21,6 +21,7 @@ DATASET_FILE = "dataset.nq"
 SUMMARY_FILE = "summary.json"
 VOID_FILE = "void.ttl"
 ONTOLOGY_PAGE = "ontology.html"
+CATALOGUE_FILE = "catalogue.json"  # the rows the search catalogue is built from (kg.search)
 STORE_DIR = "store"  # the dataset as a read-only on-disk Oxigraph store, shared by every query worker
 EXPORT_FORMATS: dict[str, tuple[ox.RdfFormat, str]] = {
     "trig": (ox.RdfFormat.TRIG, "dataset.trig"),

@@ -1,19 +1,52 @@
 """The materials catalogue: filters, facets, sorting and free-text search over learning materials.
 
-Built once per dataset version from three queries (kg/sparql/queries/catalogue/), it answers the
-portfolio site's list and search requests in memory: a CONTAINS scan over descriptions costs
-about 15 ms even in pyoxigraph, while an inverted index answers in microseconds.
+Built once per dataset version from three queries (kg/sparql/queries/catalogue/), run by the build
+and kept in the release (catalogue.json: a server is ready without running them) or, for a release
+without that file, by the server. It answers the portfolio site's list and search requests in
+memory: a CONTAINS scan over descriptions costs about 15 ms even in pyoxigraph, while an inverted
+index answers in microseconds.
 """
 
 from __future__ import annotations
 
 import bisect
+import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 WORD = re.compile(r"\w+", re.UNICODE)
 SORTS = ("title", "-title", "year", "-year", "relevance")
+
+
+CatalogueRows = dict[str, list[dict[str, str | None]]]  # query name: rows of lexical values
+
+
+LISTED = {"features": " || ", "years": " "}  # GROUP_CONCATs, in whatever order the store met the values
+
+
+def ordered(rows: CatalogueRows) -> CatalogueRows:
+    """The rows and their listed values in one order whatever the store's: equal data, equal file."""
+
+    def canonical(row: dict[str, str | None]) -> dict[str, str | None]:
+        return {
+            key: LISTED[key].join(sorted(value.split(LISTED[key]))) if key in LISTED and value else value
+            for key, value in row.items()
+        }
+
+    return {
+        name: sorted((canonical(row) for row in found), key=lambda row: json.dumps(row, sort_keys=True))
+        for name, found in rows.items()
+    }
+
+
+def write_rows(path: Path, rows: CatalogueRows) -> None:
+    path.write_text(json.dumps(ordered(rows), ensure_ascii=False, sort_keys=True), encoding="utf-8")
+
+
+def read_rows(path: Path) -> CatalogueRows:
+    return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
 def words(text: str) -> list[str]:
