@@ -76,7 +76,9 @@ def worker_main(connection: Connection, dataset: str, memory_limit: int | None =
             resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
         store = ox.Store()
         store.load(path=dataset, format=ox.RdfFormat.N_QUADS)
-    connection.send(("ready", (len(store), isolated)))
+    # a shared store is not counted (a full scan: a second per worker at 100x the portfolio): its files were
+    # checked against the build's manifest before any worker opened it
+    connection.send(("ready", (None if Path(dataset).is_dir() else len(store), isolated)))
     while True:
         try:
             job = connection.recv()
@@ -193,7 +195,7 @@ class EmbeddedEngine:
         self.context = multiprocessing.get_context("spawn")
         self.idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self.workers: set[_Worker] = set()  # started and not yet seen to exit: loading, idle or busy
-        self.triples = 0
+        self.triples: int | None = 0  # quads the last worker loaded (None: a shared store, not counted)
         self.restarts = 0
         self._closing = False
         self._short = asyncio.Event()  # set when the pool lacks a worker
