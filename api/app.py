@@ -20,7 +20,7 @@ from api.routers import linked_data, named_queries, pages, resources, service, s
 from api.views import STATIC_DIR
 from kg import __version__
 from kg.namespaces import ProjectNamespaces
-from kg.release.layout import Release, current_build
+from kg.release.layout import VERIFIED_RELEASE, Release, current_build
 from kg.settings import Settings, get_settings
 from kg.sparql.registry import QueryRegistry
 
@@ -31,7 +31,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        served = Service(settings, registry, Release.open(current_build(settings)).verify())
+        release = Release.open(current_build(settings))
+        if os.environ.get(VERIFIED_RELEASE) != str(release.directory):  # not already checked by `capkg serve`
+            release.verify()
+        served = Service(settings, registry, release)
         app.state.service = served
         await served.start()
         try:

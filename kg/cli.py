@@ -9,6 +9,7 @@ server cannot listen (the port is in use, or the address is not this machine's) 
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import sys
 from collections.abc import Callable
@@ -347,10 +348,11 @@ def serve(
     """
     import uvicorn
 
-    from kg.release.layout import Release, current_build
+    from kg.release.layout import VERIFIED_RELEASE, Release, current_build
 
     settings = get_settings()
-    Release.open(current_build(settings)).verify()  # a corrupt release: exit 5 naming the file, before binding
+    release = Release.open(current_build(settings)).verify()  # corrupt: exit 5 naming the file, before binding
+    os.environ[VERIFIED_RELEASE] = str(release.directory)  # the app (and each HTTP worker) need not hash it again
     host = host or settings.host
     listener = _listen(host, settings.port if port is None else port)
     port = listener.getsockname()[1]

@@ -172,9 +172,9 @@ def build(settings: Settings, progress: Progress | None = None, stages: Stages |
             description.serialize(directory / VOID_FILE, format="turtle")
             document_ontology(settings.ontology_dir / "capacities.ttl", directory / ONTOLOGY_PAGE)
             write_rows(directory / CATALOGUE_FILE, catalogue_rows(store, QueryRegistry.load(ns)))
+            write_store(directory)
             # the summary is the release's last file, written once: the release is never changed afterwards
             result.timings = [*stages.timings, StageTiming("write outputs", time.perf_counter() - writing)]
-            write_store(directory)
             summary = {
                 **result.summary(),
                 "files": file_manifest(directory),

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     store_read_user: str = Field("", description="account queries run with; empty: store_user")
     store_read_password: SecretStr = Field(SecretStr(""), description="its password")
     store_auth: str = Field("basic", description="HTTP authentication the store asks for: basic or digest")
+    store_checkers: int = Field(
+        2, description="processes that parse and plan query texts before they are sent to the store, per server"
+    )
     store_connections: int = Field(8, description="queries in flight to the store at once, per server process")
     store_retries: int = Field(
         2,

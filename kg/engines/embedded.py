@@ -23,6 +23,7 @@ import signal
 import socket
 import struct
 import time
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ import pyoxigraph as ox
 from kg.engines.outcome import execute
 from kg.engines.protocol import DEFAULT_MAX_BYTES, QueryJob, QueryOutcome
 from kg.errors import EngineUnavailable, KGError, QueryFailed, QuerySyntaxError, QueryTimeout, ResultTooLarge
+from kg.sparql.guard import parse_problem
 
 log = logging.getLogger("capkg.engine")
 
@@ -62,6 +64,14 @@ def memory_problem(memory_limit: int | None) -> str:
     )
 
 
+@dataclass(frozen=True)
+class ParseCheck:
+    """A job that only parses and plans a query text (on the worker's store; nothing is evaluated)."""
+
+    text: str
+    base_iri: str | None = None
+
+
 def worker_main(connection: Connection, dataset: str, memory_limit: int | None = None) -> None:
     """A worker process: cut off the network, load the dataset, then answer jobs until told to stop."""
     isolated = isolate_network()
@@ -86,6 +96,9 @@ def worker_main(connection: Connection, dataset: str, memory_limit: int | None =
             return
         if job is None:
             return
+        if isinstance(job, ParseCheck):
+            connection.send(("ok", parse_problem(job.text, job.base_iri)))
+            continue
         try:
             connection.send(("ok", execute(store, job)))
         except KGError as exc:
@@ -315,16 +328,25 @@ class EmbeddedEngine:
                 self._exited(worker, asyncio.get_running_loop())
 
     async def run(self, job: QueryJob, *, timeout: float | None = None) -> QueryOutcome:
-        budget = self.timeout if timeout is None else timeout
-        deadline = time.monotonic() + budget
         if job.max_rows is None:
             job.max_rows = self.max_rows
         if job.max_bytes is None:
             job.max_bytes = self.max_answer_bytes
+        outcome: QueryOutcome = await self._exchange(job, self.timeout if timeout is None else timeout)
+        return outcome
+
+    async def parse_problem(self, text: str, base_iri: str | None, *, timeout: float) -> str | None:
+        """What Oxigraph's parser and planner say against `text` in a worker, nothing evaluated (None: fine)."""
+        problem: str | None = await self._exchange(ParseCheck(text, base_iri), timeout)
+        return problem
+
+    async def _exchange(self, message: QueryJob | ParseCheck, budget: float) -> Any:
+        """Send one job to an idle worker and return its answer; its process is killed at the budget."""
+        deadline = time.monotonic() + budget
         worker = await self._take(budget, deadline)
         worker.busy = True
         try:
-            worker.send(job)
+            worker.send(message)
             status, payload = await self._receive(worker, max(0.001, deadline - time.monotonic()))
         except TimeoutError:
             worker.kill()
@@ -338,13 +360,13 @@ class EmbeddedEngine:
         self.idle.put_nowait(worker)
         if status == "ok":
             return payload
-        name, message = payload
+        name, problem = payload
         if name == "QueryFailed":
-            log.error("query failed in a worker: %s", message)
+            log.error("query failed in a worker: %s", problem)
             raise QueryFailed("the query failed while it ran; the error was logged on the server")
         if name == "ResourceLimit":
             log.warning("a query needed more memory than a worker may use (a MemoryError in its worker)")
-        raise ERRORS.get(name, EngineUnavailable)(message, field="query")
+        raise ERRORS.get(name, EngineUnavailable)(problem, field="query")
 
     async def _death(self, worker: _Worker) -> KGError:
         """The error for a query whose worker died under it: out of memory, or unavailable."""

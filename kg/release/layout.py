@@ -22,6 +22,7 @@ SUMMARY_FILE = "summary.json"
 VOID_FILE = "void.ttl"
 ONTOLOGY_PAGE = "ontology.html"
 CATALOGUE_FILE = "catalogue.json"  # the rows the search catalogue is built from (kg.search)
+VERIFIED_RELEASE = "CAPKG_VERIFIED_RELEASE"  # environment: the release `capkg serve` verified before the app
 STORE_DIR = "store"  # the dataset as a read-only on-disk Oxigraph store, shared by every query worker
 EXPORT_FORMATS: dict[str, tuple[ox.RdfFormat, str]] = {
     "trig": (ox.RdfFormat.TRIG, "dataset.trig"),

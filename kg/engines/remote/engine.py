@@ -1,8 +1,8 @@
 """RemoteEngine: the query engine's interface over an external store, with its budgets, retries and cool-down.
 
 Each query is checked where it leaves (the guard on the client's text and on the exact text sent, in a
-thread; then Oxigraph's parser and planner on the text sent, in a killable worker process over an empty
-store, under the query's time budget: planning alone can take minutes for a few KB of OPTIONALs, and
+thread; then Oxigraph's parser and planner on the text sent, in a killable checker process (nothing is
+evaluated), under the query's time budget: planning alone can take minutes for a few KB of OPTIONALs, and
 nothing a client sends may hold the event loop or an unkillable thread that long), given an explicit
 dataset, and run in a small thread pool (the HTTP exchange is blocking) under the query's time budget.
 Reads that failed in a way worth another try are sent again with jittered backoff while the budget
@@ -16,9 +16,8 @@ import asyncio
 import contextlib
 import hashlib
 import math
+import os
 import random
-import shutil
-import tempfile
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -30,12 +29,11 @@ from kg.engines.protocol import DEFAULT_MAX_BYTES, QueryJob, QueryOutcome
 from kg.engines.remote.client import Dataset, StoreClient
 from kg.engines.remote.failures import Retryable
 from kg.engines.remote.text import forwarded_text, query_form
-from kg.errors import EngineUnavailable, KGError, QuerySyntaxError, QueryTimeout, ResultTooLarge, StoreTimeout
+from kg.errors import EngineUnavailable, KGError, QuerySyntaxError, QueryTimeout, StoreTimeout
 from kg.settings import Settings
 from kg.sparql.guard import check_query
 
 EMPTY_GRAPH = "urn:x-capkg:no-such-graph"  # named instead of graphs outside the dataset: no store holds it
-CHECKERS = 2  # worker processes that parse and plan the texts sent (each a few tens of MiB)
 ACCEPTED_TEXTS = 4096  # digests of texts already parsed and planned: not checked again
 
 
@@ -59,8 +57,10 @@ class RemoteEngine:
         retries: int = 2,
         cooldown: float = 2.0,
         memory_limit: int | None = None,
+        checkers: int = 2,
     ) -> None:
         self.client = client
+        self.checkers = checkers
         self.graphs = sorted(graphs)
         self.timeout = timeout
         self.max_rows = max_rows
@@ -77,7 +77,6 @@ class RemoteEngine:
         self._probed: tuple[float, bool] = (0.0, False)
         self.memory_limit = memory_limit
         self._checker: EmbeddedEngine | None = None
-        self._checker_dir: Path | None = None
         self._accepted: OrderedDict[bytes, None] = OrderedDict()
         self.release: str | None = None  # the release the store holds (kg.engines.publish), once read
 
@@ -93,24 +92,21 @@ class RemoteEngine:
             retries=settings.store_retries,
             cooldown=settings.store_cooldown,
             memory_limit=settings.worker_memory_mb << 20 if settings.worker_memory_mb else None,
+            checkers=settings.store_checkers,
         )
 
     async def start(self) -> None:
         self._executor = ThreadPoolExecutor(self.connections, thread_name_prefix="sparql-store")
         self._slots = asyncio.Semaphore(self.connections)
-        self._checker_dir = Path(tempfile.mkdtemp(prefix="capkg-checker-"))
-        empty = self._checker_dir / "empty.nq"
-        empty.touch()
+        # over an empty dataset (/dev/null: nothing to write or clean up): the checkers only parse and plan
         self._checker = EmbeddedEngine(
-            empty, workers=CHECKERS, timeout=self.timeout, max_rows=self.max_rows, memory_limit=self.memory_limit
+            Path(os.devnull), workers=self.checkers, timeout=self.timeout, memory_limit=self.memory_limit
         )
         await self._checker.start()
 
     async def stop(self) -> None:
         if self._checker is not None:
             await self._checker.stop()
-        if self._checker_dir is not None:
-            shutil.rmtree(self._checker_dir, ignore_errors=True)
         if self._executor:
             self._executor.shutdown(wait=False, cancel_futures=True)
         self.client.close()
@@ -187,25 +183,29 @@ class RemoteEngine:
         Run on an empty store in a checker process, killed at the query's deadline; a syntax error is
         reported against the client's own text (its lines and columns), not the rewritten one.
         """
-        assert self._checker is not None, "start() the engine first"
         digest = hashlib.sha256(forwarded.encode("utf-8", "surrogatepass")).digest()
         if digest in self._accepted:
             self._accepted.move_to_end(digest)
             return
-        remaining = max(0.001, deadline - time.monotonic())
-        try:
-            await self._checker.run(QueryJob(forwarded, max_rows=self.max_rows), timeout=remaining)
-        except ResultTooLarge:
-            pass  # the check is of the text; what the store answers is held to the budgets as it arrives
-        except QuerySyntaxError as sent_error:
-            client_text = QueryJob(job.text, base_iri=job.base_iri, max_rows=self.max_rows)
-            remaining = max(0.001, deadline - time.monotonic())
-            with contextlib.suppress(ResultTooLarge):
-                await self._checker.run(client_text, timeout=remaining)  # raises the client's own error
-            raise sent_error  # the rewrite broke a text that parsed: refused all the same
+        problem = await self._check(forwarded, None, deadline)
+        if problem:
+            # the client's own text, so that the line and column are the client's; if only the rewrite
+            # fails (it should not), the text is refused all the same
+            problem = await self._check(job.text, job.base_iri, deadline) or problem
+            raise QuerySyntaxError(problem, field="query")
         self._accepted[digest] = None
         if len(self._accepted) > ACCEPTED_TEXTS:
             self._accepted.popitem(last=False)
+
+    async def _check(self, text: str, base_iri: str | None, deadline: float) -> str | None:
+        assert self._checker is not None, "start() the engine first"
+        try:
+            return await self._checker.parse_problem(text, base_iri, timeout=max(0.001, deadline - time.monotonic()))
+        except QueryTimeout:
+            raise QueryTimeout(
+                f"the query's text could not be checked within its time budget: planning it took too long, or "
+                f"all {self.checkers} checkers were busy with other texts; try again"
+            ) from None
 
     async def _once(self, job: QueryJob, form: str, deadline: float) -> QueryOutcome:
         assert self._executor is not None and self._slots is not None, "start() the engine first"

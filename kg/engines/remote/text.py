@@ -19,6 +19,9 @@ from kg.errors import QuerySyntaxError
 from kg.sparql.guard import form_token, parse_problem, tokens
 
 IRI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
+# an integer of ASCII digits, ending where the grammar lets it end (a space, a comment, the text's end):
+# anything else after LIMIT is left for the parser to refuse, never "repaired" into a valid query
+LIMIT_VALUE = re.compile(r"\s*([0-9]+)(?=[\s#]|\Z)")
 
 
 def check_standard_sparql(text: str, base_iri: str | None = None) -> None:
@@ -94,13 +97,16 @@ def rows_capped(text: str, rows: int) -> str:
     """
     depth, values_at = 0, None
     for token in tokens(text):
-        if token.kind == "other" and token.text in "{}":
+        if token.kind == "other" and token.text in ("{", "}"):
             depth += 1 if token.text == "{" else -1
         elif depth == 0 and token.kind == "word" and token.text.upper() == "ORDER":
             return text
         elif depth == 0 and token.kind == "word" and token.text.upper() == "LIMIT":
             limit = LIMIT_VALUE.match(text, token.position + len(token.text))
-            if limit is None or int(limit.group(1)) <= rows:
+            digits = limit.group(1).lstrip("0") if limit else ""
+            if limit is None or len(digits) > 18 or int(digits or "0") <= rows:
+                # no integer there, one the parser may refuse as too large (left for it to judge, as on the
+                # embedded store), or one within the budget
                 return text
             return text[: limit.start(1)] + str(rows) + text[limit.end(1) :]
         elif depth == 0 and token.kind == "word" and token.text.upper() == "VALUES":
@@ -109,6 +115,3 @@ def rows_capped(text: str, rows: int) -> str:
     if values_at is None:
         return f"{text}\nLIMIT {rows}"  # on a line of its own: the text may end in a comment
     return f"{text[:values_at]}LIMIT {rows}\n{text[values_at:]}"
-
-
-LIMIT_VALUE = re.compile(r"\s*(\d+)")
