@@ -233,7 +233,8 @@ class Service:
         delay = 0.5
         while True:
             try:
-                runtime.catalogue = await load_catalogue(runtime)
+                if runtime.catalogue is None:  # from the release's kept rows it needs no store: loaded once
+                    runtime.catalogue = await load_catalogue(runtime)
                 if isinstance(runtime.engine, RemoteEngine):
                     await check_store_release(runtime, runtime.engine)
                 break
