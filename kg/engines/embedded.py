@@ -205,7 +205,11 @@ class EmbeddedEngine:
         self.timeout = timeout
         self.max_rows = max_rows
         self.max_answer_bytes = max_answer_bytes
-        self.context = multiprocessing.get_context("spawn")
+        # workers are forked from a server process that imported only this module: each starts in
+        # milliseconds and shares those pages, where a spawned one would import the whole application
+        # (the __main__ it was started from) into a fresh interpreter
+        self.context = multiprocessing.get_context("forkserver")
+        self.context.set_forkserver_preload([__name__])
         self.idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self.workers: set[_Worker] = set()  # started and not yet seen to exit: loading, idle or busy
         self.triples: int | None = 0  # quads the last worker loaded (None: a shared store, not counted)
