@@ -49,9 +49,17 @@ if str(ROOT) not in sys.path:  # `python bench/bench_api.py` puts bench/ first, 
 import pyoxigraph as ox  # noqa: E402
 
 from kg.namespaces import ProjectNamespaces  # noqa: E402
-from kg.pipeline import build, catalogue_rows  # noqa: E402
+from kg.pipeline import build, catalogue_rows, write_answers  # noqa: E402
 from kg.release.dataset import write_store  # noqa: E402
-from kg.release.layout import CATALOGUE_FILE, DATASET_FILE, STORE_DIR, current_build, store_manifest  # noqa: E402
+from kg.release.layout import (  # noqa: E402
+    ANSWERS_DIR,
+    CATALOGUE_FILE,
+    DATASET_FILE,
+    STORE_DIR,
+    answers_manifest,
+    current_build,
+    store_manifest,
+)
 from kg.search.catalogue import write_rows  # noqa: E402
 from kg.settings import Settings  # noqa: E402
 from kg.sparql.registry import QueryRegistry  # noqa: E402
@@ -427,9 +435,16 @@ def make_dataset(source: Path, copies: int, directory: Path, version: str) -> tu
     store = ox.Store.read_only(str(release / STORE_DIR))
     grouped = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
     counts = Counter({row["g"].value: int(row["n"].value) for row in store.query(grouped)})
-    write_rows(release / CATALOGUE_FILE, catalogue_rows(store, QueryRegistry.load(ProjectNamespaces())))  # as a build
+    registry = QueryRegistry.load(ProjectNamespaces())
+    write_rows(release / CATALOGUE_FILE, catalogue_rows(store, registry))  # as a build does
+    write_answers(release / ANSWERS_DIR, store, registry)
     del store
-    summary = {"version": version, "graphs": dict(counts), "store_files": store_manifest(release)}
+    summary = {
+        "version": version,
+        "graphs": dict(counts),
+        "store_files": store_manifest(release),
+        "answer_files": answers_manifest(release),
+    }
     (release / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     (directory / "current").symlink_to(release, target_is_directory=True)
     return target, dict(counts)

@@ -20,7 +20,9 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
 from kg import __version__
-from kg.errors import NonConformantData
+from kg.engines.binding import bind_values
+from kg.engines.protocol import encode_term
+from kg.errors import NonConformantData, QueryParameterError
 from kg.namespaces import ProjectNamespaces
 from kg.rdf import Finding, map_sources
 from kg.reasoning.infer import InferenceResult, infer
@@ -29,21 +31,24 @@ from kg.release.dataset import dataset_version, load_graphs, serialize, triples_
 from kg.release.describe import describe
 from kg.release.document import document_ontology
 from kg.release.layout import (
+    ANSWERS_DIR,
     CATALOGUE_FILE,
     EXPORT_FORMATS,
     ONTOLOGY_PAGE,
     SUMMARY_FILE,
     VOID_FILE,
+    answers_manifest,
     file_manifest,
     store_manifest,
 )
 from kg.release.report import write_reports
 from kg.release.write import new_release
+from kg.search.answers import Rows, write_answer
 from kg.search.catalogue import CatalogueRows, write_rows
 from kg.settings import Settings
 from kg.sources.bundle import read_sources
 from kg.sources.curation import load_curation
-from kg.sparql.registry import QueryRegistry
+from kg.sparql.registry import NamedQuery, QueryRegistry
 
 
 @dataclass
@@ -171,7 +176,9 @@ def build(settings: Settings, progress: Progress | None = None, stages: Stages |
             )
             description.serialize(directory / VOID_FILE, format="turtle")
             document_ontology(settings.ontology_dir / "capacities.ttl", directory / ONTOLOGY_PAGE)
-            write_rows(directory / CATALOGUE_FILE, catalogue_rows(store, QueryRegistry.load(ns)))
+            registry = QueryRegistry.load(ns)
+            write_rows(directory / CATALOGUE_FILE, catalogue_rows(store, registry))
+            write_answers(directory / ANSWERS_DIR, store, registry)
             write_store(directory)
             # the summary is the release's last file, written once: the release is never changed afterwards
             result.timings = [*stages.timings, StageTiming("write outputs", time.perf_counter() - writing)]
@@ -179,6 +186,7 @@ def build(settings: Settings, progress: Progress | None = None, stages: Stages |
                 **result.summary(),
                 "files": file_manifest(directory),
                 "store_files": store_manifest(directory),
+                "answer_files": answers_manifest(directory),
             }
             (directory / SUMMARY_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
         result.directory = settings.build_dir / "current"
@@ -195,6 +203,41 @@ def catalogue_rows(store: ox.Store, registry: QueryRegistry) -> CatalogueRows:
         names = [variable.value for variable in solutions.variables]
         rows[name] = [{n: (s[n].value if s[n] is not None else None) for n in names} for s in solutions]
     return rows
+
+
+def write_answers(folder: Path, store: ox.Store, registry: QueryRegistry) -> None:
+    """Keep the answers a server would otherwise compute on a cache miss (kg.search.answers): every named
+    query without parameters, and every query whose parameter lists its values (`values_from`) once per value."""
+    folder.mkdir()
+    computed: dict[str, Rows] = {}
+    for query in registry.named.values():
+        if not query.parameters:
+            computed[query.name] = _answer(store, query, {})
+            write_answer(folder, query.name, query.text, {}, computed[query.name])
+    for query in registry.named.values():
+        parameter = query.parameters[0] if len(query.parameters) == 1 else None
+        if parameter is None or parameter.values_from is None:
+            continue
+        source, field_name = parameter.values_from
+        for value in sorted({str(row[field_name]) for row in computed[source] if row[field_name] is not None}):
+            try:
+                bindings = {variable.value: term for variable, term in query.bind({parameter.name: value}).items()}
+            except QueryParameterError:
+                continue  # a listed value the parameter does not take: a client could not ask for it either
+            key = {name: str(term) for name, term in bindings.items()}
+            write_answer(folder, query.name, query.text, key, _answer(store, query, bindings))
+
+
+def _answer(store: ox.Store, query: NamedQuery, bindings: dict[str, ox.NamedNode | ox.Literal]) -> Rows:
+    """A named query's rows on the release's store, bound as the engines bind (a VALUES block)."""
+    text = query.text
+    if bindings:
+        text = bind_values(text, {name: encode_term(term) for name, term in bindings.items()})
+    solutions = store.query(text, use_default_graph_as_union=True)
+    assert isinstance(solutions, ox.QuerySolutions), f"{query.name}.rq is a SELECT"
+    variables = [variable.value for variable in solutions.variables]
+    terms = [[encode_term(s[v]) if s[v] is not None else None for v in variables] for s in solutions]
+    return query.plain_rows(variables, terms)
 
 
 def _classes(graph: Graph) -> dict[str, int]:

@@ -90,6 +90,12 @@ def test_every_file_but_the_summary_is_identical(releases: tuple[Path, Path]) ->
     assert {name for name, entry in first.items() if entry != second[name]} == set()
 
 
+def test_the_kept_answers_are_identical(releases: tuple[Path, Path]) -> None:
+    first, second = (_summary(release)["answer_files"] for release in releases)
+    assert len(first) > 20 and sorted(first) == sorted(second)
+    assert {name for name, entry in first.items() if entry != second[name]} == set()
+
+
 def test_only_the_clock_and_the_store_files_differ_in_the_summary(releases: tuple[Path, Path]) -> None:
     """The on-disk store (RocksDB's files, with ids of their own) is an index of the dataset, not a
     publication: its files may differ between builds; what it holds may not."""

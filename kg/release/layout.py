@@ -24,6 +24,7 @@ ONTOLOGY_PAGE = "ontology.html"
 CATALOGUE_FILE = "catalogue.json"  # the rows the search catalogue is built from (kg.search)
 VERIFIED_RELEASE = "CAPKG_VERIFIED_RELEASE"  # environment: the release `capkg serve` verified before the app
 STORE_DIR = "store"  # the dataset as a read-only on-disk Oxigraph store, shared by every query worker
+ANSWERS_DIR = "answers"  # named-query answers the build computed (kg.search.answers)
 EXPORT_FORMATS: dict[str, tuple[ox.RdfFormat, str]] = {
     "trig": (ox.RdfFormat.TRIG, "dataset.trig"),
     "nquads": (ox.RdfFormat.N_QUADS, DATASET_FILE),
@@ -52,18 +53,26 @@ def file_manifest(directory: Path) -> dict[str, dict[str, int | str]]:
     return manifest
 
 
-def store_manifest(directory: Path) -> dict[str, dict[str, int | str]]:
-    """Size and SHA-256 of every file of the release's on-disk store, named `store/<file>`.
+def folder_manifest(directory: Path, folder: str) -> dict[str, dict[str, int | str]]:
+    """Size and SHA-256 of every file under one folder of a release, named `<folder>/<path>`.
 
     Kept apart from `file_manifest`: the store's files (RocksDB's) differ from build to build for the
-    same data, which the dataset and the dumps never do.
+    same data, which the dataset and the dumps never do; the kept answers are many small files.
     """
-    store = directory / STORE_DIR
+    root = directory / folder
     return {
-        f"{STORE_DIR}/{path.name}": {"bytes": path.stat().st_size, "sha256": _sha256(path)}
-        for path in sorted(store.iterdir())
+        f"{folder}/{path.relative_to(root).as_posix()}": {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+        for path in sorted(root.rglob("*"))
         if path.is_file()
     }
+
+
+def store_manifest(directory: Path) -> dict[str, dict[str, int | str]]:
+    return folder_manifest(directory, STORE_DIR)
+
+
+def answers_manifest(directory: Path) -> dict[str, dict[str, int | str]]:
+    return folder_manifest(directory, ANSWERS_DIR)
 
 
 def _sha256(path: Path) -> str:
@@ -99,7 +108,11 @@ class Release:
         Releases written before builds carried a manifest (and test fixtures) have none: only their
         dataset's presence was checked by `open`.
         """
-        listed = {**dict(self.summary.get("files") or {}), **dict(self.summary.get("store_files") or {})}
+        listed = {
+            **dict(self.summary.get("files") or {}),
+            **dict(self.summary.get("store_files") or {}),
+            **dict(self.summary.get("answer_files") or {}),
+        }
         for name, expected in sorted(listed.items()):
             path = self.directory / name
             try:
@@ -131,6 +144,11 @@ class Release:
     def store(self) -> Path | None:
         """The release's on-disk store, if its build wrote one (and listed its files in the manifest)."""
         return self.directory / STORE_DIR if self.summary.get("store_files") else None
+
+    @property
+    def answers(self) -> Path | None:
+        """The named-query answers its build kept, if it kept any (and listed them in the manifest)."""
+        return self.directory / ANSWERS_DIR if self.summary.get("answer_files") else None
 
 
 def current_build(settings: Settings) -> Path:

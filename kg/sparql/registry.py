@@ -14,9 +14,10 @@ touch query text.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 import yaml
@@ -26,6 +27,9 @@ from kg.namespaces import ProjectNamespaces
 
 QUERY_DIR = Path(__file__).parent / "queries"
 GLOBAL_PARAMETERS = frozenset({"format"})  # content negotiation (format=json, …), known to every REST route
+XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
+XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
+TermTuple = tuple[str, str, str | None, str | None]  # (kind, value, datatype, language), as engines pass terms
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ class Parameter:
     type: str
     required: bool
     description: str
+    values_from: tuple[str, str] | None = None  # (query, field): the values a build answers in advance
 
     def term(self, raw: str) -> ox.NamedNode | ox.Literal:
         spec = PARAM_TYPES[self.type]
@@ -89,7 +94,7 @@ class Parameter:
         if spec.kind == "iri":
             return iri_node(value, field=self.name)
         if spec.kind == "integer":
-            return ox.Literal(value, datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))
+            return ox.Literal(value, datatype=ox.NamedNode(XSD_INTEGER))
         return ox.Literal(value)
 
 
@@ -125,6 +130,35 @@ class NamedQuery:
                 )
         return bindings
 
+    def plain_rows(self, variables: Sequence[str], rows: Iterable[Sequence[TermTuple | None]]) -> list[dict[str, Any]]:
+        """Rows as plain JSON values: IRIs and literals as strings, integers and booleans as numbers and
+        true/false, the `lists` fields as sorted arrays; the header's `fields` in their order."""
+        fields = list(self.fields) or list(variables)
+        plain_rows = []
+        for row in rows:
+            values = dict(zip(variables, row, strict=True))
+            item: dict[str, object] = {}
+            for name in fields:
+                value = _plain(values.get(name))
+                if name in self.lists:
+                    value = sorted(v for v in str(value or "").split(self.separator) if v)
+                elif name in self.booleans and value is not None:
+                    value = value in (True, 1, "true", "1")
+                item[name] = value
+            plain_rows.append(item)
+        return plain_rows
+
+
+def _plain(term: TermTuple | None) -> object:
+    if term is None:
+        return None
+    kind, value, datatype, _ = term
+    if kind == "literal" and datatype == XSD_INTEGER:
+        return int(value)
+    if kind == "literal" and datatype == XSD_BOOLEAN:
+        return value == "true"
+    return value
+
 
 def parse_named_query(path: Path, text: str | None = None) -> NamedQuery:
     text = path.read_text(encoding="utf-8") if text is None else text
@@ -141,8 +175,20 @@ def parse_named_query(path: Path, text: str | None = None) -> NamedQuery:
             )
         if not re.search(r"\?" + re.escape(item["name"]) + r"\b", text):
             raise QueryDefinitionError(f"parameter {item['name']!r} is not a variable of the query", file=path.name)
+        values_from = str(item.get("values_from") or "")
+        if values_from and not re.fullmatch(r"\w+\.\w+", values_from):
+            raise QueryDefinitionError(
+                f"parameter {item['name']!r}: values_from is <query>.<field>, not {values_from!r}", file=path.name
+            )
+        source_query, _, source_field = values_from.partition(".")
         parameters.append(
-            Parameter(item["name"], item["type"], bool(item.get("required", False)), str(item.get("description", "")))
+            Parameter(
+                item["name"],
+                item["type"],
+                bool(item.get("required", False)),
+                str(item.get("description", "")),
+                (source_query, source_field) if values_from else None,
+            )
         )
     try:
         ox.Store().query(text)  # parses the query; an empty store answers at once
@@ -181,6 +227,16 @@ class QueryRegistry:
                 named[key] = parse_named_query(path, text)
             else:
                 texts[key] = text
+        for query in named.values():
+            for parameter in query.parameters:
+                if parameter.values_from:
+                    source, field_name = parameter.values_from
+                    if source not in named or named[source].parameters or field_name not in named[source].fields:
+                        raise QueryDefinitionError(
+                            f"parameter {parameter.name!r}: values_from names {source}.{field_name}, which is not "
+                            "a field of a named query without parameters",
+                            file=f"{query.name}.rq",
+                        )
         return cls(named, texts)
 
     def query(self, name: str) -> NamedQuery:
