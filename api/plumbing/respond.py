@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 
+import orjson
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -72,5 +72,5 @@ async def respond(
     )
     payload = await produce()
     document = _as_jsonld(payload, runtime.ns) if media_type == "application/ld+json" else payload
-    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    body = orjson.dumps(document)  # UTF-8, compact: what json.dumps(ensure_ascii=False) writes, 10-20x faster
     return cached_response(request, body, media_type, runtime.version, headers=headers)

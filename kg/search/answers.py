@@ -16,6 +16,8 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
+import orjson
+
 Bindings = Mapping[str, str]  # variable name → its bound term in N-Triples syntax ("FI" → '"FI"')
 Rows = list[dict[str, object]]
 
@@ -51,7 +53,7 @@ class KeptAnswers:
         if self.folder is None:
             return None
         try:
-            kept = json.loads((self.folder / answer_path(name, bindings)).read_bytes())
+            kept = orjson.loads((self.folder / answer_path(name, bindings)).read_bytes())
         except FileNotFoundError:
             return None
         digest = self._digests.get(text) or self._digests.setdefault(text, text_digest(text))

@@ -16,6 +16,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
+
 WORD = re.compile(r"\w+", re.UNICODE)
 SORTS = ("title", "-title", "year", "-year", "relevance")
 
@@ -46,7 +48,7 @@ def write_rows(path: Path, rows: CatalogueRows) -> None:
 
 
 def read_rows(path: Path) -> CatalogueRows:
-    return dict(json.loads(path.read_text(encoding="utf-8")))
+    return dict(orjson.loads(path.read_bytes()))
 
 
 def words(text: str) -> list[str]:
