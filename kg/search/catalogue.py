@@ -52,7 +52,7 @@ def read_rows(path: Path) -> CatalogueRows:
 
 
 def words(text: str) -> list[str]:
-    return [w.casefold() for w in WORD.findall(text)]
+    return list(map(str.casefold, WORD.findall(text)))
 
 
 @dataclass
@@ -105,10 +105,11 @@ class Catalogue:
         self.by_id = {m.id: m for m in materials.values()}
         self.postings: dict[str, dict[str, int]] = defaultdict(dict)  # word → material IRI → weight
         for iri, (title, body) in texts.items():
+            weights = Counter(words(body))  # counted in C: at 100x the portfolio, a second less to be ready
             for word in words(title):
-                self.postings[word][iri] = self.postings[word].get(iri, 0) + 5
-            for word in words(body):
-                self.postings[word][iri] = self.postings[word].get(iri, 0) + 1
+                weights[word] += 5
+            for word, weight in weights.items():
+                self.postings[word][iri] = weight
         self.vocabulary = sorted(self.postings)
 
     @classmethod
