@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,3 +119,39 @@ def test_a_damaged_store_file_is_refused_at_start_naming_it(built: Built, tmp_pa
 def test_auto_shares_the_store_from_a_dataset_size(built: Built, threshold: str, shared: bool) -> None:
     with running_server(built.settings.build_dir, worker_store="auto", shared_store_quads=threshold) as base:
         assert httpx.get(base + "/health", timeout=30).json()["workers_share_store"] is shared
+
+
+def _largest_store_file(release: Path) -> str:
+    return f"{STORE_DIR}/{max((release / STORE_DIR).iterdir(), key=lambda path: path.stat().st_size).name}"
+
+
+@pytest.mark.parametrize("damaged", ["store", "catalogue.json", "answers/hashtags.json"])
+def test_a_damaged_new_release_is_refused_while_its_workers_start(built: Built, tmp_path: Path, damaged: str) -> None:
+    """A reload verifies the files, starts the workers and builds the catalogue side by side: whichever of them
+    meets the damage, the file is named, the release is refused and the one before keeps serving."""
+    release = Release.open(built.settings.build_dir / "current")
+    build_dir = tmp_path / "build"
+    first = build_dir / "releases" / "20000101T000000000000-first"
+    shutil.copytree(release.directory, first)
+    (build_dir / "current").symlink_to(first, target_is_directory=True)
+    with running_server(build_dir, worker_store="disk", reload_interval="0.3", query_workers="2") as base:
+        version = httpx.get(base + "/health", timeout=10).json()["version"]
+        second = build_dir / "releases" / "20000102T000000000000-second"
+        shutil.copytree(first, second)
+        name = _largest_store_file(second) if damaged == "store" else damaged
+        data = bytearray((second / name).read_bytes())
+        data[len(data) // 2] ^= 0x20  # same size: only the checksum can tell
+        (second / name).write_bytes(bytes(data))
+        link = build_dir / ".current-second"
+        link.symlink_to(second, target_is_directory=True)
+        link.replace(build_dir / "current")
+        deadline = time.monotonic() + 60
+        while not (health := httpx.get(base + "/health", timeout=10).json()).get("reload_error"):
+            assert time.monotonic() < deadline, "the damaged release was neither refused nor served"
+            time.sleep(0.2)
+        assert name in health["reload_error"] and "SHA-256" in health["reload_error"], health["reload_error"]
+        assert health["version"] == version
+        assert httpx.get(base + "/ready", timeout=10).status_code == 200
+        answer = httpx.get(base + "/sparql", params={"query": "ASK { ?s ?p ?o }"}, timeout=30)
+        assert answer.status_code == 200 and answer.json()["boolean"] is True
+        assert httpx.get(base + "/api/hashtags", timeout=30).status_code == 200
