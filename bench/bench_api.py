@@ -58,6 +58,7 @@ from kg.release.layout import (  # noqa: E402
     STORE_DIR,
     answers_manifest,
     current_build,
+    file_manifest,
     store_manifest,
 )
 from kg.search.catalogue import write_rows  # noqa: E402
@@ -442,6 +443,7 @@ def make_dataset(source: Path, copies: int, directory: Path, version: str) -> tu
     summary = {
         "version": version,
         "graphs": dict(counts),
+        "files": file_manifest(release),  # dataset.nq and catalogue.json, verified as a build's are
         "store_files": store_manifest(release),
         "answer_files": answers_manifest(release),
     }

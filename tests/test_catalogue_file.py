@@ -45,7 +45,7 @@ def servers(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def test_the_build_keeps_the_catalogue_rows_in_the_release(built: Built) -> None:
     release = Release.open(built.settings.build_dir / "current").verify()
     rows = json.loads((release.directory / CATALOGUE_FILE).read_text(encoding="utf-8"))
-    assert set(rows) == {"materials", "countries", "hashtags"}
+    assert set(rows) == {"materials", "countries", "hashtags", "index"}
     assert all(rows[name] for name in rows)
     assert CATALOGUE_FILE in release.summary["files"]
 

@@ -32,7 +32,7 @@ from kg.namespaces import ProjectNamespaces
 from kg.release import leases
 from kg.release.layout import CATALOGUE_FILE, Release, current_build
 from kg.search.answers import KeptAnswers
-from kg.search.catalogue import Catalogue, ordered, read_rows
+from kg.search.catalogue import Catalogue, ordered, read_catalogue
 from kg.settings import Settings
 from kg.sparql.registry import QueryRegistry
 
@@ -325,8 +325,7 @@ async def kept_catalogue(release: Release) -> Catalogue | None:
     if not path.exists():
         return None
     await asyncio.to_thread(release.verify, [CATALOGUE_FILE])
-    rows = await asyncio.to_thread(read_rows, path)
-    return await asyncio.to_thread(Catalogue.from_rows, rows["materials"], rows["countries"], rows["hashtags"])
+    return await asyncio.to_thread(read_catalogue, path)
 
 
 async def load_catalogue(runtime: Runtime) -> Catalogue:
