@@ -4,7 +4,9 @@ the very query text and values it was computed for."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -14,7 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.plumbing.runtime import Runtime
+from kg.engines.protocol import QueryJob, QueryOutcome
 from kg.errors import QueryDefinitionError
+from kg.namespaces import ProjectNamespaces
 from kg.release.layout import ANSWERS_DIR, SUMMARY_FILE, Release
 from kg.search.answers import KeptAnswers, answer_path, write_answer
 from kg.sparql.registry import QUERY_DIR, QueryRegistry
@@ -133,12 +138,52 @@ def test_a_damaged_kept_answer_is_refused_at_start_naming_it(built: Built, tmp_p
     assert "hashtags.json" in message and "SHA-256" in message, message
 
 
-def test_values_from_must_name_a_field_of_a_query_without_parameters(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "source",
+    [
+        "countries.no_such_field",
+        "organisations.roles",  # a list field: its values are arrays, not parameter values
+        "materials_in_country.material",  # a query with a parameter of its own
+    ],
+)
+def test_values_from_must_name_a_plain_field_of_a_query_without_parameters(tmp_path: Path, source: str) -> None:
     for path in QUERY_DIR.glob("*.rq"):
         shutil.copy(path, tmp_path / path.name)
     header = (tmp_path / "platform_profile.rq").read_text(encoding="utf-8")
     (tmp_path / "platform_profile.rq").write_text(
-        header.replace("values_from: countries.code", "values_from: countries.no_such_field"), encoding="utf-8"
+        header.replace("values_from: countries.code", f"values_from: {source}"), encoding="utf-8"
     )
-    with pytest.raises(QueryDefinitionError, match="countries.no_such_field"):
+    with pytest.raises(QueryDefinitionError, match=re.escape(source)):
         QueryRegistry.load(directory=tmp_path)
+
+
+class Refusing:
+    """A query engine that fails the test when it is asked anything."""
+
+    async def run(self, job: QueryJob, *, timeout: float | None = None) -> QueryOutcome:
+        raise AssertionError(f"the engine was asked: {job.text[:80]!r}")
+
+
+def test_a_server_answers_kept_queries_without_its_engine(built: Built) -> None:
+    """The lookup a server makes finds the build's file for the values a client sends (normalised as the
+    parameter's type says: " at " is the code AT), and only a query the build did not keep reaches the engine."""
+    release = Release.open(built.settings.build_dir / "current")
+    assert release.answers is not None
+    runtime = Runtime(built.settings, ProjectNamespaces(), REGISTRY, release, Refusing())
+
+    def kept(name: str, bindings: dict[str, str]) -> list[dict[str, object]]:
+        assert release.answers is not None
+        return list(json.loads((release.answers / answer_path(name, bindings)).read_text(encoding="utf-8"))["rows"])
+
+    asked = [
+        ("materials_in_country", {"country": " at "}, {"country": '"AT"'}),
+        ("platform_profile", {"country": "fi"}, {"country": '"FI"'}),
+        ("materials_in_subcategory", {"subcategory": "1.2"}, {"subcategory": '"1.2"'}),
+        ("hashtags", {}, {}),
+        ("categories", {}, {}),
+    ]
+    for name, values, bindings in asked:
+        rows = asyncio.run(runtime.rows(name, values))
+        assert rows and rows == kept(name, bindings), name
+    with pytest.raises(AssertionError, match="the engine was asked"):
+        asyncio.run(runtime.rows("material_cards", {"material": MATERIAL}))

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from api.app import create_app
-from api.plumbing.runtime import Service
+from api.plumbing.runtime import Service, _both, _discard
 from kg.engines.embedded import EmbeddedEngine
+from kg.errors import BuildOutputError, EngineUnavailable
 from kg.release.layout import Release
 from kg.settings import Settings
 from tests.conftest import Built
@@ -119,3 +123,36 @@ def test_a_release_that_cannot_be_served_leaves_the_current_one_serving(built: B
                 assert (await client.get("/ready")).status_code == 200
 
     asyncio.run(scenario())
+
+
+async def _sleeping() -> None:
+    await asyncio.sleep(30)
+
+
+async def _failing(error: Exception, after: float = 0.0) -> None:
+    await asyncio.sleep(after)
+    raise error
+
+
+def test_a_failed_verification_stops_waiting_for_the_workers_and_is_the_error_reported() -> None:
+    """The release's files are checked while its workers start: the checksum's failure is reported at once
+    (not after the workers' start, up to minutes with own copies at 100x), and wins over the start's own."""
+    corrupt = BuildOutputError("the file's SHA-256 differs from the build's: the release is corrupt", file="x.nq")
+    unavailable = EngineUnavailable("a query worker stopped as soon as it started")
+
+    async def scenario(starting: Coroutine[Any, Any, None], verifying: Coroutine[Any, Any, None]) -> Exception:
+        tasks = [asyncio.create_task(starting), asyncio.create_task(verifying)]
+        began = time.monotonic()
+        try:
+            await _both(*tasks)
+        except Exception as exc:  # the error _both reports
+            assert time.monotonic() - began < 5
+            return exc
+        finally:
+            for task in tasks:
+                _discard(task)
+        raise AssertionError("no error was reported")
+
+    assert asyncio.run(scenario(_sleeping(), _failing(corrupt))) is corrupt
+    assert asyncio.run(scenario(_failing(unavailable), _failing(corrupt, after=0.3))) is corrupt
+    assert asyncio.run(scenario(_failing(unavailable), asyncio.sleep(0.1))) is unavailable

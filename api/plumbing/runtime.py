@@ -73,10 +73,11 @@ class Runtime:
         the answer the build kept, if it kept this one, else the engine's."""
         query = self.registry.query(name)
         bindings = query.bind(values or {})
-        key = {variable.value: str(term) for variable, term in bindings.items()}
-        kept = await asyncio.to_thread(self.answers.rows, name, query.text, key)
-        if kept is not None:
-            return kept
+        if not bindings or any(parameter.values_from for parameter in query.parameters):  # the build may keep it
+            key = {variable.value: str(term) for variable, term in bindings.items()}
+            kept = await asyncio.to_thread(self.answers.rows, name, query.text, key)
+            if kept is not None:
+                return kept
         outcome = await self.engine.run(
             QueryJob(
                 query.text,
@@ -201,7 +202,7 @@ class Service:
             return False
         try:
             release = await asyncio.to_thread(Release.open, target)
-            await self.swap(release, verifying=asyncio.create_task(self._verify(release)))
+            await self.swap(release, verify=True)
         except Exception as exc:  # whatever stops a release from serving, the current one serves on
             self._refuse(target, exc)
             return False
@@ -219,34 +220,36 @@ class Service:
         await asyncio.to_thread(release.verify)
         log.info("verified release %s in %.2f s", release.version, time.perf_counter() - started)
 
-    async def swap(self, release: Release, verifying: asyncio.Task[None] | None = None) -> None:
+    async def swap(self, release: Release, *, verify: bool = False) -> None:
         """Serve `release` from now on: every request sees either the old runtime or the new one, whole.
 
-        Its workers start and its kept catalogue is built while `verifying` checks its files against the
-        manifest (three things that each take one to two seconds at 100x the portfolio); it goes live only
-        once all three have succeeded, and a corrupt file is the failure reported, whatever else failed.
+        With `verify`, its files are checked against the manifest while its workers start and its kept
+        catalogue is built (three things that each take one to two seconds at 100x the portfolio): it goes
+        live only once all three have succeeded; a corrupt file stops the workers' start at once and is the
+        failure reported, whatever else failed.
         """
         async with self._swap_lock:
-            engine = open_engine(self.settings, release)
-            fresh = Runtime(self.settings, self.ns, self.registry, release, engine)
-            catalogue = asyncio.create_task(kept_catalogue(release))  # checks its own file before building
-            started = time.perf_counter()
+            tasks: list[asyncio.Task[Any]] = []
+            engine: QueryEngine | None = None
             try:
-                try:
-                    await engine.start()
-                    _check_loaded(engine, release)
-                finally:
-                    if verifying is not None:
-                        await verifying
+                verifying = asyncio.create_task(self._verify(release)) if verify else None
+                tasks += [verifying] if verifying else []
+                engine = open_engine(self.settings, release)
+                fresh = Runtime(self.settings, self.ns, self.registry, release, engine)
+                catalogue = asyncio.create_task(kept_catalogue(release))  # checks its own file before building
+                starting = asyncio.create_task(_start(engine, release))
+                tasks += [catalogue, starting]
+                started = time.perf_counter()
+                await _both(starting, verifying)
                 workers_s = time.perf_counter() - started
                 fresh.catalogue = await catalogue or await load_catalogue(fresh)
                 if isinstance(engine, RemoteEngine):
                     await check_store_release(fresh, engine)
-            except BaseException:
-                _discard(catalogue)
-                if verifying is not None:
-                    _discard(verifying)
-                await asyncio.shield(engine.stop())
+            except BaseException:  # cancelled too: nothing of the new release is left running
+                for task in tasks:
+                    _discard(task)
+                if engine is not None:
+                    await asyncio.shield(engine.stop())
                 raise
             old, self.runtime = self.runtime, fresh
             leases.hold(self.settings.build_dir, release.directory)
@@ -285,7 +288,7 @@ class Service:
                     await check_store_release(runtime, runtime.engine)
                 break
             except KGError as exc:  # an external store may be down, restarting or overloaded: all pass
-                log.warning("the store cannot answer yet (%s); trying again in %.0f s", exc.problem, delay)
+                log.warning("not ready yet (%s); trying again in %.0f s", exc.problem, delay)
             except Exception:  # a bug must not leave the server unready for ever: log, try again
                 log.exception("loading the catalogue failed; trying again in %.0f s", delay)
             await asyncio.sleep(delay)
@@ -303,6 +306,26 @@ def _check_loaded(engine: QueryEngine, release: Release) -> None:
             f"the dataset holds {loaded} quads where the build wrote {expected}: the release is corrupt",
             file=release.dataset,
         )
+
+
+async def _start(engine: QueryEngine, release: Release) -> None:
+    await engine.start()
+    _check_loaded(engine, release)
+
+
+async def _both(starting: asyncio.Task[None], verifying: asyncio.Task[None] | None) -> None:
+    """Wait for the engine's start and the release's verification; the verification's failure wins."""
+    if verifying is None:
+        await starting
+        return
+    await asyncio.wait({starting, verifying}, return_when=asyncio.FIRST_EXCEPTION)
+    if starting.done() and not verifying.done():  # the start failed: are the files the cause?
+        await asyncio.wait({verifying})
+    error = verifying.exception() if verifying.done() else None
+    if error is not None:
+        raise error
+    await verifying
+    await starting
 
 
 def _discard(task: asyncio.Task[Any]) -> None:

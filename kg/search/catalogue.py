@@ -44,6 +44,8 @@ def ordered(rows: CatalogueRows) -> CatalogueRows:
 
 
 INDEX = "index"  # catalogue.json: the inverted index, kept beside the rows it was made from
+TITLE_WEIGHT, BODY_WEIGHT = 5, 1
+TOKENS = f"{WORD.pattern} casefold title={TITLE_WEIGHT} body={BODY_WEIGHT}"  # how the kept index was made
 
 
 def write_rows(path: Path, rows: CatalogueRows) -> None:
@@ -55,7 +57,7 @@ def write_rows(path: Path, rows: CatalogueRows) -> None:
     number = {iri: n for n, iri in enumerate(iris)}
     # each word's postings as one flat list [material number, weight, …]: 5 MiB at 100x where IRIs took 76
     flat = {word: [x for iri in sorted(found) for x in (number[iri], found[iri])] for word, found in postings.items()}
-    document = {**kept, INDEX: {"materials": iris, "postings": flat}}
+    document = {**kept, INDEX: {"tokens": TOKENS, "materials": iris, "postings": flat}}
     path.write_text(json.dumps(document, ensure_ascii=False, sort_keys=True), encoding="utf-8")
 
 
@@ -63,7 +65,7 @@ def read_catalogue(path: Path) -> Catalogue:
     """The catalogue a build kept: its rows, and its index if the file has one (else it is made now)."""
     document = orjson.loads(path.read_bytes())
     postings = None
-    if INDEX in document:
+    if document.get(INDEX, {}).get("tokens") == TOKENS:  # made as this server would make it: else made anew
         iris = document[INDEX]["materials"]
         postings = {
             word: {iris[n]: weight for n, weight in zip(flat[::2], flat[1::2], strict=True)}
@@ -129,12 +131,12 @@ class Catalogue:
 
     @staticmethod
     def index(texts: dict[str, tuple[str, str]]) -> dict[str, dict[str, int]]:
-        """The inverted index of (title, body) texts by material IRI: a title word weighs 5, a body word 1."""
+        """The inverted index of (title, body) texts by material IRI, each word weighed by where it occurs."""
         postings: dict[str, dict[str, int]] = defaultdict(dict)
         for iri, (title, body) in texts.items():
-            weights = Counter(words(body))  # counted in C
+            weights = Counter({word: count * BODY_WEIGHT for word, count in Counter(words(body)).items()})
             for word in words(title):
-                weights[word] += 5
+                weights[word] += TITLE_WEIGHT
             for word, weight in weights.items():
                 postings[word][iri] = weight
         return dict(postings)

@@ -229,14 +229,26 @@ class QueryRegistry:
                 texts[key] = text
         for query in named.values():
             for parameter in query.parameters:
-                if parameter.values_from:
-                    source, field_name = parameter.values_from
-                    if source not in named or named[source].parameters or field_name not in named[source].fields:
-                        raise QueryDefinitionError(
-                            f"parameter {parameter.name!r}: values_from names {source}.{field_name}, which is not "
-                            "a field of a named query without parameters",
-                            file=f"{query.name}.rq",
-                        )
+                if not parameter.values_from:
+                    continue
+                source, field_name = parameter.values_from
+                if len(query.parameters) != 1:  # the build answers one parameter's values, not combinations
+                    raise QueryDefinitionError(
+                        f"parameter {parameter.name!r}: values_from is for a query with one parameter",
+                        file=f"{query.name}.rq",
+                    )
+                found = named.get(source)
+                if (
+                    found is None
+                    or found.parameters
+                    or field_name not in found.fields
+                    or field_name in (*found.lists, *found.booleans)
+                ):
+                    raise QueryDefinitionError(
+                        f"parameter {parameter.name!r}: values_from names {source}.{field_name}, which is not "
+                        "a plain field (in `fields`, not a list or boolean) of a named query without parameters",
+                        file=f"{query.name}.rq",
+                    )
         return cls(named, texts)
 
     def query(self, name: str) -> NamedQuery:
