@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from api.plumbing import errors
 from api.plumbing.cache import ResponseCache
 from api.plumbing.fairness import FairShare
+from api.plumbing.head import HeadAsGet
 from api.plumbing.limits import BodySizeLimit
 from api.plumbing.runtime import Service
 from api.routers import linked_data, named_queries, pages, resources, service, sparql
@@ -63,11 +64,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
-        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
         allow_headers=["*"],
         expose_headers=["ETag", "Link", "X-Total-Count", "X-Result-Count"],
     )
     app.add_middleware(ResponseCache, max_entries=settings.cache_entries, max_bytes=settings.cache_bytes)
+    app.add_middleware(HeadAsGet)  # outermost: everything inside sees a GET
     app.include_router(sparql.router)
     app.include_router(named_queries.router_for(registry))
     app.include_router(resources.router)

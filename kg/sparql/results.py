@@ -66,7 +66,10 @@ def _tsv_term(term: BoundTerm | None) -> str:
 
 
 def _csv_term(term: BoundTerm | None) -> str:
-    return "" if term is None else term.value
+    """SPARQL 1.1 CSV: IRIs and literals by their lexical form alone, blank nodes as `_:label`."""
+    if term is None:
+        return ""
+    return f"_:{term.value}" if isinstance(term, ox.BlankNode) else term.value
 
 
 def write_select(variables: list[str], rows: list[list[BoundTerm | None]], kind: str) -> bytes:
