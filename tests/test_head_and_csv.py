@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import rdflib
 
 from tests.conftest import Built
 from tests.server import running_server
@@ -78,3 +79,34 @@ def test_csv_results_write_blank_nodes_with_their_prefix(base: str) -> None:
         assert row["label"] in {"a", "b"}
     tsv = httpx.get(base + "/sparql", params={"query": query}, headers={"Accept": "text/tab-separated-values"})
     assert all(line.split("\t")[0].startswith("_:") for line in tsv.text.splitlines()[1:])
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("return_format", ["xml", "rdf", "rdf+xml", "turtle", "n3", "json-ld", "json"])
+@pytest.mark.parametrize("form", ["CONSTRUCT", "DESCRIBE"])
+def test_sparqlwrapper_gets_graphs_in_every_return_format_it_asks_for(
+    base: str, form: str, return_format: str, method: str
+) -> None:
+    """SPARQLWrapper, with its defaults, sends format=, output= and results= with its return format; the
+    endpoint reads format= as Fuseki and Virtuoso do (xml: RDF/XML, n3: Turtle, json: JSON-LD)."""
+    from SPARQLWrapper import GET, POST, SPARQLWrapper
+
+    text = {
+        "CONSTRUCT": "CONSTRUCT { ?m <http://purl.org/dc/terms/title> ?t } WHERE { "
+        "?m <http://purl.org/dc/terms/title> ?t } LIMIT 3",
+        "DESCRIBE": "DESCRIBE <https://w3id.org/capacities/lp/id/material/greek-moc>",
+    }[form]
+    client = SPARQLWrapper(base + "/sparql")
+    client.setQuery(text)
+    client.setReturnFormat(return_format)
+    client.setMethod(GET if method == "GET" else POST)
+    response = client.query().response
+    body = response.read()
+    media = response.headers["Content-Type"].split(";")[0]
+    expected = {"xml": "application/rdf+xml", "rdf": "application/rdf+xml", "rdf+xml": "application/rdf+xml"}.get(
+        return_format, {"turtle": "text/turtle", "n3": "text/turtle"}.get(return_format, "application/ld+json")
+    )
+    assert media == expected
+    formats = {"application/rdf+xml": "xml", "text/turtle": "turtle", "application/ld+json": "json-ld"}
+    graph = rdflib.Graph().parse(data=body, format=formats[media])
+    assert len(graph) >= 3

@@ -17,7 +17,7 @@ from api.plumbing.runtime import Runtime, RuntimeDep
 from kg.engines.protocol import QueryJob
 from kg.errors import KGError, QueryRefused
 from kg.sparql.guard import VERDICTS, check_query, recall_verdict
-from kg.sparql.results import GRAPH_FORMATS, SELECT_FORMATS, SHORT_NAMES
+from kg.sparql.results import GRAPH_FORMATS, GRAPH_NAMES, SELECT_FORMATS, SHORT_NAMES
 
 router = APIRouter(tags=["SPARQL"])
 
@@ -43,8 +43,8 @@ class QueryTooLarge(KGError):
     title = "Query too large"
 
 
-async def _parameters(request: Request) -> tuple[str | None, list[str], list[str]]:
-    """query, default-graph-uri and named-graph-uri from the URL and, for POST, the body."""
+async def _parameters(request: Request) -> tuple[str | None, list[str], list[str], str | None]:
+    """query, default-graph-uri, named-graph-uri and format from the URL and, for POST, the body."""
     params: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():  # parsed once by Starlette, cached on the request
         params.setdefault(key, []).append(value)
@@ -88,12 +88,17 @@ async def _parameters(request: Request) -> tuple[str | None, list[str], list[str
         raise QueryRefused("this endpoint is read-only: SPARQL Update requests are not accepted", field="update")
     if len(params.get("query", [])) > 1:
         raise HTTPProblem(400, "Invalid SPARQL request", "more than one query parameter")
-    return query, params.get("default-graph-uri", []), params.get("named-graph-uri", [])
+    formats = params.get("format", [])  # in the URL or, from clients such as SPARQLWrapper, the posted form
+    return (
+        query,
+        params.get("default-graph-uri", []),
+        params.get("named-graph-uri", []),
+        formats[0] if formats else None,
+    )
 
 
 async def _answer(request: Request, runtime: RuntimeDep) -> Response:
-    query, default_graphs, named_graphs = await _parameters(request)
-    override = request.query_params.get("format")
+    query, default_graphs, named_graphs, override = await _parameters(request)
     if query is None:
         return service_description(request, runtime, override)
     limit = runtime.settings.max_query_bytes
@@ -111,8 +116,9 @@ async def _answer(request: Request, runtime: RuntimeDep) -> Response:
     if shape is None:
         check = partial(check_query, query, allowed, dataset_given=dataset_given)
         shape = await asyncio.get_running_loop().run_in_executor(GUARD, check)
-    offers = GRAPH_OFFERS if shape.form in {"CONSTRUCT", "DESCRIBE"} else SELECT_OFFERS
-    media_type = choose(request, offers, override=override, aliases=SHORT_NAMES)
+    graph_form = shape.form in {"CONSTRUCT", "DESCRIBE"}
+    offers = GRAPH_OFFERS if graph_form else SELECT_OFFERS
+    media_type = choose(request, offers, override=override, aliases=GRAPH_NAMES if graph_form else SHORT_NAMES)
     job = QueryJob(
         query,
         select_format=SELECT_FORMATS.get(media_type, "json"),

@@ -43,6 +43,19 @@ SHORT_NAMES = {
     "rdfxml": "application/rdf+xml",
 }
 
+# format= values for CONSTRUCT and DESCRIBE as SPARQL clients send them (SPARQLWrapper sends xml, rdf, rdf+xml,
+# turtle, n3, json-ld and json) and as Fuseki and Virtuoso read them: xml is RDF/XML, n3 Turtle (a subset of N3),
+# json JSON-LD
+GRAPH_NAMES = {
+    **SHORT_NAMES,
+    "xml": "application/rdf+xml",
+    "rdf": "application/rdf+xml",
+    "rdf+xml": "application/rdf+xml",
+    "n3": "text/turtle",
+    "json-ld": "application/ld+json",
+    "json": "application/ld+json",
+}
+
 BoundTerm = ox.NamedNode | ox.BlankNode | ox.Literal  # what a solution binds a variable to
 
 
