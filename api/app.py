@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.plumbing import errors
 from api.plumbing.cache import ResponseCache
+from api.plumbing.compress import Compress
 from api.plumbing.fairness import FairShare
 from api.plumbing.head import HeadAsGet
 from api.plumbing.limits import BodySizeLimit
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["ETag", "Link", "X-Total-Count", "X-Result-Count"],
     )
     app.add_middleware(ResponseCache, max_entries=settings.cache_entries, max_bytes=settings.cache_bytes)
+    app.add_middleware(Compress)  # outside the cache, which keeps plain bodies for every client
     app.add_middleware(HeadAsGet)  # outermost: everything inside sees a GET
     app.include_router(sparql.router)
     app.include_router(named_queries.router_for(registry))

@@ -17,7 +17,7 @@ import rdflib
 from tests.conftest import Built
 from tests.server import running_server
 
-BROWSER = {"Accept": "text/html, */*;q=0.5"}
+BROWSER = {"Accept": "text/html, */*;q=0.5", "Accept-Encoding": "identity"}  # lengths of the bodies as sent
 ROUTES = [
     "/",
     "/api/materials?page=1",

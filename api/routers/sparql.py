@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.plumbing.errors import HTTPProblem
-from api.plumbing.negotiation import choose, etag_for, not_modified
+from api.plumbing.negotiation import choose, etag_for, not_modified, parse_accept
 from api.plumbing.runtime import Runtime, RuntimeDep
 from kg.engines.protocol import QueryJob
 from kg.errors import KGError, QueryRefused
@@ -28,8 +28,28 @@ SELECT_OFFERS = [
     "text/tab-separated-values",
     "application/json",
     "application/xml",
+    "text/plain",
 ]
-GRAPH_OFFERS = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
+GRAPH_OFFERS = [
+    "text/turtle",
+    "application/n-triples",
+    "application/ld+json",
+    "application/rdf+xml",
+    "application/n-quads",
+    "application/trig",
+    "text/n3",
+    "text/plain",
+]
+# A client that asks a CONSTRUCT for a results format (or a SELECT for an RDF format) gets the nearest
+# format of the query's form instead of a 406, as Fuseki and Virtuoso answer: no format we list is refused.
+NEAREST = {
+    "application/sparql-results+json": "application/ld+json",
+    "application/json": "application/ld+json",
+    "application/sparql-results+xml": "application/rdf+xml",
+    "application/xml": "application/rdf+xml",
+    "application/ld+json": "application/sparql-results+json",
+    "application/rdf+xml": "application/sparql-results+xml",
+}
 # The guard's check is linear in the query's length but a query may be long: it runs here, off the event
 # loop, two at a time at most (it holds the GIL while it runs: more threads would only crowd the loop out).
 GUARD = ThreadPoolExecutor(2, thread_name_prefix="sparql-guard")
@@ -88,7 +108,8 @@ async def _parameters(request: Request) -> tuple[str | None, list[str], list[str
         raise QueryRefused("this endpoint is read-only: SPARQL Update requests are not accepted", field="update")
     if len(params.get("query", [])) > 1:
         raise HTTPProblem(400, "Invalid SPARQL request", "more than one query parameter")
-    formats = params.get("format", [])  # in the URL or, from clients such as SPARQLWrapper, the posted form
+    # format= (Virtuoso, SPARQLWrapper) or output= (Fuseki), in the URL or in the posted form
+    formats = params.get("format", []) or params.get("output", [])
     return (
         query,
         params.get("default-graph-uri", []),
@@ -116,9 +137,7 @@ async def _answer(request: Request, runtime: RuntimeDep) -> Response:
     if shape is None:
         check = partial(check_query, query, allowed, dataset_given=dataset_given)
         shape = await asyncio.get_running_loop().run_in_executor(GUARD, check)
-    graph_form = shape.form in {"CONSTRUCT", "DESCRIBE"}
-    offers = GRAPH_OFFERS if graph_form else SELECT_OFFERS
-    media_type = choose(request, offers, override=override, aliases=GRAPH_NAMES if graph_form else SHORT_NAMES)
+    media_type = _result_type(request, shape.form in {"CONSTRUCT", "DESCRIBE"}, override)
     job = QueryJob(
         query,
         select_format=SELECT_FORMATS.get(media_type, "json"),
@@ -146,6 +165,24 @@ async def _answer(request: Request, runtime: RuntimeDep) -> Response:
     )
 
 
+def _result_type(request: Request, graph_form: bool, override: str | None) -> str:
+    """The media type of the answer: asked by format=/output= or Accept; a format of the other query form
+    asked for is answered in the nearest format of this one (the form's default if none is near)."""
+    offers, aliases = (GRAPH_OFFERS, GRAPH_NAMES) if graph_form else (SELECT_OFFERS, SHORT_NAMES)
+    other_offers, other_aliases = (SELECT_OFFERS, SHORT_NAMES) if graph_form else (GRAPH_OFFERS, GRAPH_NAMES)
+    try:
+        return choose(request, offers, override=override, aliases=aliases)
+    except HTTPProblem:
+        if override:
+            asked = [other_aliases.get(override.lower(), override.lower())]
+        else:
+            asked = [media for media, quality in parse_accept(request.headers.get("accept")) if quality > 0]
+        listed = [media for media in asked if media in other_offers]
+        if not listed:
+            raise
+        return NEAREST.get(listed[0], offers[0])
+
+
 def _endpoint_url(request: Request, runtime: Runtime) -> str:
     if runtime.settings.public_base_url:
         return runtime.settings.public_base_url.rstrip("/") + "/sparql"
@@ -162,8 +199,8 @@ def _prefixes(runtime: Runtime) -> dict[str, str]:
 
 QUERY_DOC = (
     "A SPARQL 1.1 query. Without it, GET returns the service description. Results: JSON (default), XML, CSV, "
-    "TSV for SELECT/ASK; Turtle (default), N-Triples, JSON-LD, RDF/XML for CONSTRUCT/DESCRIBE, chosen by "
-    "Accept or format=."
+    "TSV, a text table for SELECT/ASK; Turtle (default), N-Triples, JSON-LD, RDF/XML, N-Quads, TriG, N3 for "
+    "CONSTRUCT/DESCRIBE, chosen by Accept or format= (output= too)."
 )
 
 
@@ -204,7 +241,7 @@ def service_description(request: Request, runtime: RuntimeDep, override: str | N
             ),
         ),
     ]
-    for media in SELECT_OFFERS[:4] + GRAPH_OFFERS:
+    for media in [*SELECT_OFFERS[:4], *GRAPH_OFFERS[:-1]]:  # text/plain has no IRI in the W3C's formats
         triples.append(
             ox.Triple(
                 service,
@@ -246,4 +283,7 @@ _FORMAT_NAMES = {
     "application/n-triples": "N-Triples",
     "application/ld+json": "JSON-LD",
     "application/rdf+xml": "RDF_XML",
+    "application/n-quads": "N-Quads",
+    "application/trig": "TriG",
+    "text/n3": "N3",
 }

@@ -16,7 +16,7 @@ import pyoxigraph as ox
 from kg.engines.binding import bind_values
 from kg.engines.protocol import DEFAULT_MAX_BYTES, QueryJob, QueryOutcome, Term, encode_term
 from kg.errors import QuerySyntaxError, ResultTooLarge
-from kg.sparql.results import GRAPH_FORMATS, BoundTerm, write_boolean, write_select
+from kg.sparql.results import GRAPH_FORMATS, BoundTerm, text_table_size, write_boolean, write_select
 
 # The least each bound term adds to a written row besides its value (in JSON `"v":{"type":"uri","value":""}`,
 # in XML `<binding name="v"><uri></uri></binding>`, with the variable's name; in TSV `<>` or `""`), and the
@@ -101,6 +101,8 @@ def _select(results: Any, job: QueryJob, max_bytes: int, started: float) -> Quer
     if kind == "rows":
         outcome.rows = [[encode_term(t) if t is not None else None for t in row] for row in rows]
     else:
+        if kind == "text" and text_table_size(variables, rows) > max_bytes:  # padding, before it is written
+            raise _too_large(max_bytes)
         outcome.body = write_select(variables, rows, kind)
         if len(outcome.body) > max_bytes:  # escapes and datatypes the floor leaves out
             raise _too_large(max_bytes)
@@ -145,6 +147,9 @@ class _Sink(io.BytesIO):
         return super().write(data)
 
 
+PREFIXED = {ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.N3}  # the formats with prefix declarations
+
+
 def _write_graph(triples: _Counted, job: QueryJob, max_bytes: int) -> bytes:
     """A graph answer in the job's format (as kg.sparql.results.write_graph writes it), within the byte budget.
 
@@ -152,7 +157,7 @@ def _write_graph(triples: _Counted, job: QueryJob, max_bytes: int) -> bytes:
     held whole nor written whole before it is found to be over a budget.
     """
     rdf_format = GRAPH_FORMATS[job.graph_format]
-    prefixes = job.prefixes if rdf_format == ox.RdfFormat.TURTLE and job.prefixes else None
+    prefixes = job.prefixes if rdf_format in PREFIXED and job.prefixes else None
     sink = _Sink(max_bytes)
     ox.serialize(iter(triples), sink, format=rdf_format, prefixes=prefixes)  # what write() or the triples raise passes
     return sink.getvalue()

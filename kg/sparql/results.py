@@ -23,12 +23,19 @@ SELECT_FORMATS = {
     "application/xml": "xml",
     "text/csv": "csv",
     "text/tab-separated-values": "tsv",
+    "text/plain": "text",
 }
+# A graph answer in a dataset format (N-Quads, TriG) is its triples in the default graph; text/plain is
+# N-Triples, the plainest RDF there is, and N3 is written as Turtle, which N3 contains.
 GRAPH_FORMATS = {
     "text/turtle": ox.RdfFormat.TURTLE,
     "application/n-triples": ox.RdfFormat.N_TRIPLES,
     "application/ld+json": ox.RdfFormat.JSON_LD,
     "application/rdf+xml": ox.RdfFormat.RDF_XML,
+    "application/n-quads": ox.RdfFormat.N_QUADS,
+    "application/trig": ox.RdfFormat.TRIG,
+    "text/n3": ox.RdfFormat.N3,
+    "text/plain": ox.RdfFormat.N_TRIPLES,
 }
 SHORT_NAMES = {
     "json": "application/sparql-results+json",
@@ -41,11 +48,16 @@ SHORT_NAMES = {
     "nt": "application/n-triples",
     "jsonld": "application/ld+json",
     "rdfxml": "application/rdf+xml",
+    "nquads": "application/n-quads",
+    "nq": "application/n-quads",
+    "trig": "application/trig",
+    "text": "text/plain",
+    "txt": "text/plain",
 }
 
-# format= values for CONSTRUCT and DESCRIBE as SPARQL clients send them (SPARQLWrapper sends xml, rdf, rdf+xml,
-# turtle, n3, json-ld and json) and as Fuseki and Virtuoso read them: xml is RDF/XML, n3 Turtle (a subset of N3),
-# json JSON-LD
+# format= (and output=) values for CONSTRUCT and DESCRIBE as SPARQL clients send them (SPARQLWrapper sends xml,
+# rdf, rdf+xml, turtle, n3, json-ld and json) and as Fuseki and Virtuoso read them: xml is RDF/XML, n3 Turtle (a
+# subset of N3), json JSON-LD
 GRAPH_NAMES = {
     **SHORT_NAMES,
     "xml": "application/rdf+xml",
@@ -117,7 +129,42 @@ def write_select(variables: list[str], rows: list[list[BoundTerm | None]], kind:
         lines = ["\t".join("?" + v for v in variables)]
         lines += ["\t".join(_tsv_term(term) for term in row) for row in rows]
         return ("\n".join(lines) + "\n").encode()
+    if kind == "text":
+        return _text_table(variables, rows).encode()
     raise ValueError(kind)
+
+
+def text_table_size(variables: list[str], rows: list[list[BoundTerm | None]]) -> int:
+    """The length of the text table of these rows, in characters, computed without writing it.
+
+    Padding makes a table as wide as its widest value on every row: one long value in a long result
+    would multiply its size, so the size is checked against the byte budget before the table is written.
+    """
+    widths = _column_widths(variables, rows)
+    line = sum(widths) + 3 * len(widths) + 2  # "| " before each cell, " |" after the last, a newline
+    return line * (len(rows) + 4)
+
+
+def _column_widths(variables: list[str], rows: list[list[BoundTerm | None]]) -> list[int]:
+    widths = [len(name) + 1 for name in variables]
+    for row in rows:
+        for column, term in enumerate(row):
+            widths[column] = max(widths[column], len(_tsv_term(term)))
+    return widths
+
+
+def _text_table(variables: list[str], rows: list[list[BoundTerm | None]]) -> str:
+    """SELECT results as a text table for people and terminals (what Jena's `output=text` writes)."""
+    widths = _column_widths(variables, rows)
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)) + " |"
+
+    rule = "-" * (sum(widths) + 3 * len(widths) + 1)
+    lines = [rule, line(["?" + name for name in variables]), "=" * len(rule)]
+    lines += [line([_tsv_term(term) for term in row]) for row in rows]
+    lines.append(rule)
+    return "\n".join(lines) + "\n"
 
 
 def write_boolean(value: bool, kind: str) -> bytes:
