@@ -29,6 +29,7 @@ from kg.reasoning.infer import InferenceResult, infer
 from kg.reasoning.validate import ValidationReport, load_turtle_dir, validate
 from kg.release.dataset import dataset_version, load_graphs, serialize, triples_per_graph, write_store
 from kg.release.describe import describe
+from kg.release.published import write_published
 from kg.release.document import document_ontology
 from kg.release.layout import (
     ANSWERS_DIR,
@@ -173,8 +174,10 @@ def build(settings: Settings, progress: Progress | None = None, stages: Stages |
                 attribution,
                 [file_name for _, file_name in EXPORT_FORMATS.values()],
                 list(named.values()),
+                settings.curation_dir,
             )
             description.serialize(directory / VOID_FILE, format="turtle")
+            write_published(directory, settings.sources_dir, assembled.asserted, assembled.shapes, ns)
             document_ontology(settings.ontology_dir / "capacities.ttl", directory / ONTOLOGY_PAGE)
             registry = QueryRegistry.load(ns)
             write_rows(directory / CATALOGUE_FILE, catalogue_rows(store, registry))
