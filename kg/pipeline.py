@@ -29,7 +29,6 @@ from kg.reasoning.infer import InferenceResult, infer
 from kg.reasoning.validate import ValidationReport, load_turtle_dir, validate
 from kg.release.dataset import dataset_version, load_graphs, serialize, triples_per_graph, write_store
 from kg.release.describe import describe
-from kg.release.published import write_published
 from kg.release.document import document_ontology
 from kg.release.layout import (
     ANSWERS_DIR,
@@ -42,6 +41,7 @@ from kg.release.layout import (
     file_manifest,
     store_manifest,
 )
+from kg.release.published import write_published
 from kg.release.report import write_reports
 from kg.release.write import new_release
 from kg.search.answers import Rows, write_answer

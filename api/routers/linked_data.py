@@ -3,11 +3,17 @@
 The deployment base (https://w3id.org/capacities/lp/ by default) maps to this server's root, so
 `<base>id/material/greek-moc` answers at /id/material/greek-moc: an HTML page for a browser,
 Turtle, N-Triples, JSON-LD or RDF/XML for a machine (Accept, or `format=`).
+
+What an IRI is comes from the store and from the release's dataset description (void.ttl): the
+catalogue, the dataset, its distributions, partitions and link sets, the named graphs and the publisher
+are described there only, and answer here like any other resource.
 """
 
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
+from pathlib import Path
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
@@ -54,7 +60,44 @@ async def describe_resource(runtime: Runtime, iri: str, field: str = "path") -> 
     return outcome.triples()
 
 
-TURTLE_PREFIXES = ("cap", "id", "skos", "dcterms", "schema", "org", "prov", "xsd")
+TURTLE_PREFIXES = ("cap", "id", "skos", "dcterms", "schema", "org", "prov", "xsd", "dcat", "void")
+_DESCRIPTIONS: OrderedDict[Path, list[ox.Triple]] = OrderedDict()  # void.ttl of the last releases served
+
+
+def description(runtime: Runtime) -> list[ox.Triple]:
+    """The release's dataset description, parsed once per release (the last four kept)."""
+    directory = runtime.build_dir
+    if directory not in _DESCRIPTIONS:
+        _DESCRIPTIONS[directory] = list(ox.parse(path=str(directory / VOID_FILE), format=ox.RdfFormat.TURTLE))
+        while len(_DESCRIPTIONS) > 4:
+            _DESCRIPTIONS.popitem(last=False)
+    _DESCRIPTIONS.move_to_end(directory)
+    return _DESCRIPTIONS[directory]
+
+
+def description_rows(runtime: Runtime, iri: str) -> list[EncodedTriple]:
+    """What the dataset description says about `iri`: its triples (with the blank nodes they lead to, as a
+    concise bounded description) and the triples that point at it."""
+    triples = description(runtime)
+    node = ox.NamedNode(iri)
+    chosen: list[ox.Triple] = []
+    frontier: list[ox.NamedNode | ox.BlankNode] = [node]
+    seen: set[ox.NamedNode | ox.BlankNode] = set()
+    while frontier:
+        subject = frontier.pop()
+        if subject in seen:
+            continue
+        seen.add(subject)
+        for triple in triples:
+            if triple.subject == subject:
+                chosen.append(triple)
+                if isinstance(triple.object, ox.BlankNode):
+                    frontier.append(triple.object)
+    chosen += [t for t in triples if t.object == node and t.subject != node]
+    return [
+        (encode_term(t.subject), encode_term(t.predicate), encode_term(t.object))  # type: ignore[arg-type]
+        for t in chosen
+    ]
 
 
 def _rdf(rows: list[EncodedTriple], media_type: str, runtime: Runtime) -> bytes:
@@ -76,6 +119,7 @@ async def instance(request: Request, runtime: RuntimeDep, path: str) -> Response
         return not_found(request, runtime, media_type, f"/id/{path}")
     iri = f"{runtime.ns.id}{path}"
     rows = await describe_resource(runtime, iri)
+    rows += [row for row in description_rows(runtime, iri) if row not in rows]
     if not rows:
         return not_found(request, runtime, media_type, f"/id/{path}")
     if media_type == "text/html":

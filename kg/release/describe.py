@@ -195,14 +195,14 @@ def _provenance(g: Graph, ns: ProjectNamespaces, dataset: URIRef, asserted: Grap
     is a dataset). The dates are the edition's (000 l.11, "2026 Learning Portfolio:"), not the build's
     clock: the same inputs give the same description (deterministic builds).
     """
-    for edition in sorted(asserted.subjects(RDF.type, ns.cap.PortfolioEdition)):
+    for edition in sorted(asserted.subjects(RDF.type, ns.cap.PortfolioEdition), key=str):
         g.add((dataset, PROV.wasDerivedFrom, edition))
         issued = asserted.value(edition, DCTERMS.issued)
         if isinstance(issued, Literal):
             for subject in (dataset, Iris(ns).catalog):
                 g.add((subject, DCTERMS.issued, issued))
                 g.add((subject, DCTERMS.modified, issued))
-    for source in sorted(asserted.subjects(RDF.type, ns.cap.SourceText)):
+    for source in sorted(asserted.subjects(RDF.type, ns.cap.SourceText), key=str):
         g.add((dataset, PROV.wasDerivedFrom, source))
 
 
@@ -230,7 +230,7 @@ def _keywords(g: Graph, ns: ProjectNamespaces, dataset: URIRef, asserted: Graph)
 def _spatial(g: Graph, subjects: tuple[URIRef, ...], asserted: Graph) -> None:
     """The countries the data is about: those it links to the EU country table."""
     countries = {o for _, o in asserted.subject_objects(DCTERMS.spatial) if str(o).startswith(str(EUCOUNTRY))}
-    for country in sorted(countries):
+    for country in sorted(countries, key=str):
         assert isinstance(country, URIRef)
         for subject in subjects:
             g.add((subject, DCTERMS.spatial, country))
