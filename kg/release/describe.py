@@ -140,7 +140,8 @@ def describe(
         str(DCTERMS),
     ):
         g.add((dataset, VOID.vocabulary, URIRef(vocabulary)))
-    _graph_partitions(g, ns, iris, dataset, graphs)
+    quad_dumps = [URIRef(f"{base}dumps/{dump_name(f, version)}") for f in dumps if f.endswith((".trig", ".nq"))]
+    _graph_partitions(g, iris, dataset, graphs, quad_dumps)
     _class_and_property_partitions(g, dataset, asserted, named_graphs or [asserted])
     _linkset(
         g,
@@ -292,8 +293,11 @@ def _rights(g: Graph, dataset: URIRef, text: str) -> None:
     g.add((statement, RDFS.label, Literal(" ".join(text.split()), lang="en")))
 
 
-def _graph_partitions(g: Graph, ns: ProjectNamespaces, iris: Iris, dataset: URIRef, graphs: dict[str, int]) -> None:
-    """One partition per named graph, named by the graph's IRI (sd:name), as the SPARQL Service Description does."""
+def _graph_partitions(g: Graph, iris: Iris, dataset: URIRef, graphs: dict[str, int], quad_dumps: list[URIRef]) -> None:
+    """One partition per named graph, named by the graph's IRI (sd:name), as the SPARQL Service Description does.
+
+    The graph's page links the dumps that keep the graphs apart (TriG, N-Quads): rdfs:seeAlso.
+    """
     for name, count in graphs.items():
         short = name.rsplit("/", 1)[-1]
         part, graph = iris.partition(short), URIRef(name)
@@ -307,6 +311,8 @@ def _graph_partitions(g: Graph, ns: ProjectNamespaces, iris: Iris, dataset: URIR
         g.add((graph, SD.graph, part))
         g.add((graph, DCTERMS.title, Literal(GRAPH_TITLES.get(short, short), lang="en")))
         g.add((graph, DCTERMS.isPartOf, dataset))
+        for url in quad_dumps:
+            g.add((graph, RDFS.seeAlso, url))
 
 
 def _class_and_property_partitions(g: Graph, dataset: URIRef, asserted: Graph, graphs: list[Graph]) -> None:
