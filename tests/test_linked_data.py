@@ -127,10 +127,10 @@ def test_void_counts_what_the_served_dump_holds(server: str) -> None:
     in_asserted = [q for q in quads if q.graph_name.value == ASSERTED]
 
     assert int(void.value(DATASET, VOID.triples)) == len(quads)
+    sd = Namespace("http://www.w3.org/ns/sparql-service-description#")
     subsets = {
-        str(void.value(part, SCHEMA.name)): int(void.value(part, VOID.triples))
-        for part in void.objects(DATASET, VOID.subset)
-        if (part, RDF.type, VOID.Linkset) not in void
+        str(void.value(graph, sd.name)): int(void.value(void.value(graph, sd.graph), VOID.triples))
+        for graph in void.subjects(RDF.type, sd.NamedGraph)
     }
     assert subsets == Counter(q.graph_name.value for q in quads)
 
