@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -83,7 +84,7 @@ def findings(data: Graph, name: str) -> set[tuple[str, str, str, str]]:
     return out
 
 
-def _kind(data: Graph, node: object) -> str:
+def _kind(data: Graph, node: Any) -> str:
     """A focus node named by what it is, so that the expected findings do not depend on the version."""
     if node == DATASET or node == CATALOG:
         return str(node)[len(BASE + "id/") :]
@@ -172,7 +173,7 @@ def test_graphs_are_named_by_their_iri_and_linksets_have_both_targets(void: Grap
     }
     assert set(named) == graphs
     assert all((DATASET, VOID.subset, part) in void for part in named.values())
-    assert not [o for o in void.objects(None, URIRef("http://schema.org/name"))]  # no graph named by a string
+    assert not list(void.objects(None, URIRef("http://schema.org/name")))  # no graph named by a string
     for slug, target in (("wikidata", "http://www.wikidata.org/entity/Q2013"), ("eu-countries", AUTHORITY + "country")):
         linkset = URIRef(BASE + "id/dataset/lp-kg/linkset/" + slug)
         assert void.value(linkset, VOID.subjectsTarget) == DATASET
