@@ -17,7 +17,7 @@ from api.plumbing.fairness import FairShare
 from api.plumbing.head import HeadAsGet
 from api.plumbing.limits import BodySizeLimit
 from api.plumbing.runtime import Service
-from api.routers import linked_data, named_queries, pages, published, resources, service, sparql
+from api.routers import linked_data, named_queries, pages, resources, service, sparql
 from api.views import STATIC_DIR
 from kg import __version__
 from kg.namespaces import ProjectNamespaces
@@ -74,7 +74,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(named_queries.router_for(registry))
     app.include_router(resources.router)
     app.include_router(service.router)
-    app.include_router(published.router)  # before linked_data: /id/source/… is a text, not only a resource
     app.include_router(linked_data.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=Path(STATIC_DIR)), name="static")
