@@ -41,6 +41,7 @@ from kg.release.layout import (
     file_manifest,
     store_manifest,
 )
+from kg.release.published import write_published
 from kg.release.report import write_reports
 from kg.release.write import new_release
 from kg.search.answers import Rows, write_answer
@@ -173,8 +174,10 @@ def build(settings: Settings, progress: Progress | None = None, stages: Stages |
                 attribution,
                 [file_name for _, file_name in EXPORT_FORMATS.values()],
                 list(named.values()),
+                settings.curation_dir,
             )
             description.serialize(directory / VOID_FILE, format="turtle")
+            write_published(directory, settings.sources_dir, assembled.asserted, assembled.shapes, ns)
             document_ontology(settings.ontology_dir / "capacities.ttl", directory / ONTOLOGY_PAGE)
             registry = QueryRegistry.load(ns)
             write_rows(directory / CATALOGUE_FILE, catalogue_rows(store, registry))

@@ -9,7 +9,7 @@ from functools import partial
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from api.plumbing.errors import HTTPProblem
 from api.plumbing.negotiation import choose, etag_for, not_modified, parse_accept
@@ -218,6 +218,9 @@ def service_description(request: Request, runtime: RuntimeDep, override: str | N
     """SPARQL 1.1 Service Description of this endpoint, in the RDF format the client asks for."""
     import pyoxigraph as ox
 
+    ranges = parse_accept(", ".join(request.headers.getlist("accept")) or None)
+    if not override and ranges[0][0] == "text/html" and ranges[0][1] > 0:  # a browser, asking for a page by name
+        return RedirectResponse("/editor", status_code=303, headers={"Vary": "Accept"})  # the query editor
     media_type = choose(request, GRAPH_OFFERS, override=override, aliases=SHORT_NAMES)
     endpoint = _endpoint_url(request, runtime)
     sd = "http://www.w3.org/ns/sparql-service-description#"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import pyoxigraph as ox
@@ -85,8 +86,16 @@ async def _linked_rows(runtime: Runtime, name: str, iri: str) -> list[dict]:
 EU_COUNTRY = "http://publications.europa.eu/resource/authority/country/"
 
 
+PROVENANCE = re.compile(r"^(?P<text>.+)#line=(?P<after>\d+),(?P<last>\d+)$")
+
+
 def _value(runtime: Runtime, term: Term, labels: dict[str, str]) -> tuple[str, str | None]:
     kind, value, _, language = term
+    located = PROVENANCE.match(value) if kind == "literal" else None
+    if located and located["text"].startswith(f"{runtime.ns.id}source/"):
+        # an RFC 5147 locator: lines after+1 to last, shown highlighted on the source text's page
+        first, last = int(located["after"]) + 1, int(located["last"])
+        return value, f"{local(runtime, located['text'])}?lines={first}-{last}#line-{first}"
     if kind == "iri":
         href = f"/country/{value[len(EU_COUNTRY) :]}" if value.startswith(EU_COUNTRY) else local(runtime, value)
         return labels.get(value, curie(runtime, value)), href
