@@ -256,9 +256,8 @@ HASHTAG = Shape(
     },
 )
 
-COUNTRY = Shape(
+COUNTRY = Shape(  # no rdf:type: a country, or the EU (the authority's EUR)
     id="country",
-    type="schema:Country",
     fields={
         "code": COUNTRY_NOTATION,
         "name": PREF_LABEL_EN,
@@ -305,7 +304,6 @@ PROFILE = Shape(
 
 COUNTRY_DETAIL = Shape(
     id="country",
-    type="schema:Country",
     fields={k: v for k, v in COUNTRY.fields.items() if k != "materials"},
     nested={
         "materials": (Term("dcterms:spatial", "@id", reverse=True), MATERIAL_LINK),
