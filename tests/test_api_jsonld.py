@@ -111,7 +111,9 @@ def _paths(base: str) -> list[str]:
             paths += [f"/api/countries/{c}" for c in countries]
         elif route == "/api/organisations/{organisation_id}":
             # /api/organisations/{id} serves the organisations under id/org/ (national platforms are at /id/platform/…)
-            paths += [f"/api/organisations/{o.removeprefix(ID + 'org/')}" for o in organisations if o.startswith(ID + "org/")]
+            paths += [
+                f"/api/organisations/{o.removeprefix(ID + 'org/')}" for o in organisations if o.startswith(ID + "org/")
+            ]
         elif route == "/api/materials":
             paths += [
                 "/api/materials",
@@ -339,11 +341,7 @@ def test_d_pages_are_hydra_partial_collection_views(answers: Answers) -> None:
 def test_d_facet_counts_are_the_graphs(answers: Answers) -> None:
     """Each release-year facet value counts the materials the graph gives that year."""
     facets = _default(answers.quads["/api/materials/facets"])
-    years = {
-        facet
-        for facet in facets.objects(None, API.facet)
-        if (facet, API.filter, Literal("year")) in facets
-    }
+    years = {facet for facet in facets.objects(None, API.facet) if (facet, API.filter, Literal("year")) in facets}
     assert len(years) == 1
     values = list(facets.objects(years.pop(), API.facetValue))
     assert values

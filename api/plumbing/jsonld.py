@@ -11,7 +11,7 @@ embeds its own context, made from its shapes: no `@vocab`, so no field is ever r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,7 +132,7 @@ def collection(
     ns: ProjectNamespaces,
     iri: str,
     shape: Shape,
-    items: list[Mapping[str, Any]],
+    items: Sequence[Mapping[str, Any]],
     *,
     total: int | None = None,
     view: dict[str, Any] | None = None,
@@ -295,7 +295,7 @@ PROFILE = Shape(
     id="profile",
     type="cap:PlatformProfile",
     fields={
-        "facilitators": Term("api:facilitatorName", language=EN),
+        "facilitators": Term("api:facilitatorName"),  # labels of several languages, joined: plain text
         "cities": Term("api:cityName"),
         "formalisation": Term("api:formalisationLevel", language=EN),
         "formalisation_text": Term("cap:formalisationText", language=EN),
