@@ -18,7 +18,7 @@ from api.plumbing.fairness import FairShare
 from api.plumbing.head import HeadAsGet
 from api.plumbing.limits import BodySizeLimit
 from api.plumbing.runtime import Service
-from api.routers import linked_data, named_queries, pages, resources, service, sparql
+from api.routers import linked_data, named_queries, pages, resources, service, sparql, vocabulary
 from api.views import STATIC_DIR
 from kg import __version__
 from kg.namespaces import ProjectNamespaces
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sparql.router)
     app.include_router(named_queries.router_for(registry))
     app.include_router(resources.router)
+    app.include_router(vocabulary.router)
     app.include_router(service.router)
     app.include_router(linked_data.router)
     app.include_router(pages.router)

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/lint.sh
+# jsonld.js, pinned, for tests/test_api_jsonld.py (the test installs it too when missing)
+npm ci --prefix tests/jsonld --no-audit --no-fund --loglevel=error
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian's chromium and chromium-driver for the browser tests"

@@ -44,8 +44,11 @@ def test_named_queries_answer_under_the_configured_base(server: str) -> None:
 def test_json_ld_contexts_name_the_configured_vocabulary(server: str) -> None:
     answer = httpx.get(server + "/api/categories", headers={"Accept": "application/ld+json"}, timeout=30).json()
     assert answer["@context"]["cap"] == BASE + "ontology#"
-    assert answer["@context"]["@vocab"] == BASE + "api#"
+    assert answer["@context"]["api"] == BASE + "api#"
+    assert all(member["@id"].startswith(BASE + "id/challenge/") for member in answer["member"])
     assert DEFAULT not in str(answer)
+    vocabulary = httpx.get(server + "/api", headers={"Accept": "text/turtle"}, timeout=30)
+    assert vocabulary.status_code == 200 and f"<{BASE}api#" in vocabulary.text and DEFAULT not in vocabulary.text
 
 
 def test_linked_data_pages_and_the_editor_use_the_configured_base(server: str) -> None:

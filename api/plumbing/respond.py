@@ -1,8 +1,14 @@
-"""JSON or JSON-LD responses for the REST API, with ETags tied to the dataset version."""
+"""JSON or JSON-LD responses for the REST API, with ETags tied to the dataset version.
+
+The JSON answer is the route's payload as it is; the JSON-LD answer is that payload read as RDF by the
+route's `Reading` (api.plumbing.jsonld): a document whose triples agree with the graph (docs/api-jsonld.md).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import Request
@@ -10,60 +16,35 @@ from fastapi.responses import Response
 
 from api.plumbing.negotiation import cached_response, choose
 from api.plumbing.runtime import Runtime
-from kg.namespaces import ProjectNamespaces
 
 JSON_TYPES = ["application/json", "application/ld+json"]
-CONTEXT_PREFIXES = ("cap", "schema", "skos", "dcterms", "org")
-# JSON field → term, for JSON-LD; fields holding IRIs are typed @id.
-FIELD_TERMS = {
-    "title": "dcterms:title",
-    "name": "skos:prefLabel",
-    "label": "skos:prefLabel",
-    "description": "dcterms:description",
-    "material": {"@id": "cap:material", "@type": "@id"},
-    "related": {"@id": "cap:relatedMaterial", "@type": "@id"},
-    "card": {"@id": "cap:hasAppearance", "@type": "@id"},
-    "country": "cap:countryCode",
-    "countries": "cap:countryCode",
-    "code": "skos:notation",
-    "years": "cap:releaseYear",
-    "categories": "cap:categoryNotation",
-    "category": "cap:categoryNotation",
-    "subcategories": "cap:subcategoryNotation",
-    "subcategory": "cap:subcategoryNotation",
-    "type_label": "cap:typeLabel",
-    "type_labels": "cap:typeLabel",
-    "key_features": "cap:keyFeature",
-    "hashtag": {"@id": "cap:hashtag", "@type": "@id"},
-    "organisation": {"@id": "cap:organisation", "@type": "@id"},
-    "city": {"@id": "cap:city", "@type": "@id"},
-    "persona": {"@id": "cap:persona", "@type": "@id"},
-    "profile": {"@id": "cap:profile", "@type": "@id"},
-    "wikidata": {"@id": "skos:exactMatch", "@type": "@id"},
-    "items": "@graph",
-    "iri": "@id",
-}
 
-Producer = Callable[[], Awaitable[object]]
+Producer = Callable[[], Awaitable[Any]]
+Reading = Callable[[Any], dict[str, Any]]  # the payload → its JSON-LD document
 
 
-def context(ns: ProjectNamespaces) -> dict[str, object]:
-    prefixes = ns.prefixes()
-    return {**{prefix: prefixes[prefix] for prefix in CONTEXT_PREFIXES}, "@vocab": str(ns.api), **FIELD_TERMS}
-
-
-def _as_jsonld(payload: object, ns: ProjectNamespaces) -> object:
-    if isinstance(payload, list):
-        return {"@context": context(ns), "@graph": payload}
-    if isinstance(payload, dict):
-        return {"@context": context(ns), **payload}
-    return payload
+def public_iri(request: Request, runtime: Runtime, params: Mapping[str, object] | None = None) -> str:
+    """This request's URL as clients name it (KG_PUBLIC_BASE_URL when set), with `params` as its query
+    (the request's own, less `format`, when not given): the IRI of what the answer describes."""
+    base = (
+        runtime.settings.public_base_url.rstrip("/") + request.url.path
+        if runtime.settings.public_base_url
+        else str(request.url.replace(query="", fragment=""))
+    )
+    if params is None:
+        params = {k: v for k, v in request.query_params.items() if k != "format"}
+    return f"{base}?{urlencode(params)}" if params else base
 
 
 async def respond(
-    request: Request, runtime: Runtime, produce: Producer, *, headers: dict[str, str] | None = None
+    request: Request,
+    runtime: Runtime,
+    produce: Producer,
+    *,
+    linked: Reading,
+    headers: dict[str, str] | None = None,
 ) -> Response:
-    """Serve `produce()` as JSON or JSON-LD (by Accept) with an ETag; api.plumbing.cache keeps the result."""
+    """Serve `produce()` as JSON or, read by `linked`, JSON-LD (by Accept) with an ETag."""
     media_type = choose(
         request,
         JSON_TYPES,
@@ -71,6 +52,6 @@ async def respond(
         aliases={"json": "application/json", "jsonld": "application/ld+json"},
     )
     payload = await produce()
-    document = _as_jsonld(payload, runtime.ns) if media_type == "application/ld+json" else payload
+    document = linked(payload) if media_type == "application/ld+json" else payload
     body = orjson.dumps(document)  # UTF-8, compact: what json.dumps(ensure_ascii=False) writes, 10-20x faster
     return cached_response(request, body, media_type, runtime.version, headers=headers)

@@ -15,7 +15,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.plumbing.respond import respond
+from api.plumbing import jsonld
+from api.plumbing.respond import public_iri, respond
 from api.plumbing.runtime import RuntimeDep, get_runtime
 from kg.sparql.registry import GLOBAL_PARAMETERS, PARAM_TYPES, NamedQuery, QueryRegistry, single_values
 
@@ -45,7 +46,13 @@ async def list_queries(request: Request, runtime: RuntimeDep) -> Response:
             for q in runtime.registry.named.values()
         ]
 
-    return await respond(request, runtime, produce)
+    def linked(queries: list[dict]) -> dict:
+        home = public_iri(request, runtime, {})
+        return jsonld.collection(
+            runtime.ns, home, jsonld.NAMED_QUERY, [{"iri": f"{home}/{q['name']}", **q} for q in queries]
+        )
+
+    return await respond(request, runtime, produce, linked=linked)
 
 
 def _endpoint(query: NamedQuery) -> Callable[..., Awaitable[Response]]:  # an endpoint with a generated signature
@@ -63,7 +70,13 @@ def _endpoint(query: NamedQuery) -> Callable[..., Awaitable[Response]]:  # an en
         async def produce() -> object:
             return await runtime.rows(query.name, given)
 
-        return await respond(request, runtime, produce)
+        def linked(rows: list[dict]) -> dict:
+            shape, own = jsonld.rows_shape(query.name)
+            return jsonld.collection(
+                runtime.ns, public_iri(request, runtime), shape, rows if own else jsonld.as_bindings(rows)
+            )
+
+        return await respond(request, runtime, produce, linked=linked)
 
     parameters = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
     for parameter in query.parameters:

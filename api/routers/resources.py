@@ -16,8 +16,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from api.plumbing import jsonld
 from api.plumbing.errors import HTTPProblem
-from api.plumbing.respond import respond
+from api.plumbing.respond import public_iri, respond
 from api.plumbing.runtime import Runtime, RuntimeDep, field_text
 from kg.search.catalogue import Catalogue, Filters
 from kg.sparql.registry import GLOBAL_PARAMETERS, single_values
@@ -117,8 +118,29 @@ async def materials(
         items = [e.summary() | ({"score": scores[e.iri]} if scores else {}) for e in ordered[start : start + per_page]]
         return {"total": len(ordered), "page": page, "per_page": per_page, "pages": pages, "items": items}
 
+    def linked(payload: dict) -> dict:
+        return _page(request, runtime, payload, jsonld.MATERIAL_SUMMARY)
+
     headers = {"X-Total-Count": str(len(ordered)), **_links(request, runtime, page, pages)}
-    return await respond(request, runtime, produce, headers=headers)
+    return await respond(request, runtime, produce, linked=linked, headers=headers)
+
+
+def _page(request: Request, runtime: Runtime, payload: dict, shape: jsonld.Shape) -> dict:
+    """A page of a list as a hydra:Collection (the whole filtered list) with its hydra:PartialCollectionView."""
+    params = {k: v for k, v in request.query_params.items() if k not in ("format", "page", "per_page")}
+    page, pages, per_page = payload["page"], payload["pages"], payload["per_page"]
+
+    def at(number: int) -> str:
+        return public_iri(request, runtime, {**params, "page": number, "per_page": per_page})
+
+    view = {"@id": at(page), "@type": "hydra:PartialCollectionView", "first": at(1), "last": at(pages)}
+    if page > 1:
+        view["previous"] = at(min(page - 1, pages))
+    if page < pages:
+        view["next"] = at(page + 1)
+    return jsonld.collection(
+        runtime.ns, public_iri(request, runtime, params), shape, payload["items"], total=payload["total"], view=view
+    )
 
 
 @router.get("/materials/facets", summary="Facet counts of a filtered material list")
@@ -140,7 +162,12 @@ async def material_facets(
     async def produce() -> object:
         return {"total": len(entries), "facets": catalogue.facets(entries)}
 
-    return await respond(request, runtime, produce)
+    def linked(payload: dict) -> dict:
+        params = {k: v for k, v in request.query_params.items() if k != "format"}
+        listing = public_iri(request, runtime, params).replace("/materials/facets", "/materials", 1)
+        return jsonld.facets(runtime.ns, public_iri(request, runtime), listing, payload["total"], payload["facets"])
+
+    return await respond(request, runtime, produce, linked=linked)
 
 
 @router.get("/materials/{material_id}", summary="One material with all its cards side by side, and related materials")
@@ -154,7 +181,9 @@ async def material(request: Request, runtime: RuntimeDep, material_id: str) -> R
         related = await runtime.rows("related_materials", {"material": entry.iri})
         return {**entry.summary(), "hashtags": sorted(entry.hashtags), "cards": cards, "related": related}
 
-    return await respond(request, runtime, produce)
+    return await respond(
+        request, runtime, produce, linked=lambda payload: jsonld.resource(runtime.ns, jsonld.MATERIAL, payload)
+    )
 
 
 @router.get("/categories", summary="Core challenges with their subcategories")
@@ -176,7 +205,12 @@ async def categories(request: Request, runtime: RuntimeDep) -> Response:
             )
         return list(grouped.values())
 
-    return await respond(request, runtime, produce)
+    return await respond(request, runtime, produce, linked=_members(request, runtime, jsonld.CATEGORY))
+
+
+def _members(request: Request, runtime: Runtime, shape: jsonld.Shape) -> Callable[[list], dict]:
+    """A list answer read as a hydra:Collection of nodes of `shape`, named by the request's URL."""
+    return lambda items: jsonld.collection(runtime.ns, public_iri(request, runtime), shape, items)
 
 
 LISTINGS = {  # path → (named query, summary): routes that serve one named query's rows as they are
@@ -192,7 +226,7 @@ def _listing(query: str) -> Callable[[Request, Runtime], Awaitable[Response]]:
         async def produce() -> object:
             return await runtime.rows(query)
 
-        return await respond(request, runtime, produce)
+        return await respond(request, runtime, produce, linked=_members(request, runtime, jsonld.ROWS[query]))
 
     endpoint.__name__ = query
     return endpoint
@@ -222,7 +256,9 @@ async def country(request: Request, runtime: RuntimeDep, code: str) -> Response:
             "platform_profile": profile[0] if profile else None,
         }
 
-    return await respond(request, runtime, produce)
+    return await respond(
+        request, runtime, produce, linked=lambda payload: jsonld.resource(runtime.ns, jsonld.COUNTRY_DETAIL, payload)
+    )
 
 
 @router.get("/organisations/{organisation_id}", summary="One organisation's materials and platforms")
@@ -244,7 +280,12 @@ async def organisation(request: Request, runtime: RuntimeDep, organisation_id: s
             ],
         }
 
-    return await respond(request, runtime, produce)
+    return await respond(
+        request,
+        runtime,
+        produce,
+        linked=lambda payload: jsonld.resource(runtime.ns, jsonld.ORGANISATION_DETAIL, payload),
+    )
 
 
 @router.get("/personas", summary="Personas with their needs")
@@ -259,4 +300,4 @@ async def personas(request: Request, runtime: RuntimeDep) -> Response:
             persona["needs"].append({"text": row["need"], "quoted": row["quoted"]})
         return list(grouped.values())
 
-    return await respond(request, runtime, produce)
+    return await respond(request, runtime, produce, linked=_members(request, runtime, jsonld.PERSONA))
