@@ -11,7 +11,7 @@ import re
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from api.plumbing.errors import HTTPProblem
 from api.plumbing.negotiation import cached_response, choose
@@ -54,6 +54,17 @@ async def describe_resource(runtime: Runtime, iri: str, field: str = "path") -> 
     return outcome.triples()
 
 
+IS_REPLACED_BY = "http://purl.org/dc/terms/isReplacedBy"
+
+
+def replaced_by(rows: list[EncodedTriple], iri: str, base: str) -> str | None:
+    """The path under /id/ of the IRI that replaced `iri`, when all the graph says of it is that (kg.rdf.redirects)."""
+    said = [(predicate[1], value) for subject, predicate, value in rows if subject[1] == iri]
+    if len(said) == 1 and said[0][0] == IS_REPLACED_BY and said[0][1][1].startswith(base):
+        return said[0][1][1][len(base) :]
+    return None
+
+
 TURTLE_PREFIXES = ("cap", "id", "skos", "dcterms", "schema", "org", "prov", "xsd")
 
 
@@ -78,6 +89,9 @@ async def instance(request: Request, runtime: RuntimeDep, path: str) -> Response
     rows = await describe_resource(runtime, iri)
     if not rows:
         return not_found(request, runtime, media_type, f"/id/{path}")
+    if moved := replaced_by(rows, iri, str(runtime.ns.id)):  # an IRI published before slugs transliterated
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/id/{moved}{query}", status_code=301, headers={"Vary": "Accept"})
     if media_type == "text/html":
         body = (await resource_page(request, runtime, iri, rows)).encode()
     else:
