@@ -135,8 +135,9 @@ def test_every_relation_quotes_lines_that_print_it(built: Built, portfolio_lines
     assert {"part-of", "follow-up-of", "see-also", "output-of", "recorded-session-of"} <= kinds
     # a card pointing at another card of the same material: lines 550, 700 (to 1.1) and 2284 (to 1.2)
     same = built.select(
-        """SELECT ?first ?to WHERE { ?r cap:relationSubject ?m ; cap:relationObject ?m ; cap:evidence/cap:firstLine ?first ;
-                                         cap:objectAppearance/cap:inProblemStatement/skos:notation ?to }"""
+        """SELECT ?first ?to WHERE {
+             ?r cap:relationSubject ?m ; cap:relationObject ?m ; cap:evidence/cap:firstLine ?first ;
+                cap:objectAppearance/cap:inProblemStatement/skos:notation ?to }"""
     )
     assert {(r["first"], r["to"]) for r in same} == {("550", "1.1"), ("700", "1.1"), ("2284", "1.2")}
     assert "more information in subcategory 1.1" in portfolio_lines[549] and "(see also 1.2.)" in portfolio_lines[2283]
@@ -205,7 +206,8 @@ def test_subcategory_2_6_has_the_three_hashtags_it_prints(built: Built, portfoli
     assert "#Partnership" in index
     assert "#ModelsOfGovernance" not in index and "#GovernanceModels" not in index
     assert not built.ask(
-        'ASK { id:collection\\/hashtag-index skos:member/skos:prefLabel ?l FILTER(?l IN ("#ModelsOfGovernance", "#GovernanceModels")) }'
+        """ASK { id:collection\\/hashtag-index skos:member/skos:prefLabel ?l
+                 FILTER(?l IN ("#ModelsOfGovernance", "#GovernanceModels")) }"""
     )
 
 

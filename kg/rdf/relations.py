@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from rdflib import Literal, URIRef
 
-from kg.namespaces import SCHEMA, SKOS, XSD
+from kg.namespaces import DCTERMS, RDFS, SCHEMA, SKOS, XSD
 from kg.rdf.context import MappingContext
 from kg.rdf.documents import Documents
 from kg.rdf.events import Events
@@ -178,6 +178,15 @@ class Relations:
         ctx.add(node, cap.objectAppearance, object_card)
         if subject != target:  # a card pointing at another card of the same material is no material relation
             ctx.add(subject, cap[KINDS[notation].property], target)
+        else:
+            name, cards = self._name(subject), (entry.text("subject_card"), entry.text("object_card"))
+            ctx.graph.remove((node, RDFS.label, None))
+            ctx.add(
+                node,
+                RDFS.label,
+                f"{name}: the {cards[0]} card — {KINDS[notation].label} — the {cards[1]} card",
+                lang="en",
+            )
 
     def _recorded(self, entry: Entry) -> URIRef:
         title = entry.text("recorded")
@@ -204,6 +213,7 @@ class Relations:
         ctx.add(node, cap.relationSubject, subject)
         ctx.add(node, cap.relationObject, target)
         ctx.add(node, cap.relationKind, self.kinds[notation])
+        ctx.add(node, RDFS.label, f"{self._name(subject)} — {KINDS[notation].label} — {self._name(target)}", lang="en")
         ctx.decision(node, entry.note())
         evidence = entry.entries("evidence")
         if not evidence:
@@ -224,6 +234,10 @@ class Relations:
             ctx.locate(quoted, self.src.name, span)
             ctx.locate(node, self.src.name, span)
         return node
+
+    def _name(self, resource: URIRef) -> str:
+        graph = self.ctx.graph
+        return str(graph.value(resource, DCTERMS.title) or graph.value(resource, SCHEMA.name) or resource)
 
     def _span(self, item: Entry) -> Span:
         raw = item.text("lines")
