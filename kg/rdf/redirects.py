@@ -1,6 +1,6 @@
 """IRIs minted before slugs transliterated letters, each replaced by the IRI minted now.
 
-Until 2026-03 a slug dropped the letters NFKD does not decompose (Łódź → `id:city/odz`, Wrocław →
+Before issue 12 a slug dropped the letters NFKD does not decompose (Łódź → `id:city/odz`, Wrocław →
 `id:city/wrocaw`); now they are transliterated (`lodz`, `wroclaw`). The published IRIs stay
 answering: each gets one statement `<old> dcterms:isReplacedBy <new>` in the asserted graph, and the
 linked-data route answers a request for the old IRI with a 301 to the new one.
