@@ -83,6 +83,9 @@ T = {
     "news": ID + "news/best-practice",
     "act": ID + "activity/transition-lab",
     "x": ID + "test/unknown",
+    "rel": ID + "relation/recorded/webinar/recorded-session-of/toolkit",
+    "evid": ID + "relation/recorded/webinar/recorded-session-of/toolkit/evidence/1",
+    "kind": ID + "relation-kind/recorded-session-of",
 }
 
 PREFIXES = """
@@ -1700,6 +1703,94 @@ CASES: list[Case] = [
 ]
 
 # Updates that give a shape something to check in its conforming graph (valid.ttl lacks it).
+# --- relations the text states between materials (relations.yaml) -----------------------------
+CASES += [
+    Case(
+        "relation-direct-property-missing",
+        "capsh:MaterialRelationShape",
+        V,
+        "$rel",
+        drop("$webinar", "cap:recordedEventOf"),
+        None,
+        message="not linked by any direct property",
+    ),
+    Case(
+        "relation-kind-of-another-scheme",
+        "capsh:MaterialRelationShape",
+        V,
+        "$rel",
+        put("$rel", "cap:relationKind", "$tag"),
+        None,
+        message="is not a concept of id:scheme/relation-kinds",
+    ),
+    Case(
+        "relation-subject-missing",
+        "capsh:MaterialRelation-subject",
+        V,
+        "$rel",
+        drop("$rel", "cap:relationSubject"),
+        "cap:relationSubject",
+    ),
+    Case(
+        "relation-subject-a-card",
+        "capsh:MaterialRelation-subject",
+        V,
+        "$rel",
+        put("$rel", "cap:relationSubject", "$card"),
+        "cap:relationSubject",
+    ),
+    Case(
+        "relation-object-not-a-material",
+        "capsh:MaterialRelation-object",
+        V,
+        "$rel",
+        put("$rel", "cap:relationObject", "$card"),
+        "cap:relationObject",
+    ),
+    Case(
+        "relation-two-kinds",
+        "capsh:MaterialRelation-kind",
+        V,
+        "$rel",
+        add("$rel cap:relationKind $tag ."),
+        "cap:relationKind",
+    ),
+    Case(
+        "relation-without-evidence",
+        "capsh:MaterialRelation-evidence",
+        V,
+        "$rel",
+        drop("$rel", "cap:evidence"),
+        "cap:evidence",
+    ),
+    Case(
+        "relation-subject-card-not-a-card",
+        "capsh:MaterialRelation-subjectAppearance",
+        V,
+        "$rel",
+        add("$rel cap:subjectAppearance $link ."),
+        "cap:subjectAppearance",
+    ),
+    Case(
+        "relation-object-card-not-a-card",
+        "capsh:MaterialRelation-objectAppearance",
+        V,
+        "$rel",
+        add("$rel cap:objectAppearance $link ."),
+        "cap:objectAppearance",
+    ),
+    Case("evidence-without-text", "capsh:TextEvidence-text", V, "$evid", drop("$evid", "schema:text"), "schema:text"),
+    Case(
+        "evidence-in-two-places",
+        "capsh:TextEvidence-locator",
+        V,
+        "$evid",
+        add(f'$evid cap:sourceLocator "{T["src"]}#line=1,2"^^xsd:anyURI .'),
+        "cap:sourceLocator",
+    ),
+    Case("evidence-of-no-relation", "capsh:TextEvidence-relation", V, "$evid", drop("$rel", "cap:evidence"), "^"),
+]
+
 CONFORMING_SETUP = {"capsh:PlaceholderCardShape": PLACEHOLDER}
 # The node of the conforming graph each node shape targets (the test checks it is there).
 CONFORMING_FOCUS = {
@@ -1709,6 +1800,8 @@ CONFORMING_FOCUS = {
     "capsh:SchemaOrgNamespaceShape": "$card",
     "capsh:LearningMaterialShape": "$mat",
     "capsh:MaterialReleaseYearShape": "$mat",
+    "capsh:MaterialRelationShape": "$rel",
+    "capsh:TextEvidenceShape": "$evid",
     "capsh:MaterialAppearanceShape": "$card",
     "capsh:PlaceholderCardShape": "$ph",
     "capsh:PlaceholderCardNoticeShape": "$card",

@@ -28,7 +28,7 @@ from typing import Any
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from api.plumbing.errors import HTTPProblem, problem
 from api.plumbing.negotiation import cached_response, choose
@@ -117,6 +117,17 @@ def description_rows(runtime: Runtime, iri: str) -> list[EncodedTriple]:
         (encode_term(t.subject), encode_term(t.predicate), encode_term(t.object))  # type: ignore[arg-type]
         for t in chosen
     ]
+
+
+IS_REPLACED_BY = "http://purl.org/dc/terms/isReplacedBy"
+
+
+def replaced_by(rows: list[EncodedTriple], iri: str, base: str) -> str | None:
+    """The path under /id/ of the IRI that replaced `iri`, when all the graph says of it is that (kg.rdf.redirects)."""
+    said = [(predicate[1], value) for subject, predicate, value in rows if subject[1] == iri]
+    if len(said) == 1 and said[0][0] == IS_REPLACED_BY and said[0][1][1].startswith(base):
+        return said[0][1][1][len(base) :]
+    return None
 
 
 def _rdf(rows: list[EncodedTriple], media_type: str, runtime: Runtime) -> bytes:
@@ -281,6 +292,9 @@ async def instance(request: Request, runtime: RuntimeDep, path: str) -> Response
     rows += [row for row in description_rows(runtime, iri) if row not in rows]
     if not rows:
         return not_found(request, runtime, media_type, f"/id/{path}")
+    if moved := replaced_by(rows, iri, str(runtime.ns.id)):  # an IRI published before slugs transliterated
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/id/{moved}{query}", status_code=301, headers={"Vary": "Accept"})
     if media_type == "text/html":
         body = (await resource_page(request, runtime, iri, rows)).encode()
     else:

@@ -9,7 +9,9 @@ from kg.rdf.context import Finding, MappingContext
 from kg.rdf.documents import Documents
 from kg.rdf.events import Events
 from kg.rdf.materials import Materials
+from kg.rdf.redirects import add_redirects
 from kg.rdf.reference import Reference
+from kg.rdf.relations import Relations
 from kg.sources.bundle import Sources
 from kg.sources.curation import Curation
 
@@ -28,5 +30,8 @@ def map_sources(sources: Sources, curation: Curation, ns: ProjectNamespaces) -> 
     materials = Materials(ctx, challenges, reference)
     materials.add()
     Agents(ctx, documents, challenges, materials).add()
-    Events(ctx, documents, challenges.subcategories).add()
+    events = Events(ctx, documents, challenges.subcategories)
+    events.add()
+    Relations(ctx, documents, materials, events).add()
+    add_redirects(ctx)
     return ctx

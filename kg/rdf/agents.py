@@ -13,7 +13,7 @@ from kg.rdf.context import MappingContext
 from kg.rdf.documents import Documents
 from kg.rdf.materials import Materials
 from kg.rdf.reference import country_iri
-from kg.sources.cells import normalise, slugify, split_top_level
+from kg.sources.cells import normalise, split_top_level
 from kg.sources.curation import Entry
 from kg.sources.model import Located, Profile
 from kg.sources.text import Span
@@ -199,7 +199,7 @@ class Agents:
                 file="organisations.yaml",
             )
         ctx = self.ctx
-        iri = ctx.typed(ctx.mint(f"org/{slugify(name)}"), ORG.Organization)
+        iri = ctx.typed(ctx.mint(f"org/{ctx.slug(name)}"), ORG.Organization)
         ctx.add(iri, SKOS.prefLabel, name, lang="en")
         if country and (found := ctx.curation.country(country)):
             ctx.add(iri, SCHEMA.location, country_iri(found))
@@ -291,7 +291,7 @@ class Agents:
         ctx = self.ctx
         key = normalise(name)
         if key not in self.cities:
-            iri = ctx.typed(ctx.mint(f"city/{slugify(name)}"), ctx.cap.City)
+            iri = ctx.typed(ctx.mint(f"city/{ctx.slug(name)}"), ctx.cap.City)
             ctx.add(iri, SKOS.prefLabel, name)
             ctx.add(iri, SCHEMA.name, name)
             self.cities[key] = iri

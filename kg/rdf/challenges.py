@@ -9,7 +9,7 @@ from rdflib import Literal, URIRef
 from kg.namespaces import DCTERMS, EUCOUNTRY, SCHEMA, SKOS, XSD
 from kg.rdf.context import MappingContext
 from kg.rdf.documents import Documents
-from kg.sources.cells import normalise, slugify
+from kg.sources.cells import normalise
 from kg.sources.model import Category, DeepDive, Quote, Subcategory
 from kg.sources.text import Span
 
@@ -67,7 +67,7 @@ class Challenges:
         concept = self.hashtags.get(canonical)
         ctx = self.ctx
         if concept is None:
-            concept = ctx.typed(ctx.mint("hashtag/" + slugify(canonical.lstrip("#"))), ctx.cap.Hashtag)
+            concept = ctx.typed(ctx.mint("hashtag/" + ctx.slug(canonical.lstrip("#"))), ctx.cap.Hashtag)
             ctx.add(concept, SKOS.prefLabel, canonical)
             ctx.add(concept, SKOS.inScheme, self.hashtag_scheme)
             self.hashtags[canonical] = concept

@@ -9,7 +9,7 @@ from rdflib.term import Node
 
 from kg.namespaces import DCTERMS, PROV, RDF, XSD, ProjectNamespaces
 from kg.sources.bundle import Sources
-from kg.sources.cells import slugify
+from kg.sources.cells import slugify, slugify_untransliterated
 from kg.sources.curation import Curation
 from kg.sources.text import Span
 
@@ -33,6 +33,7 @@ class MappingContext:
     graph: Graph = field(default_factory=Graph)
     findings: list[Finding] = field(default_factory=list)
     used_ids: set[URIRef] = field(default_factory=set)
+    moved_slugs: dict[str, str] = field(default_factory=dict)  # segment minted before transliteration → now
     blank_nodes: int = field(default=0, init=False)  # how many `node` has made
 
     def __post_init__(self) -> None:
@@ -121,6 +122,10 @@ class MappingContext:
     def title(self, subject: Node, value: str) -> None:
         self.text(subject, DCTERMS.title, value)
 
-    @staticmethod
-    def slug(text: str) -> str:
-        return slugify(text)
+    def slug(self, text: str) -> str:
+        """The IRI segment for a printed name; remembers the one minted before letters were transliterated
+        (Łódź: "odz" then, "lodz" now) so that the old IRI can answer with a redirect (kg.rdf.redirects)."""
+        slug, before = slugify(text), slugify_untransliterated(text)
+        if before != slug:
+            self.moved_slugs[before] = slug
+        return slug

@@ -16,6 +16,7 @@ class Events:
         self.ctx = ctx
         self.documents = documents
         self.subcategories = subcategories
+        self.recorded: dict[str, URIRef] = {}  # title as printed on the Recorded material page → event
 
     def add(self) -> None:
         self._personas()
@@ -76,8 +77,10 @@ class Events:
             ctx.text(event, SCHEMA.alternativeHeadline, item.subtitle)
             ctx.text(event, SCHEMA.description, item.description)
             ctx.add(event, SCHEMA.eventAttendanceMode, SCHEMA.OnlineEventAttendanceMode)
+            self.recorded[item.title] = event
             if item.date and (dates := parse_date(item.date)):
                 ctx.add(event, SCHEMA.startDate, Literal(dates[0], datatype=_date_type(dates[0])))
+            ctx.add(event, cap.dateAsPrinted, item.date)
             video = ctx.typed(ctx.mint(f"recording/{event.rsplit('/', 1)[1]}"), SCHEMA.VideoObject)
             ctx.add(event, SCHEMA.recordedIn, video)
             ctx.add(video, SCHEMA.recordedAt, event)

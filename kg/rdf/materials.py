@@ -11,7 +11,7 @@ from kg.namespaces import DCAT, DCTERMS, EULANG, SCHEMA, SKOS, XSD
 from kg.rdf.challenges import Challenges
 from kg.rdf.context import MappingContext
 from kg.rdf.reference import Reference, country_iri
-from kg.sources.cells import normalise, parse_year, slugify, split_links
+from kg.sources.cells import normalise, parse_year, split_links
 from kg.sources.curation import Entry
 from kg.sources.model import Card, Placeholder
 
@@ -106,7 +106,7 @@ class Materials:
             if id(card) not in owner:
                 automatic[normalise(card.title)].append(card)
         for members in automatic.values():
-            material_id = slugify(members[0].title)
+            material_id = self.ctx.slug(members[0].title)
             while material_id in groups:
                 material_id += "-x"
             groups[material_id] = (None, members)
@@ -126,7 +126,7 @@ class Materials:
             ctx.decision(material, entry.note())
             series = entry.text("series", required=False)
             if series:
-                series_iri = ctx.typed(ctx.mint(f"series/{slugify(series)}"), SCHEMA.CreativeWorkSeries)
+                series_iri = ctx.typed(ctx.mint(f"series/{ctx.slug(series)}"), SCHEMA.CreativeWorkSeries)
                 ctx.add(series_iri, SCHEMA.name, series, lang="en")
                 ctx.add(material, SCHEMA.isPartOf, series_iri)
         elif len(cards) > 1:
@@ -186,7 +186,7 @@ class Materials:
         key = normalise(label)
         concept = self.types.get(key)
         if concept is None:
-            concept = ctx.typed(ctx.mint(f"material-type/{slugify(label)}"), cap.MaterialType)
+            concept = ctx.typed(ctx.mint(f"material-type/{ctx.slug(label)}"), cap.MaterialType)
             ctx.add(concept, SKOS.prefLabel, label, lang="en")
             ctx.add(concept, SKOS.inScheme, self.type_scheme)
             self.types[key] = concept

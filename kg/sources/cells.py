@@ -112,8 +112,44 @@ def normalise(text: str) -> str:
     return text.strip(" .,-")
 
 
+# Letters NFKD does not decompose into an ASCII letter and a mark: without this table they would be
+# dropped (Łódź → "odz"). Everything else is left to NFKD (ó → o + ◌́ → o).
+TRANSLITERATION = str.maketrans(
+    {
+        "Ł": "L",
+        "ł": "l",
+        "Ø": "O",
+        "ø": "o",
+        "Đ": "D",
+        "đ": "d",
+        "Ð": "D",
+        "ð": "d",
+        "Þ": "Th",
+        "þ": "th",
+        "Æ": "AE",
+        "æ": "ae",
+        "Œ": "OE",
+        "œ": "oe",
+        "ß": "ss",
+        "ı": "i",
+        "Ħ": "H",
+        "ħ": "h",
+    }
+)
+
+
 def slugify(text: str) -> str:
-    """A readable, stable IRI segment: ASCII, lower case, hyphens."""
+    """A readable, stable IRI segment: ASCII, lower case, hyphens; letters transliterated, not dropped."""
+    return _slug(text.translate(TRANSLITERATION))
+
+
+def slugify_untransliterated(text: str) -> str:
+    """The segment slugify made before it transliterated (Łódź → "odz"): the IRIs published then, which
+    now answer with a permanent redirect (kg.rdf.redirects)."""
+    return _slug(text)
+
+
+def _slug(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     ascii_text = ascii_text.replace("&", " and ")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")

@@ -143,6 +143,7 @@ CURATION_FILES = (
     "links.yaml",
     "sections.yaml",
     "personas.yaml",
+    "relations.yaml",
 )
 
 
