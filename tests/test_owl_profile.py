@@ -47,10 +47,21 @@ OWL2_DATATYPE_MAP = {RDF.PlainLiteral, RDF.XMLLiteral, RDFS.Literal, OWL.real, O
 }
 EUVOC = "http://publications.europa.eu/ontology/euvoc#"
 # OWL 2's own entities (Structural Specification 5.8.1): declared by OWL itself
-BUILT_IN = OWL2_DATATYPE_MAP | {OWL.Thing, OWL.Nothing, OWL.topObjectProperty, OWL.topDataProperty} | {
-    RDFS.label, RDFS.comment, RDFS.seeAlso, RDFS.isDefinedBy, OWL.deprecated, OWL.versionInfo, OWL.priorVersion,
-    OWL.backwardCompatibleWith, OWL.incompatibleWith
-}
+BUILT_IN = (
+    OWL2_DATATYPE_MAP
+    | {OWL.Thing, OWL.Nothing, OWL.topObjectProperty, OWL.topDataProperty}
+    | {
+        RDFS.label,
+        RDFS.comment,
+        RDFS.seeAlso,
+        RDFS.isDefinedBy,
+        OWL.deprecated,
+        OWL.versionInfo,
+        OWL.priorVersion,
+        OWL.backwardCompatibleWith,
+        OWL.incompatibleWith,
+    }
+)
 
 # The kinds of entity that must not share an IRI (OWL 2 Structural Specification 5.9: a class and a
 # datatype, or two kinds of property, may not share one; the issue asks for no class/property punning either).
