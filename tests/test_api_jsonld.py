@@ -45,7 +45,7 @@ HYDRA_TERMS = {HYDRA[t] for t in ("Collection", "PartialCollectionView", "member
 STANDARD = (RDF, RDFS, OWL, XSD, SKOS, DCTERMS, ORG, PROV, FOAF)
 # API terms whose literals are not the graph's: keys of paths, row kinds, filter names, and names joined
 # from labels of several languages (given as plain text, as api/vocabulary.ttl says)
-NOT_GRAPH_LITERALS = {API.key, API.kind, API.filter, API.partnerName, API.facilitatorName}
+NOT_GRAPH_LITERALS = {API.key, API.kind, API.filter, API.partnerName, API.facilitatorName, API.direction}
 
 
 def jsonld_js() -> Path:

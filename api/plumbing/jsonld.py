@@ -431,6 +431,28 @@ ROWS: dict[str, Shape] = {
     ),
     "platform_profile": PROFILE,
     "related_materials": RELATED,
+    # one row per quoted phrase: a node of its own (a relation with two phrases is two rows, each phrase
+    # with its lines), pointing at the relation, the material asked about and the other party
+    "material_relations": Shape(
+        type="api:RelationRow",
+        fields={
+            "relation": Term("api:relation", "@id"),
+            "material": Term("api:material", "@id"),
+            "direction": Term("api:direction"),
+            "kind": Term("api:relationKindNotation"),
+            "kind_label": Term("api:relationKindLabel", language=EN),
+            "other": Term("api:otherParty", "@id"),
+            "other_title": Term("api:otherPartyTitle", language=EN),
+            "quote": Term("api:quote", language=EN),
+            "first_line": Term("api:quoteFirstLine"),
+            "last_line": Term("api:quoteLastLine"),
+            "locator": Term("api:quoteLocator", "xsd:anyURI"),
+            "date": Term("api:recordedOn", "xsd:date"),
+            "date_as_printed": Term("api:recordedOnAsPrinted"),
+            "recording": Term("api:recordingTitle", language=EN),
+            "link_label": Term("api:recordingLinkLabel"),
+        },
+    ),
     "subcategories_without_materials": Shape(
         id_template="challenge/{notation}",
         type="cap:ProblemStatement",
