@@ -65,7 +65,7 @@ def explain(text: str, raw: str, *, shift: int = 0, prefixes: Mapping[str, str] 
     prefixes = prefixes or {}
     items = tokens(text)
     if not items:
-        return Diagnosis("The query is empty: write a SELECT, CONSTRUCT, ASK or DESCRIBE query", 1, 1)
+        return Diagnosis("The query is empty (line 1, column 1): write a SELECT, CONSTRUCT, ASK or DESCRIBE query", 1, 1)
     for finder in (_unclosed_string, _unbalanced):
         found = finder(text, items)
         if found:
@@ -88,6 +88,10 @@ def explain(text: str, raw: str, *, shift: int = 0, prefixes: Mapping[str, str] 
         return _unknown_function(text, items, function.group(1), prefixes)
     if "The SELECT contains a variable that is unbound" in raw:
         found = _ungrouped(text, items)
+        if found:
+            return found
+    if "The SELECT contains an expression with a variable that is unbound" in raw:
+        found = _ungrouped_in_expression(text, items)
         if found:
             return found
     if "Duplicated variable name in SELECT" in raw:
@@ -327,15 +331,60 @@ def _projection(items: list[Token]) -> tuple[list[Token], list[Token], int | Non
     return plain, named, None
 
 
-def _ungrouped(text: str, items: list[Token]) -> Diagnosis | None:
-    plain, _, group = _projection(items)
-    grouped = set()
+AGGREGATES = {"COUNT", "SUM", "MIN", "MAX", "AVG", "SAMPLE", "GROUP_CONCAT"}
+
+
+def _grouped(items: list[Token], group: int | None) -> set[str]:
+    """The variables of the GROUP BY clause starting at `group` (its expressions' variables and AS names)."""
+    names: set[str] = set()
     if group is not None:
         for token in items[group + 2 :]:
             if token.kind == "word" and token.text.upper() in ("HAVING", "ORDER", "LIMIT", "OFFSET", "VALUES"):
                 break
             if token.kind == "var":
-                grouped.add(token.text[1:])
+                names.add(token.text[1:])
+    return names
+
+
+def _ungrouped_in_expression(text: str, items: list[Token]) -> Diagnosis | None:
+    """A variable used outside any aggregate in a SELECT expression, and not grouped."""
+    start = next((i for i, t in enumerate(items) if _is(t, "SELECT")), None)
+    if start is None:
+        return None
+    grouped = _grouped(items, _projection(items)[2])
+    depth = aggregate_depth = 0
+    for index in range(start + 1, len(items)):
+        token = items[index]
+        if token.text == "{" or _is(token, "WHERE") or _is(token, "FROM"):
+            break
+        if token.text == "(":
+            depth += 1
+        elif token.text == ")":
+            depth -= 1
+            if aggregate_depth and depth < aggregate_depth:
+                aggregate_depth = 0
+        elif token.kind == "word" and token.text.upper() in AGGREGATES and not aggregate_depth:
+            aggregate_depth = depth + 1
+        elif (
+            token.kind == "var"
+            and depth > 0
+            and not aggregate_depth
+            and not _is(items[index - 1], "AS")
+            and token.text[1:] not in grouped
+        ):
+            return _diagnosis(
+                text,
+                token.position,
+                f"{token.text} at {_at(text, token.position)} is used in a SELECT expression but is neither grouped "
+                "nor inside an aggregate: group by it (or by the expression: GROUP BY (LANG(?x) AS ?lang), then "
+                "select ?lang), or wrap it in an aggregate such as SAMPLE()",
+            )
+    return None
+
+
+def _ungrouped(text: str, items: list[Token]) -> Diagnosis | None:
+    plain, _, group = _projection(items)
+    grouped = _grouped(items, group)
     for token in plain:
         if token.text[1:] not in grouped:
             name = token.text
