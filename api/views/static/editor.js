@@ -166,12 +166,12 @@
   function mark(line, ch) {
     const yasqe = yasgui && yasgui.getTab() && yasgui.getTab().getYasqe();
     if (!yasqe || line < 0 || line >= yasqe.getDoc().lineCount()) return;
-    const handle = yasqe.addLineClass(line, "background", "query-error-line");
+    const handle = yasqe.addLineClass(line, "wrap", "query-error-line");
     const length = yasqe.getDoc().getLine(line).length;
     const from = { line: line, ch: Math.min(ch, Math.max(0, length - 1)) };
     const marker = yasqe.getDoc().markText(from, { line: line, ch: from.ch + 1 }, { className: "query-error-mark" });
     yasqe.getDoc().setCursor({ line: line, ch: ch });
     yasqe.scrollIntoView({ line: line, ch: ch });
-    marks.push(() => yasqe.removeLineClass(handle, "background", "query-error-line"), () => marker.clear());
+    marks.push(() => yasqe.removeLineClass(handle, "wrap", "query-error-line"), () => marker.clear());
   }
 })();
