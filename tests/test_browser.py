@@ -155,9 +155,9 @@ def test_sparql_editor_shows_an_error_in_words_at_its_line(browser: webdriver.Ch
         "const tab = window.capacitiesEditor.getTab();"
         "tab.getYasqe().setValue('SELECT *\\nWHERE {\\n  ?s foo:bar ?o }'); tab.query();"
     )
-    box = WebDriverWait(browser, 30).until(lambda b: b.find_element(By.ID, "query-error") if b.find_element(
-        By.ID, "query-error"
-    ).is_displayed() else None)
+    box = WebDriverWait(browser, 30).until(
+        lambda b: b.find_element(By.ID, "query-error") if b.find_element(By.ID, "query-error").is_displayed() else None
+    )
     shot(browser, "10-editor-error")
     # foo: starts at line 3, column 6 of the query typed above
     assert "Unknown prefix 'foo:' at line 3, column 6" in box.text

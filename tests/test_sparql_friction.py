@@ -281,9 +281,10 @@ def test_the_completions_come_from_the_ontology_and_the_data(embedded: str, buil
     assert terms["prefixes"] == PREFIXES
     classes = {term["name"]: term for term in terms["classes"]}
     properties = {term["name"]: term for term in terms["properties"]}
-    # every class and property the ontology graph declares is offered, with its English label
+    # every class the ontology graph declares is offered, with its English label
     declared = built.select(
-        "PREFIX owl: <http://www.w3.org/2002/07/owl#> SELECT ?c ?label WHERE { GRAPH <https://w3id.org/capacities/lp/id/graph/ontology> { ?c a owl:Class . "
+        "PREFIX owl: <http://www.w3.org/2002/07/owl#> SELECT ?c ?label WHERE { "
+        "GRAPH <https://w3id.org/capacities/lp/id/graph/ontology> { ?c a owl:Class . "
         "OPTIONAL { ?c rdfs:label ?label FILTER(LANG(?label) = 'en') } } FILTER(STRSTARTS(STR(?c), STR(cap:))) }"
     )
     assert declared
@@ -351,7 +352,9 @@ LABELS = ("rdfs:label", "skos:prefLabel", "schema:name", "dcterms:title")
 
 
 @pytest.mark.parametrize(("name", "label", "tag"), model_table(), ids=lambda value: str(value)[:30])
-def test_the_label_property_and_tag_model_md_states_are_the_data_s(built: Built, name: str, label: str, tag: str) -> None:
+def test_the_label_property_and_tag_model_md_states_are_the_data_s(
+    built: Built, name: str, label: str, tag: str
+) -> None:
     instances = built.column(f"SELECT ?x WHERE {{ GRAPH <{ASSERTED}> {{ ?x a {name} }} }}", "x")
     assert instances, name
     if label == "—":  # no label property at all
@@ -366,7 +369,7 @@ def test_the_label_property_and_tag_model_md_states_are_the_data_s(built: Built,
     tags = {row["lang"] for row in by_instance}
     labelled = {row["x"] for row in by_instance}
     main = tag.split("(", 1)[0]  # what every instance has; the parenthesis qualifies it
-    stated = {code for code in re.findall(r"`@(\w+)`", main)} | ({""} if "none" in main else set())
+    stated = set(re.findall(r"`@(\w+)`", main)) | ({""} if "none" in main else set())
     if "only" in tag:  # "(only the 3 written ones ...)": the others have no label
         assert labelled and tags == stated, f"{name}: the data's tags are {tags}, model.md says {stated}"
         return
