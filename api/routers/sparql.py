@@ -228,9 +228,9 @@ def service_description(request: Request, runtime: RuntimeDep, override: str | N
                 ox.NamedNode("http://www.w3.org/ns/formats/" + _FORMAT_NAMES[media]),
             )
         )
-    # The predeclared prefixes, as SHACL-SPARQL declares prefixes for the queries of a shapes graph
+    # The predeclared prefixes, in the vocabulary SHACL-SPARQL declares the prefixes of its queries with
     # (https://www.w3.org/TR/shacl/#sparql-prefixes: sh:declare [ sh:prefix "cap" ; sh:namespace "…"^^xsd:anyURI ]),
-    # the convention Jena, Stardog and TopBraid use for a service's prefixes too.
+    # attached to the sd:Service node: the prefixes every query on this endpoint may use undeclared.
     for name, namespace in runtime.ns.prefixes().items():
         declaration = ox.BlankNode(f"prefix-{name}")
         triples += [

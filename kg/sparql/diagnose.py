@@ -65,7 +65,9 @@ def explain(text: str, raw: str, *, shift: int = 0, prefixes: Mapping[str, str] 
     prefixes = prefixes or {}
     items = tokens(text)
     if not items:
-        return Diagnosis("The query is empty (line 1, column 1): write a SELECT, CONSTRUCT, ASK or DESCRIBE query", 1, 1)
+        return Diagnosis(
+            "The query is empty (line 1, column 1): write a SELECT, CONSTRUCT, ASK or DESCRIBE query", 1, 1
+        )
     for finder in (_unclosed_string, _unbalanced):
         found = finder(text, items)
         if found:
@@ -78,7 +80,7 @@ def explain(text: str, raw: str, *, shift: int = 0, prefixes: Mapping[str, str] 
         return _diagnosis(
             text,
             at,
-            f"Invalid IRI at {_at(text, at)}: an IRI in <...> may not contain spaces or any of <>\"{{}}|^`\\",
+            f'Invalid IRI at {_at(text, at)}: an IRI in <...> may not contain spaces or any of <>"{{}}|^`\\',
         )
     found = _unknown_prefix(text, items, prefixes)  # Oxigraph does not always say so ("expected OPTIONAL")
     if found:
@@ -224,9 +226,7 @@ def _unknown_function(text: str, items: list[Token], iri: str, prefixes: Mapping
             if prefix in own and own[prefix] + re.sub(r"\\(.)", r"\1", local) == iri:
                 name = token.text
         if name:
-            return _diagnosis(
-                text, token.position, f"Unknown function {name} at {_at(text, token.position)}: {advice}"
-            )
+            return _diagnosis(text, token.position, f"Unknown function {name} at {_at(text, token.position)}: {advice}")
     return Diagnosis(f"Unknown function <{iri}>: {advice}")
 
 
