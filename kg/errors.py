@@ -19,11 +19,18 @@ class KGError(Exception):
     retry_after: int | None = None  # seconds, for errors that pass (503, 504)
 
     def __init__(
-        self, problem: str, *, file: str | Path | None = None, line: int | None = None, field: str | None = None
+        self,
+        problem: str,
+        *,
+        file: str | Path | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        column: int | None = None,
     ) -> None:
         self.problem = problem
         self.file = str(file) if file is not None else None
-        self.line = line
+        self.line = line  # in `file`, or, without one, in the text of `field` (a query), 1-based
+        self.column = column  # 1-based, in characters, with `line`
         self.field = field
         super().__init__(self.describe())
 

@@ -118,6 +118,55 @@ def test_sparql_editor_runs_an_example(browser: webdriver.Chrome, server: str) -
     assert "CrAFt (Creating Actionable Futures) platform" in browser.find_element(By.ID, "yasgui").text
 
 
+def test_sparql_editor_completes_the_project_s_terms_offline(browser: webdriver.Chrome, server: str) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    browser.get(server + "/editor")
+    WebDriverWait(browser, 20).until(lambda b: b.execute_script("return !!window.capacitiesEditor"))
+    # the predeclared prefixes are listed, and YASQE does not flag a query that uses them undeclared
+    assert "cap: <https://w3id.org/capacities/lp/ontology#>" in browser.execute_script(
+        "return document.getElementById('prefix-list').textContent"
+    )
+    browser.execute_script(
+        "const y = window.capacitiesEditor.getTab().getYasqe();"
+        "y.setValue('SELECT ?t WHERE { ?m a cap:LearningMaterial ; dcterms:title ?t }'); y.checkSyntax();"
+    )
+    assert browser.find_elements(By.CSS_SELECTOR, "#yasgui .parseErrorIcon") == []
+    browser.execute_script(
+        "const y = window.capacitiesEditor.getTab().getYasqe();"
+        "y.setValue('SELECT * WHERE {\\n  ?m a '); y.focus(); y.setCursor({line: 1, ch: 7});"
+    )
+    ActionChains(browser).send_keys("cap:").perform()
+    hints = WebDriverWait(browser, 10).until(
+        lambda b: [e.text for e in b.find_elements(By.CSS_SELECTOR, ".CodeMirror-hints li")] or None
+    )
+    shot(browser, "09-editor-completion")
+    assert any(hint.startswith("cap:LearningMaterial") for hint in hints), hints
+    assert all(hint.startswith("cap:") for hint in hints), hints
+    # nothing the page loaded came from anywhere but this server
+    loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert loaded and all(url.startswith(server + "/") for url in loaded), loaded
+
+
+def test_sparql_editor_shows_an_error_in_words_at_its_line(browser: webdriver.Chrome, server: str) -> None:
+    browser.get(server + "/editor")
+    WebDriverWait(browser, 20).until(lambda b: b.execute_script("return !!window.capacitiesEditor"))
+    browser.execute_script(
+        "const tab = window.capacitiesEditor.getTab();"
+        "tab.getYasqe().setValue('SELECT *\\nWHERE {\\n  ?s foo:bar ?o }'); tab.query();"
+    )
+    box = WebDriverWait(browser, 30).until(
+        lambda b: b.find_element(By.ID, "query-error") if b.find_element(By.ID, "query-error").is_displayed() else None
+    )
+    shot(browser, "10-editor-error")
+    # foo: starts at line 3, column 6 of the query typed above
+    assert "Unknown prefix 'foo:' at line 3, column 6" in box.text
+    assert "Line 3, column 6" in box.text
+    assert "{" not in box.text  # words, not a JSON document
+    marked = browser.find_elements(By.CSS_SELECTOR, "#yasgui .query-error-line")
+    assert len(marked) == 1 and "foo:bar" in marked[0].text
+
+
 def test_readable_on_a_phone_and_by_keyboard(browser: webdriver.Chrome, server: str) -> None:
     from selenium.webdriver.common.keys import Keys
 

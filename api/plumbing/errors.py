@@ -53,6 +53,28 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def prefers_plain_text(request: Request) -> bool:
+    """Whether the client's Accept ranks text/plain above JSON (a problem document is the default)."""
+    accept = ", ".join(request.headers.getlist("accept")).lower()
+    if "text/plain" not in accept and "text/*" not in accept:
+        return False
+    best: dict[str, float] = {}
+    for part in accept.split(","):
+        media, _, options = part.strip().partition(";")
+        quality = 1.0
+        for option in options.split(";"):
+            name, _, value = option.strip().partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        best[media.strip()] = max(best.get(media.strip(), 0.0), quality)
+    plain = max(best.get("text/plain", 0.0), best.get("text/*", 0.0))
+    json = max(best.get(media, 0.0) for media in (PROBLEM, "application/json", "application/*", "*/*", ""))
+    return plain > json
+
+
 def disconnect_in(exc: BaseException | None) -> BaseException | None:
     """The disconnect among `exc`, its causes and contexts (and the members of exception groups), if any."""
     seen: set[int] = set()
@@ -84,10 +106,19 @@ def _failed(request: Request, exc: BaseException) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(KGError)
-    async def kg_error(request: Request, exc: KGError) -> JSONResponse:
-        extra = {"field": exc.field} if exc.field else {}
+    async def kg_error(request: Request, exc: KGError) -> Response:
+        extra: dict[str, object] = {"field": exc.field} if exc.field else {}
+        if exc.file is None and exc.line is not None:  # a position in the field's text (a query's line and column)
+            extra |= {"line": exc.line, "column": exc.column}
         retry_after = exc.retry_after or (1 if exc.http_status in (503, 504) else None)
         headers = {"Retry-After": str(retry_after)} if retry_after else None
+        if prefers_plain_text(request):
+            return Response(
+                f"{exc.title}: {exc.problem}\n",
+                status_code=exc.http_status,
+                media_type="text/plain; charset=utf-8",
+                headers=headers,
+            )
         return problem(exc.http_status, exc.title, exc.problem, headers, **extra)
 
     @app.exception_handler(HTTPProblem)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -15,8 +16,10 @@ from api.plumbing.errors import HTTPProblem
 from api.plumbing.negotiation import choose, etag_for, not_modified, parse_accept
 from api.plumbing.runtime import Runtime, RuntimeDep
 from kg.engines.protocol import QueryJob
-from kg.errors import KGError, QueryRefused
+from kg.errors import KGError, QueryRefused, QuerySyntaxError
+from kg.sparql.diagnose import explain
 from kg.sparql.guard import VERDICTS, check_query, recall_verdict
+from kg.sparql.prefixes import Prefixed, with_prefixes
 from kg.sparql.results import GRAPH_FORMATS, GRAPH_NAMES, SELECT_FORMATS, SHORT_NAMES
 
 router = APIRouter(tags=["SPARQL"])
@@ -133,13 +136,16 @@ async def _answer(request: Request, runtime: RuntimeDep) -> Response:
     # nothing is ever dereferenced. FROM clauses in the query text are held to the dataset's graphs.
     VERDICTS.resize(runtime.settings.guard_cache_bytes)
     dataset_given = bool(default_graphs or named_graphs)
-    shape = recall_verdict(query, allowed, dataset_given=dataset_given)  # on the loop: a look-up
+    predeclared = runtime.ns.prefixes()  # a query may use any of them without declaring it (kg.sparql.prefixes)
+    loop = asyncio.get_running_loop()
+    shape = recall_verdict(query, allowed, dataset_given=dataset_given, predeclared=predeclared)  # a look-up
     if shape is None:
-        check = partial(check_query, query, allowed, dataset_given=dataset_given)
-        shape = await asyncio.get_running_loop().run_in_executor(GUARD, check)
+        check = partial(check_query, query, allowed, dataset_given=dataset_given, predeclared=predeclared)
+        shape = await loop.run_in_executor(GUARD, check)
+    prefixed = await loop.run_in_executor(GUARD, with_prefixes, query, predeclared)
     media_type = _result_type(request, shape.form in {"CONSTRUCT", "DESCRIBE"}, override)
     job = QueryJob(
-        query,
+        prefixed.text,
         select_format=SELECT_FORMATS.get(media_type, "json"),
         graph_format=media_type if media_type in GRAPH_FORMATS else "text/turtle",
         default_graphs=default_graphs or None,
@@ -159,7 +165,10 @@ async def _answer(request: Request, runtime: RuntimeDep) -> Response:
             return Response(status_code=304, headers=caching)
     else:
         caching = {"Cache-Control": "no-store", "Vary": "Accept"}
-    outcome = await runtime.engine.run(job)
+    try:
+        outcome = await runtime.engine.run(job)
+    except QuerySyntaxError as exc:
+        raise await _explained(query, prefixed, exc, predeclared) from None
     return Response(
         outcome.body, media_type=media_type + charset, headers={**caching, "X-Result-Count": str(outcome.count)}
     )
@@ -181,6 +190,13 @@ def _result_type(request: Request, graph_form: bool, override: str | None) -> st
         if not listed:
             raise
         return NEAREST.get(listed[0], offers[0])
+
+
+async def _explained(query: str, prefixed: Prefixed, exc: QuerySyntaxError, prefixes: dict[str, str]) -> KGError:
+    """The parser's complaint about the text run, in words and at its line and column in the client's text."""
+    diagnose = partial(explain, query, exc.problem, shift=prefixed.shift, prefixes=prefixes)
+    found = await asyncio.get_running_loop().run_in_executor(GUARD, diagnose)
+    return QuerySyntaxError(found.message, field="query", line=found.line, column=found.column)
 
 
 def _endpoint_url(request: Request, runtime: Runtime) -> str:
@@ -252,6 +268,20 @@ def service_description(request: Request, runtime: RuntimeDep, override: str | N
                 ox.NamedNode("http://www.w3.org/ns/formats/" + _FORMAT_NAMES[media]),
             )
         )
+    # The predeclared prefixes, in the vocabulary SHACL-SPARQL declares the prefixes of its queries with
+    # (https://www.w3.org/TR/shacl/#sparql-prefixes: sh:declare [ sh:prefix "cap" ; sh:namespace "…"^^xsd:anyURI ]),
+    # attached to the sd:Service node: the prefixes every query on this endpoint may use undeclared.
+    for name, namespace in runtime.ns.prefixes().items():
+        declaration = ox.BlankNode(f"prefix-{name}")
+        triples += [
+            ox.Triple(service, ox.NamedNode(SH + "declare"), declaration),
+            ox.Triple(declaration, ox.NamedNode(SH + "prefix"), ox.Literal(name)),
+            ox.Triple(
+                declaration,
+                ox.NamedNode(SH + "namespace"),
+                ox.Literal(namespace, datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#anyURI")),
+            ),
+        ]
     for number, (graph, count) in enumerate(sorted(runtime.graphs.items())):
         named, description = ox.BlankNode(f"named{number}"), ox.BlankNode(f"graph{number}")
         triples += [
@@ -270,13 +300,14 @@ def service_description(request: Request, runtime: RuntimeDep, override: str | N
         ox.serialize(
             triples,
             format=GRAPH_FORMATS[media_type],
-            prefixes={"sd": sd, "void": void} if media_type == "text/turtle" else None,
+            prefixes={"sd": sd, "void": void, "sh": SH} if media_type == "text/turtle" else None,
         )
         or b""
     )
     return Response(body, media_type=media_type, headers={"Vary": "Accept"})
 
 
+SH = "http://www.w3.org/ns/shacl#"
 _FORMAT_NAMES = {
     "application/sparql-results+json": "SPARQL_Results_JSON",
     "application/sparql-results+xml": "SPARQL_Results_XML",
@@ -290,3 +321,45 @@ _FORMAT_NAMES = {
     "application/trig": "TriG",
     "text/n3": "N3",
 }
+
+
+COMPLETIONS: dict[str, bytes] = {}  # release version → the editor's completions (the last two releases)
+LOCAL_NAME = re.compile(r"^[A-Za-z_][\w\-]*$")
+
+
+@router.get(
+    "/sparql/completions.json",
+    summary="What the SPARQL editor completes: predeclared prefixes, classes and properties with their labels",
+)
+async def completions(request: Request, runtime: RuntimeDep) -> Response:
+    """Derived once per release from the ontology graph and the terms the data uses; served from here, so that
+    the editor asks nothing of any other site."""
+    etag = etag_for(runtime.version, "completions")
+    caching = {"ETag": etag, "Cache-Control": "public, max-age=300"}
+    if not_modified(request, etag):
+        return Response(status_code=304, headers=caching)
+    body = COMPLETIONS.get(runtime.version)
+    if body is None:
+        rows = await runtime.plain_rows(runtime.registry.text("editor/terms"))
+        prefixes = runtime.ns.prefixes()
+        terms: dict[str, list[dict[str, str]]] = {"class": [], "property": []}
+        for row in rows:
+            iri, kind = str(row["term"]), str(row["kind"])
+            terms[kind].append({"name": _short(iri, prefixes), "iri": iri, "label": str(row.get("label") or "")})
+        body = json.dumps(
+            {"prefixes": prefixes, "classes": terms["class"], "properties": terms["property"]}, ensure_ascii=False
+        ).encode("utf-8")
+        while len(COMPLETIONS) >= 2:
+            COMPLETIONS.pop(next(iter(COMPLETIONS)))
+        COMPLETIONS[runtime.version] = body
+    return Response(body, media_type="application/json", headers=caching)
+
+
+def _short(iri: str, prefixes: dict[str, str]) -> str:
+    """`iri` as a prefixed name with the longest matching namespace, or <iri>."""
+    best = ""
+    for name, namespace in prefixes.items():
+        local = iri[len(namespace) :]
+        if iri.startswith(namespace) and LOCAL_NAME.match(local) and len(namespace) > len(prefixes.get(best, "")):
+            best = name
+    return f"{best}:{iri[len(prefixes[best]) :]}" if best else f"<{iri}>"

@@ -19,7 +19,7 @@ import re
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple, TypeAlias
 
@@ -91,39 +91,68 @@ def _scan(text: str) -> Iterator[Token]:
             yield Token(kind, match.group(), match.start())
 
 
-def _line_column(text: str, position: int) -> str:
+def position_of(text: str, position: int) -> tuple[int, int]:
+    """The 1-based line and column (in characters) of offset `position` in `text`."""
     line = text.count("\n", 0, position) + 1
     column = position - (text.rfind("\n", 0, position) + 1) + 1
+    return line, column
+
+
+def _line_column(text: str, position: int) -> str:
+    line, column = position_of(text, position)
     return f"line {line}, column {column}"
 
 
+def _refused(problem: str, text: str, position: int | None) -> QueryRefused:
+    """A refusal of the query text, its position (if any) both in words and as line and column."""
+    line, column = position_of(text, position) if position is not None else (None, None)
+    return QueryRefused(problem, field="query", line=line, column=column)
+
+
 def check_query(
-    text: str, allowed_graphs: set[str], *, dataset_given: bool = False, untrusted: bool = True
+    text: str,
+    allowed_graphs: set[str],
+    *,
+    dataset_given: bool = False,
+    untrusted: bool = True,
+    predeclared: Mapping[str, str] | None = None,
 ) -> QueryShape:
     """Raise QueryRefused for updates, SERVICE, and FROM clauses naming graphs outside the dataset.
 
     With `dataset_given` (protocol default-graph-uri / named-graph-uri), the query's FROM clauses
     are replaced by the protocol's dataset, so they are not checked. `untrusted` (a client's text):
     see _refuse_service and _Brackets; the project's own queries, with values bound as serialised terms, are not.
+    `predeclared`: the prefixes the endpoint declares for every query (kg.sparql.prefixes), which FROM
+    clauses may use without a PREFIX of their own.
     Verdicts are remembered per query text (VERDICTS): sites send the same queries again and again.
     Linear in the text's length, but a client's text may be long: the HTTP layer runs this off its event
     loop, and answers from `recall_verdict` on it.
     """
-    graphs = frozenset(allowed_graphs)
+    graphs = _graphs_key(allowed_graphs, predeclared)
     verdict = VERDICTS.get(text, (graphs, dataset_given, untrusted))
     if verdict is None:
-        verdict = _check(text, graphs, dataset_given, untrusted)
+        verdict = _check(text, graphs, frozenset(allowed_graphs), dataset_given, untrusted, dict(predeclared or {}))
     return _delivered(verdict)
 
 
+def _graphs_key(allowed_graphs: Iterable[str], predeclared: Mapping[str, str] | None) -> frozenset[str]:
+    """The verdict cache's key for a dataset and the predeclared prefixes (a prefix is no graph IRI: no clash)."""
+    return frozenset(allowed_graphs) | frozenset(f"PREFIX {p}: <{iri}>" for p, iri in (predeclared or {}).items())
+
+
 def recall_verdict(
-    text: str, allowed_graphs: set[str], *, dataset_given: bool = False, untrusted: bool = True
+    text: str,
+    allowed_graphs: set[str],
+    *,
+    dataset_given: bool = False,
+    untrusted: bool = True,
+    predeclared: Mapping[str, str] | None = None,
 ) -> QueryShape | None:
     """check_query's remembered verdict on `text` (QueryShape, or QueryRefused raised), None if there is none.
 
     Cheap (a dictionary look-up: hashing the text), so it may run where check_query should not.
     """
-    verdict = VERDICTS.get(text, (frozenset(allowed_graphs), dataset_given, untrusted))
+    verdict = VERDICTS.get(text, (_graphs_key(allowed_graphs, predeclared), dataset_given, untrusted))
     return None if verdict is None else _delivered(verdict)
 
 
@@ -133,6 +162,8 @@ class _Refusal:
 
     problem: str
     field: str | None
+    line: int | None = None
+    column: int | None = None
 
 
 _Verdict: TypeAlias = QueryShape | _Refusal
@@ -140,11 +171,18 @@ _Verdict: TypeAlias = QueryShape | _Refusal
 
 def _delivered(verdict: _Verdict) -> QueryShape:
     if isinstance(verdict, _Refusal):
-        raise QueryRefused(verdict.problem, field=verdict.field)
+        raise QueryRefused(verdict.problem, field=verdict.field, line=verdict.line, column=verdict.column)
     return verdict
 
 
-def _check(text: str, graphs: frozenset[str], dataset_given: bool, untrusted: bool) -> _Verdict:
+def _check(
+    text: str,
+    key: frozenset[str],
+    graphs: frozenset[str],
+    dataset_given: bool,
+    untrusted: bool,
+    predeclared: dict[str, str],
+) -> _Verdict:
     verdict: _Verdict
     try:
         if untrusted:
@@ -152,17 +190,19 @@ def _check(text: str, graphs: frozenset[str], dataset_given: bool, untrusted: bo
         items = tokens(text)
         if untrusted:
             _refuse_deep_nesting(text, items)
-        verdict = _inspect(text, items, graphs, dataset_given)
+        verdict = _inspect(text, items, graphs, dataset_given, predeclared)
     except QueryRefused as refused:
-        verdict = _Refusal(refused.problem, refused.field)
-    VERDICTS.put(text, (graphs, dataset_given, untrusted), verdict)
+        verdict = _Refusal(refused.problem, refused.field, refused.line, refused.column)
+    VERDICTS.put(text, (key, dataset_given, untrusted), verdict)
     if untrusted and isinstance(verdict, QueryShape):  # what the trusted check would say too (RemoteEngine asks)
-        VERDICTS.put(text, (graphs, dataset_given, False), verdict)
+        VERDICTS.put(text, (key, dataset_given, False), verdict)
     return verdict
 
 
-def _inspect(text: str, items: list[Token], allowed_graphs: frozenset[str], dataset_given: bool) -> QueryShape:
-    prefixes = {}
+def _inspect(
+    text: str, items: list[Token], allowed_graphs: frozenset[str], dataset_given: bool, predeclared: dict[str, str]
+) -> QueryShape:
+    prefixes = dict(predeclared)  # the query's own PREFIX wins
     form = None
     has_dataset_clause = False
     for index, token in enumerate(items):
@@ -173,15 +213,17 @@ def _inspect(text: str, items: list[Token], allowed_graphs: frozenset[str], data
         if word == "PREFIX" and len(following) == 2 and following[0].kind == "pname" and following[1].kind == "iri":
             prefixes[following[0].text[:-1]] = following[1].text[1:-1]
         elif word == "SERVICE":
-            raise QueryRefused(
+            raise _refused(
                 f"SERVICE (federated query) is not allowed on this endpoint ({_line_column(text, token.position)})",
-                field="query",
+                text,
+                token.position,
             )
         elif word in UPDATE_KEYWORDS and form is None:
-            raise QueryRefused(
+            raise _refused(
                 f"this endpoint is read-only: {word} (a SPARQL Update operation) is not allowed "
                 f"({_line_column(text, token.position)})",
-                field="query",
+                text,
+                token.position,
             )
         elif word in QUERY_FORMS and form is None:
             form = word
@@ -195,16 +237,18 @@ def _inspect(text: str, items: list[Token], allowed_graphs: frozenset[str], data
             graph = _resolve(target, prefixes)
             if not dataset_given and graph not in allowed_graphs:
                 shown = (target.text if len(target.text) <= 80 else target.text[:77] + "...") if target else "nothing"
-                raise QueryRefused(
+                raise _refused(
                     f"FROM {shown} names a graph that is not part of this dataset "
                     f"({_line_column(text, token.position)}); the graphs are {sorted(allowed_graphs)}",
-                    field="query",
+                    text,
+                    token.position,
                 )
     escape = re.search(r"\\[uU]", _outside_strings(text, items))
     if escape:
-        raise QueryRefused(
+        raise _refused(
             f"codepoint escapes (\\u, \\U) are not accepted outside literals ({_line_column(text, escape.start())})",
-            field="query",
+            text,
+            escape.start(),
         )
     return QueryShape(form or "SELECT", has_dataset_clause)
 
@@ -232,29 +276,35 @@ def _refuse_service(text: str) -> None:
     found = re.search(r"service", decoded, re.IGNORECASE)
     if found:
         where = _line_column(decoded, found.start())
-        raise QueryRefused(
+        raise _refused(
             f"the word SERVICE may not appear anywhere in a query here ({where}): "
             "federated queries are refused, and this is how they are refused reliably. To match "
             'text that contains the word, split it: CONTAINS(?text, CONCAT("serv", "ice"))',
-            field="query",
+            decoded,
+            found.start(),
         )
 
 
 def _refuse_deep_nesting(text: str, items: list[Token]) -> None:
-    deepest, plain, unsure = _Brackets(text, items).deepest_level(MAX_NESTING)  # plain: up to MAX_NESTING + 1
+    brackets = _Brackets(text, items)
+    deepest, plain, unsure = brackets.deepest_level(MAX_NESTING)  # plain: up to MAX_NESTING + 1
     if plain > MAX_NESTING:
-        raise QueryRefused(
-            f"the query nests brackets more than {MAX_NESTING} deep; at most {MAX_NESTING} levels are accepted",
-            field="query",
+        over = brackets.over if brackets.over is not None else 0
+        raise _refused(
+            f"the query nests brackets more than {MAX_NESTING} deep ({_line_column(text, over)}); "
+            f"at most {MAX_NESTING} levels are accepted",
+            text,
+            over,
         )
     if deepest > MAX_NESTING:
         where = _line_column(text, unsure if unsure is not None else 0)
-        raise QueryRefused(
+        raise _refused(
             f"the query nests brackets more than {MAX_NESTING} deep as Oxigraph may read it; at most {MAX_NESTING} "
             f"levels are accepted. The IRI at {where} follows a value inside an expression, where its < can also "
             "be read as less-than, and what follows it as a comment or a string: write its # as %23 and its ' as "
             "%27, or use a prefixed name",
-            field="query",
+            text,
+            unsure if unsure is not None else 0,
         )
 
 
@@ -298,16 +348,21 @@ class _Brackets:
         self.loose = False  # readings met again: the open brackets may be another reading's
         self.clause = False  # in SELECT's projection or a GROUP BY / ORDER BY / HAVING clause
         self.values = False  # after VALUES: the next { holds data
+        self.at = 0  # the position of the token being read
         self.unsure: int | None = None  # where the first IRI read two ways starts
+        self.over: int | None = None  # where the tokens' own reading first goes deeper than the limit
+        self.limit = MAX_NESTING
 
     def deepest_level(self, limit: int) -> tuple[int, int, int | None]:
         """The deepest level of any reading, the deepest as the tokens read, and the first IRI read two ways;
         the count stops once the tokens' own reading is deeper than `limit`."""
         items, text = self.items, self.text
+        self.limit = limit
         skip = met = False
         for index, token in enumerate(items):
             if self.plain > limit:
                 break
+            self.at = token.position
             if skip:
                 skip = False
                 continue
@@ -375,6 +430,8 @@ class _Brackets:
         self.plain_depth += 1
         self.deepest = max(self.deepest, self.depth)
         self.plain = max(self.plain, self.plain_depth)
+        if self.over is None and self.plain > self.limit:
+            self.over = self.at
 
     def _pop(self) -> None:
         if self.open:
@@ -532,8 +589,18 @@ def parse_problem(text: str, base_iri: str | None = None) -> str | None:
     try:
         _PARSER.query(probe, base_iri=base_iri or None)
     except (SyntaxError, RuntimeError, ValueError) as exc:
-        return str(exc)
+        problem = str(exc)
+        if probe is not text and form is not None:  # a position after the ASK keyword, back in the client's text
+            line, column = position_of(text, form.position)
+            found = ERROR_AT.match(problem)
+            if found and int(found.group(1)) == line and int(found.group(2)) > column + 3:
+                moved = int(found.group(2)) - (len("CONSTRUCT {}") - len("ASK"))
+                problem = f"error at {line}:{moved}:{problem[found.end() :]}"
+        return problem
     return None
+
+
+ERROR_AT = re.compile(r"error at (\d+):(\d+):")  # how Oxigraph's parser states a position
 
 
 def _resolve(token: Token | None, prefixes: dict[str, str]) -> str | None:
