@@ -315,15 +315,22 @@ def query(
     """Run a read-only SPARQL query on the current build and print the results as a table."""
     import pyoxigraph as ox
 
+    from kg.namespaces import ProjectNamespaces
     from kg.release.dataset import open_dataset
     from kg.release.layout import current_build
+    from kg.sparql.diagnose import explain
+    from kg.sparql.prefixes import with_prefixes
 
+    settings = get_settings()
     text = Path(sparql[1:]).read_text(encoding="utf-8") if sparql.startswith("@") else sparql
-    store = open_dataset(current_build(get_settings()))
+    store = open_dataset(current_build(settings))
+    predeclared = ProjectNamespaces(settings.base_iri).prefixes()  # as the endpoint: no PREFIX lines needed
+    prefixed = with_prefixes(text, predeclared)
     try:
-        results = store.query(text, use_default_graph_as_union=True)
+        results = store.query(prefixed.text, use_default_graph_as_union=True)
     except SyntaxError as exc:
-        console.print(f"error: malformed SPARQL: {exc}", highlight=False)
+        found = explain(text, str(exc), shift=prefixed.shift, prefixes=predeclared)
+        console.print(f"error: malformed SPARQL: {found.message}", highlight=False)
         raise typer.Exit(2) from None
     if isinstance(results, ox.QuerySolutions):
         names = [v.value for v in results.variables]

@@ -236,6 +236,13 @@ def test_query_verb(workspace: dict[str, Path]) -> None:
     bad = capkg("query", "SELECT WHERE {", env=_env(workspace))
     assert bad.returncode == 2
     assert "malformed SPARQL" in bad.stderr
+    # the endpoint's predeclared prefixes, and its errors in words with their position
+    short = capkg("query", "SELECT (COUNT(*) AS ?n) WHERE { ?s a cap:CoreChallenge }", env=_env(workspace))
+    assert short.returncode == 0, short.stderr
+    assert re.search(r"\b6\b", short.stdout)
+    unknown = capkg("query", "SELECT ?s WHERE {\n  ?s a foo:Bar }", env=_env(workspace))
+    assert unknown.returncode == 2
+    assert "Unknown prefix 'foo:'" in unknown.stderr and "line 2, column 8" in unknown.stderr
 
 
 def test_export_without_a_build(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from kg.settings import Settings
 from kg.sources.bundle import read_sources
 from kg.sources.cells import slugify, slugify_untransliterated
 from kg.sources.curation import load_curation
-from tests.conftest import ROOT, Built
+from tests.conftest import INFERRED, ROOT, Built
 from tests.stores import serving
 
 ID = "https://w3id.org/capacities/lp/id/"
@@ -122,6 +122,22 @@ def test_viable_cities_and_the_programmes_that_work_with_it(built: Built, portfo
     assert (material_at(built, 1190), viable) in related(built, "collaboratesWith")
     assert "supported by Viable Cities" in portfolio_lines[1380]  # line 1381
     assert (material_at(built, 1379), viable) in related(built, "supportedByMaterial")
+
+
+def test_the_other_direction_of_each_relation_is_inferred(built: Built, portfolio_lines: list[str]) -> None:
+    """The asserted graph holds the direction the text states; OWL-RL adds the inverses to the inferred graph."""
+
+    def inferred(prop: str) -> set[tuple[str, str]]:
+        query = f"SELECT ?s ?o WHERE {{ GRAPH <{INFERRED}> {{ ?s cap:{prop} ?o }} }}"
+        return {(r["s"], r["o"]) for r in built.select(query, union=False)}
+
+    hub = material_at(built, 940)  # line 940: the Romanian M100 national hub; its parts at 1210, 1415, 845, 1437
+    assert {(hub, material_at(built, card)) for card in (1210, 1415, 845, 1437)} <= inferred("hasProgrammePart")
+    dk2020, monitoring = material_at(built, 959), material_at(built, 2748)  # 2750: "follow-up to the DK2020"
+    assert "follow-up to the DK2020 initiative" in portfolio_lines[2749]
+    assert inferred("followedUpBy") == {(dk2020, monitoring)}
+    viable = material_at(built, 803)  # line 1195: "collaborates with national platforms like Viable Cities"
+    assert (viable, material_at(built, 1190)) in inferred("collaboratesWith")
 
 
 def test_every_relation_quotes_lines_that_print_it(built: Built, portfolio_lines: list[str]) -> None:
