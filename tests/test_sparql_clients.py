@@ -280,3 +280,57 @@ def test_comunica_select_ask_construct_describe(comunica: Path, base: str, built
         io.StringIO(_comunica(comunica, base, f"DESCRIBE <{MATERIAL}>", "application/n-triples")), format="nt"
     )
     assert (rdflib.URIRef(MATERIAL), rdflib.RDF.type, None) in described
+
+
+# --- found by an attack on this work (review of issue #12) ------------------------------------------------------
+
+
+def test_partial_answers_are_never_gzipped(base: str) -> None:
+    """A range of a dump (206) goes as it is: a gzipped range with the file's ETag corrupts resumed downloads."""
+    void = httpx.get(base + "/.well-known/void", headers={"Accept": "text/turtle"}).text
+    dump = next(word.strip("<>;") for word in void.split() if "/dumps/" in word and word.endswith(".nq>"))
+    path = dump[dump.index("/dumps/") :]
+    with httpx.Client() as client:
+        request = client.build_request("GET", base + path, headers={"Range": "bytes=0-5000", "Accept-Encoding": "gzip"})
+        answer = client.send(request, stream=True)
+        wire = b"".join(answer.iter_raw())
+    assert answer.status_code == 206 and "content-encoding" not in answer.headers
+    assert len(wire) == 5001 and answer.headers["content-range"].startswith("bytes 0-5000/")
+
+
+def test_a_host_header_cannot_poison_the_compressed_answers(base: str) -> None:
+    """A relative IRI resolves against the endpoint's URL, which (without KG_PUBLIC_BASE_URL) comes from Host:
+    an answer made for one Host is never served, compressed or not, to a request with another."""
+    padding = " ".join(f'"{n}"' for n in range(400))  # over the size worth compressing
+    query = f'SELECT ?i ?k WHERE {{ BIND(IRI("x") AS ?i) VALUES ?k {{ {padding} }} }}'
+    gzip_json = {"Accept-Encoding": "gzip", "Accept": "application/sparql-results+json"}
+    forged = httpx.get(base + "/sparql", params={"query": query}, headers={**gzip_json, "Host": "evil.example:8"})
+    assert forged.json()["results"]["bindings"][0]["i"]["value"] == "http://evil.example:8/x"
+    honest = httpx.get(base + "/sparql", params={"query": query}, headers=gzip_json)
+    assert honest.headers["content-encoding"] == "gzip"
+    assert honest.json()["results"]["bindings"][0]["i"]["value"] == base + "/x"
+    assert honest.headers["etag"] != forged.headers["etag"]
+
+
+@pytest.mark.parametrize("accept", [",", ",,,", ";q=1"])
+def test_an_accept_header_of_separators_is_no_accept_header(base: str, accept: str) -> None:
+    description = httpx.get(base + "/sparql", headers={"Accept": accept})
+    assert description.status_code == 200 and description.headers["content-type"].startswith("text/turtle")
+    answer = httpx.get(base + "/sparql", params={"query": "ASK {}"}, headers={"Accept": accept})
+    assert answer.status_code == 200 and answer.json()["boolean"] is True
+
+
+def test_errors_say_they_vary_by_accept(base: str) -> None:
+    as_json = httpx.get(base + "/sparql", params={"query": "SELECT ?s WHERE { ?s a foo:Bar }"})
+    as_text = httpx.get(
+        base + "/sparql", params={"query": "SELECT ?s WHERE { ?s a foo:Bar }"}, headers={"Accept": "text/plain"}
+    )
+    assert as_json.status_code == as_text.status_code == 400
+    assert as_json.headers["content-type"].startswith("application/problem+json")
+    assert as_text.headers["content-type"].startswith("text/plain")
+    assert all("accept" in answer.headers["vary"].lower() for answer in (as_json, as_text))
+
+
+def test_a_line_range_given_twice_is_refused(base: str) -> None:
+    page = httpx.get(base + "/id/source/000_11870afa8f6afaf9.txt", params=[("lines", "1-2"), ("lines", "5")])
+    assert page.status_code == 400 and page.json()["field"] == "lines"

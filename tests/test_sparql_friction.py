@@ -198,6 +198,20 @@ ERRORS = [
         id="unclosed-string",
     ),
     pytest.param("   ", "The query is empty", (1, 1), id="empty"),
+    pytest.param(
+        # BIND at line 2, column 12 assigns ?o (column 22), which the triple pattern before it binds
+        "SELECT * WHERE {\n  ?s ?p ?o BIND(1 AS ?o) }",
+        "BIND at line 2, column 12 assigns ?o, which the group already binds before it",
+        (2, 22),
+        id="bind-to-a-bound-variable",
+    ),
+    pytest.param(
+        # the inner group { ?s ?p ?o } binds ?o for the BIND at line 2, column 16 (?o at column 26)
+        "SELECT * WHERE {\n  { ?s ?p ?o } BIND(1 AS ?o) }",
+        "BIND at line 2, column 16 assigns ?o, which the group already binds before it",
+        (2, 26),
+        id="bind-to-a-variable-an-inner-group-binds",
+    ),
 ]
 
 

@@ -5,14 +5,16 @@ would stop every other request for seconds. Here an answer is compressed at zlib
 worker thread once it is large, and only when it is whole in one message (the routes' answers); a
 streamed answer (a dump file) passes as it is. The response cache inside keeps the plain bodies, so
 one cached answer serves clients with and without gzip; the compressed bodies of answers with an ETag
-(which names one representation of one version) are kept too, in a few MB, so a popular answer is
-compressed once.
+are kept too, in a few MB, by a digest of the plain body (an ETag alone could name bodies that differ by
+a request header such as Host), so a popular answer is compressed once. Only a whole 200 answer is
+compressed: a 206 (a range of a dump) or any other status goes as it is.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 from collections import OrderedDict
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -55,6 +57,10 @@ def accepts_gzip(header: str) -> bool:
     return qualities.get("*", 0.0) > 0
 
 
+def _digest(body: bytes) -> bytes:
+    return hashlib.blake2b(body, digest_size=16).digest()
+
+
 def _compress(body: bytes) -> bytes:
     return gzip.compress(body, compresslevel=6, mtime=0)  # mtime 0: the same answer, the same bytes
 
@@ -64,15 +70,15 @@ class _Packed:
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes, self.size = max_bytes, 0
-        self.entries: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self.entries: OrderedDict[bytes, bytes] = OrderedDict()
 
-    def get(self, key: tuple[str, int]) -> bytes | None:
+    def get(self, key: bytes) -> bytes | None:
         packed = self.entries.get(key)
         if packed is not None:
             self.entries.move_to_end(key)
         return packed
 
-    def put(self, key: tuple[str, int], packed: bytes) -> None:
+    def put(self, key: bytes, packed: bytes) -> None:
         if len(packed) > self.max_bytes // 4 or key in self.entries:
             return
         self.entries[key] = packed
@@ -104,17 +110,19 @@ class Compress:
                 return
             headers = MutableHeaders(raw=list(start["headers"]))
             body = message.get("body", b"")
-            if message.get("more_body", False) or not self._worth_it(headers, body):
+            if message.get("more_body", False) or not self._worth_it(start["status"], headers, body):
                 passing = True  # a streamed or small answer goes as it is
                 headers.add_vary_header("Accept-Encoding")
                 await send({**start, "headers": headers.raw})
                 await send(message)
                 return
-            etag = headers.get("etag")
-            key = (etag, len(body)) if etag else None
+            large = len(body) >= INLINE_SIZE
+            key = None
+            if "etag" in headers:
+                key = await asyncio.to_thread(_digest, body) if large else _digest(body)
             packed = self.kept.get(key) if key else None
             if packed is None:
-                packed = _compress(body) if len(body) < INLINE_SIZE else await asyncio.to_thread(_compress, body)
+                packed = await asyncio.to_thread(_compress, body) if large else _compress(body)
                 if key:
                     self.kept.put(key, packed)
             headers["Content-Encoding"] = "gzip"
@@ -126,7 +134,7 @@ class Compress:
         await self.app(scope, receive, maybe_compressed)
 
     @staticmethod
-    def _worth_it(headers: MutableHeaders, body: bytes) -> bool:
-        if len(body) < MIN_SIZE or "content-encoding" in headers:
+    def _worth_it(status: int, headers: MutableHeaders, body: bytes) -> bool:
+        if status != 200 or len(body) < MIN_SIZE or "content-encoding" in headers or "content-range" in headers:
             return False
         return headers.get("content-type", "").lower().startswith(COMPRESSIBLE)

@@ -111,7 +111,9 @@ def install(app: FastAPI) -> None:
         if exc.file is None and exc.line is not None:  # a position in the field's text (a query's line and column)
             extra |= {"line": exc.line, "column": exc.column}
         retry_after = exc.retry_after or (1 if exc.http_status in (503, 504) else None)
-        headers = {"Retry-After": str(retry_after)} if retry_after else None
+        headers = {"Vary": "Accept"}  # text or a problem document, by Accept
+        if retry_after:
+            headers["Retry-After"] = str(retry_after)
         if prefers_plain_text(request):
             return Response(
                 f"{exc.title}: {exc.problem}\n",

@@ -30,6 +30,8 @@ def parse_accept(header: str | None) -> list[tuple[str, float]]:
                 if quality != quality:  # NaN
                     quality = 0.0
         ranges.append((media, quality, media.count("*"), index))
+    if not ranges:  # only separators (`Accept: ,`): as if no Accept was sent
+        return [("*/*", 1.0)]
     ranges.sort(key=lambda r: (-r[1], r[2], r[3]))
     return [(media, quality) for media, quality, _, _ in ranges]
 

@@ -21,6 +21,7 @@ Both come from the release's own copies (kg.release.published), so they match th
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import OrderedDict, defaultdict
 from pathlib import Path
@@ -80,14 +81,28 @@ async def describe_resource(runtime: Runtime, iri: str, field: str = "path") -> 
 
 
 TURTLE_PREFIXES = ("cap", "id", "skos", "dcterms", "schema", "org", "prov", "xsd", "dcat", "void")
-_DESCRIPTIONS: OrderedDict[Path, list[ox.Triple]] = OrderedDict()  # void.ttl of the last releases served
 
 
-def description(runtime: Runtime) -> list[ox.Triple]:
+class Description:
+    """A release's dataset description (void.ttl), its triples indexed by subject and by object."""
+
+    def __init__(self, triples: list[ox.Triple]) -> None:
+        self.by_subject: defaultdict[Any, list[ox.Triple]] = defaultdict(list)
+        self.by_object: defaultdict[Any, list[ox.Triple]] = defaultdict(list)
+        for triple in triples:
+            self.by_subject[triple.subject].append(triple)
+            self.by_object[triple.object].append(triple)
+
+
+_DESCRIPTIONS: OrderedDict[Path, Description] = OrderedDict()  # those of the last releases served
+
+
+def description(runtime: Runtime) -> Description:
     """The release's dataset description, parsed once per release (the last four kept)."""
     directory = runtime.build_dir
     if directory not in _DESCRIPTIONS:
-        _DESCRIPTIONS[directory] = list(ox.parse(path=str(directory / VOID_FILE), format=ox.RdfFormat.TURTLE))
+        triples = list(ox.parse(path=str(directory / VOID_FILE), format=ox.RdfFormat.TURTLE))
+        _DESCRIPTIONS[directory] = Description(triples)
         while len(_DESCRIPTIONS) > 4:
             _DESCRIPTIONS.popitem(last=False)
     _DESCRIPTIONS.move_to_end(directory)
@@ -97,7 +112,7 @@ def description(runtime: Runtime) -> list[ox.Triple]:
 def description_rows(runtime: Runtime, iri: str) -> list[EncodedTriple]:
     """What the dataset description says about `iri`: its triples (with the blank nodes they lead to, as a
     concise bounded description) and the triples that point at it."""
-    triples = description(runtime)
+    described = description(runtime)
     node = ox.NamedNode(iri)
     chosen: list[ox.Triple] = []
     frontier: list[ox.NamedNode | ox.BlankNode] = [node]
@@ -107,12 +122,11 @@ def description_rows(runtime: Runtime, iri: str) -> list[EncodedTriple]:
         if subject in seen:
             continue
         seen.add(subject)
-        for triple in triples:
-            if triple.subject == subject:
-                chosen.append(triple)
-                if isinstance(triple.object, ox.BlankNode):
-                    frontier.append(triple.object)
-    chosen += [t for t in triples if t.object == node and t.subject != node]
+        for triple in described.by_subject.get(subject, ()):
+            chosen.append(triple)
+            if isinstance(triple.object, ox.BlankNode):
+                frontier.append(triple.object)
+    chosen += [t for t in described.by_object.get(node, ()) if t.subject != node]
     return [
         (encode_term(t.subject), encode_term(t.predicate), encode_term(t.object))  # type: ignore[arg-type]
         for t in chosen
@@ -173,6 +187,8 @@ async def source_text(request: Request, runtime: RuntimeDep, name: str) -> Respo
     lines = path.read_text(encoding="utf-8").split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the newline that ends the last line starts no line of its own
+    if len(request.query_params.getlist("lines")) > 1:
+        return problem(400, "Bad request", "lines= is given more than once: give one range", field="lines")
     wanted = request.query_params.get("lines")
     first, last = 0, -1
     if wanted is not None:
@@ -197,19 +213,34 @@ async def source_text(request: Request, runtime: RuntimeDep, name: str) -> Respo
     values = {(p[1], o[1]) for s, p, o in rows if s[1] == iri}
     title = next((v for p, v in values if p == TITLE), name)
     rights = next((v for p, v in values if p == RIGHTS), None)
-    page = render(
-        "source_text.html",
-        request,
-        runtime,
-        iri=iri,
-        file_name=name,
-        title=title,
-        rights=rights,
-        lines=list(enumerate(lines, start=1)),
-        first=first,
-        last=last,
-    )
-    return cached_response(request, page.encode(), "text/html; charset=utf-8", runtime.version, headers=headers)
+    key = (runtime.build_dir, name, first, last)
+    page = _SOURCE_PAGES.get(key)
+    if page is None:  # the portfolio's page is 650 KB of HTML: written off the event loop, the last few kept
+        page = await asyncio.to_thread(_source_page, request, runtime, iri, name, title, rights, lines, first, last)
+        _SOURCE_PAGES[key] = page
+        while len(_SOURCE_PAGES) > 8:
+            _SOURCE_PAGES.popitem(last=False)
+    _SOURCE_PAGES.move_to_end(key)
+    return cached_response(request, page, "text/html; charset=utf-8", runtime.version, headers=headers)
+
+
+_SOURCE_PAGES: OrderedDict[tuple[Path, str, int, int], bytes] = OrderedDict()
+
+
+def _source_page(
+    request: Request,
+    runtime: Runtime,
+    iri: str,
+    name: str,
+    title: str,
+    rights: str | None,
+    lines: list[str],
+    first: int,
+    last: int,
+) -> bytes:
+    numbered = list(enumerate(lines, start=1))
+    context = {"iri": iri, "file_name": name, "title": title, "rights": rights, "lines": numbered}
+    return render("source_text.html", request, runtime, **context, first=first, last=last).encode()
 
 
 @router.get("/shapes", summary="The SHACL shapes the data is validated with (HTML or RDF by content negotiation)")
@@ -289,7 +320,8 @@ async def instance(request: Request, runtime: RuntimeDep, path: str) -> Response
         return not_found(request, runtime, media_type, f"/id/{path}")
     iri = f"{runtime.ns.id}{path}"
     rows = await describe_resource(runtime, iri)
-    rows += [row for row in description_rows(runtime, iri) if row not in rows]
+    known = {tuple(tuple(term) for term in row) for row in rows}  # terms as tuples, however an engine sent them
+    rows += [row for row in description_rows(runtime, iri) if row not in known]
     if not rows:
         return not_found(request, runtime, media_type, f"/id/{path}")
     if moved := replaced_by(rows, iri, str(runtime.ns.id)):  # an IRI published before slugs transliterated

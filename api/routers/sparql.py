@@ -19,7 +19,7 @@ from kg.engines.protocol import QueryJob
 from kg.errors import KGError, QueryRefused, QuerySyntaxError
 from kg.sparql.diagnose import explain
 from kg.sparql.guard import VERDICTS, check_query, recall_verdict
-from kg.sparql.prefixes import Prefixed, with_prefixes
+from kg.sparql.prefixes import Prefixed, declare_needed
 from kg.sparql.results import GRAPH_FORMATS, GRAPH_NAMES, SELECT_FORMATS, SHORT_NAMES
 
 router = APIRouter(tags=["SPARQL"])
@@ -56,6 +56,9 @@ NEAREST = {
 # The guard's check is linear in the query's length but a query may be long: it runs here, off the event
 # loop, two at a time at most (it holds the GIL while it runs: more threads would only crowd the loop out).
 GUARD = ThreadPoolExecutor(2, thread_name_prefix="sparql-guard")
+# Explaining a malformed query (kg.sparql.diagnose) has its own thread: a client sending malformed queries
+# waits for its explanations, not for the checks every query needs.
+EXPLAIN = ThreadPoolExecutor(1, thread_name_prefix="sparql-explain")
 
 
 class QueryTooLarge(KGError):
@@ -142,7 +145,7 @@ async def _answer(request: Request, runtime: RuntimeDep) -> Response:
     if shape is None:
         check = partial(check_query, query, allowed, dataset_given=dataset_given, predeclared=predeclared)
         shape = await loop.run_in_executor(GUARD, check)
-    prefixed = await loop.run_in_executor(GUARD, with_prefixes, query, predeclared)
+    prefixed = declare_needed(query, predeclared, shape.prefixes)  # the guard found the names: no second pass
     media_type = _result_type(request, shape.form in {"CONSTRUCT", "DESCRIBE"}, override)
     job = QueryJob(
         prefixed.text,
@@ -159,7 +162,8 @@ async def _answer(request: Request, runtime: RuntimeDep) -> Response:
     charset = "; charset=utf-8" if media_type.startswith("text/") else ""
     if request.method == "GET":
         # GET answers depend only on the URL, the negotiated type and the dataset version
-        etag = etag_for(runtime.version, request.url.query, media_type)
+        # the base IRI (relative IRIs in the query resolve against it) may come from the Host header
+        etag = etag_for(runtime.version, request.url.query, media_type, job.base_iri or "")
         caching = {"ETag": etag, "Cache-Control": "public, max-age=300", "Vary": "Accept"}
         if not_modified(request, etag):
             return Response(status_code=304, headers=caching)
@@ -195,7 +199,7 @@ def _result_type(request: Request, graph_form: bool, override: str | None) -> st
 async def _explained(query: str, prefixed: Prefixed, exc: QuerySyntaxError, prefixes: dict[str, str]) -> KGError:
     """The parser's complaint about the text run, in words and at its line and column in the client's text."""
     diagnose = partial(explain, query, exc.problem, shift=prefixed.shift, prefixes=prefixes)
-    found = await asyncio.get_running_loop().run_in_executor(GUARD, diagnose)
+    found = await asyncio.get_running_loop().run_in_executor(EXPLAIN, diagnose)
     return QuerySyntaxError(found.message, field="query", line=found.line, column=found.column)
 
 

@@ -70,6 +70,7 @@ class QueryShape:
 
     form: str  # SELECT | CONSTRUCT | ASK | DESCRIBE
     has_dataset_clause: bool  # FROM or FROM NAMED
+    prefixes: tuple[str, ...] = ()  # the predeclared prefixes it uses without declaring them (kg.sparql.prefixes)
 
 
 def tokens(text: str) -> list[Token]:
@@ -250,7 +251,7 @@ def _inspect(
             text,
             escape.start(),
         )
-    return QueryShape(form or "SELECT", has_dataset_clause)
+    return QueryShape(form or "SELECT", has_dataset_clause, needed(items, predeclared))
 
 
 MAX_NESTING = 200  # Oxigraph's parser recurses: a few thousand nested brackets overflow its stack
@@ -623,3 +624,34 @@ def _outside_strings(text: str, items: list[Token]) -> str:
             pieces += [text[last : token.position], " " * len(token.text)]
             last = token.position + len(token.text)
     return "".join(pieces) + text[last:]
+
+
+# -- the prefixes a query uses and declares (kg.sparql.prefixes adds the predeclared ones it lacks) ------
+
+
+def declared(items: list[Token]) -> set[str]:
+    """The prefix names the query declares itself (PREFIX name: <iri>)."""
+    names = set()
+    for index, token in enumerate(items[:-1]):
+        if token.kind == "word" and token.text.upper() == "PREFIX" and items[index + 1].kind == "pname":
+            names.add(items[index + 1].text.partition(":")[0])
+    return names
+
+
+def used(items: list[Token]) -> list[str]:
+    """The prefix names of the query's prefixed names, in order of first use (declarations left out)."""
+    names: dict[str, None] = {}
+    for index, token in enumerate(items):
+        if token.kind != "pname":
+            continue
+        before = items[index - 1] if index else None
+        if before is not None and before.kind == "word" and before.text.upper() == "PREFIX":
+            continue
+        names.setdefault(token.text.partition(":")[0], None)
+    return list(names)
+
+
+def needed(items: list[Token], prefixes: Mapping[str, str]) -> tuple[str, ...]:
+    """The names of `prefixes` the query uses without declaring them, in order of first use."""
+    own = declared(items)
+    return tuple(name for name in used(items) if name in prefixes and name not in own)

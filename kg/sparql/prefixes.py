@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kg.sparql.guard import Token, tokens
+from kg.sparql.guard import needed, tokens
 
 
 @dataclass(frozen=True)
@@ -25,26 +25,12 @@ class Prefixed:
     added: tuple[str, ...]
 
 
-def declared(items: list[Token]) -> set[str]:
-    """The prefix names the query declares itself (PREFIX name: <iri>)."""
-    names = set()
-    for index, token in enumerate(items[:-1]):
-        if token.kind == "word" and token.text.upper() == "PREFIX" and items[index + 1].kind == "pname":
-            names.add(items[index + 1].text.partition(":")[0])
-    return names
-
-
-def used(items: list[Token]) -> list[str]:
-    """The prefix names of the query's prefixed names, in order of first use (declarations left out)."""
-    names: dict[str, None] = {}
-    for index, token in enumerate(items):
-        if token.kind != "pname":
-            continue
-        before = items[index - 1] if index else None
-        if before is not None and before.kind == "word" and before.text.upper() == "PREFIX":
-            continue
-        names.setdefault(token.text.partition(":")[0], None)
-    return list(names)
+def declare_needed(text: str, prefixes: Mapping[str, str], needed: tuple[str, ...]) -> Prefixed:
+    """`text` after the declarations of the `needed` names (the guard found them: QueryShape.prefixes)."""
+    if not needed:
+        return Prefixed(text, 0, ())
+    header = " ".join(f"PREFIX {name}: <{prefixes[name]}>" for name in needed)
+    return Prefixed(f"{header}\n{text}", 1, needed)
 
 
 def with_prefixes(text: str, prefixes: Mapping[str, str]) -> Prefixed:
@@ -53,13 +39,7 @@ def with_prefixes(text: str, prefixes: Mapping[str, str]) -> Prefixed:
     Linear in the text's length (one pass of the guard's lexer). A name the lexer takes for a prefixed
     name where the parser does not (inside a string, say) only adds a declaration nothing uses.
     """
-    items = tokens(text)
-    own = declared(items)
-    needed = tuple(name for name in used(items) if name in prefixes and name not in own)
-    if not needed:
-        return Prefixed(text, 0, ())
-    header = " ".join(f"PREFIX {name}: <{prefixes[name]}>" for name in needed)
-    return Prefixed(f"{header}\n{text}", 1, needed)
+    return declare_needed(text, prefixes, needed(tokens(text), prefixes))
 
 
 def declarations(prefixes: Mapping[str, str]) -> str:
