@@ -64,12 +64,14 @@ def _jobs(built: Built) -> list[tuple[str, QueryJob]]:
     values = {
         "subcategory": sorted({r["n"] for r in rows("SELECT ?n { ?s a cap:ProblemStatement ; skos:notation ?n }")}),
         "country": ["AT", "DK", "EU", "FI", "GR", "NL", "PT", "SE", "XX"],
-        "material": sorted({r["m"] for r in rows("SELECT ?m { ?m a cap:LearningMaterial }")})[:12],
+        "material": sorted({r["m"] for r in rows("SELECT ?m { ?m a cap:LearningMaterial }")})[:12]
+        # and materials the text relates to others (data/curation/relations.yaml), for material_relations
+        + sorted({r["m"] for r in rows("SELECT ?m { [] cap:relationSubject ?m . ?m a cap:LearningMaterial }")})[:6],
         "organisation": sorted({r["o"] for r in rows("SELECT ?o { ?o a org:Organization }")})[:12],
     }
     jobs = []
     for name, query in REGISTRY.named.items():
-        if not query.parameters:
+        if all(not parameter.required for parameter in query.parameters):  # asked without any parameter too
             jobs.append((name, QueryJob(query.text, select_format="rows")))
         for parameter in query.parameters:
             for value in values[parameter.name]:
@@ -87,15 +89,25 @@ def _jobs(built: Built) -> list[tuple[str, QueryJob]]:
     for key, text in sorted(REGISTRY.texts.items()):
         if key.startswith(("catalogue/", "examples/")):
             jobs.append((key, QueryJob(text, select_format="rows")))
+    # each query of the pages with the subjects it is asked about (linked/ontology binds none: the whole graph)
+    cap, ids = "https://w3id.org/capacities/lp/ontology#", "https://w3id.org/capacities/lp/id/"
+    subjects = {
+        "resource": [*values["material"][:4], ids + "challenge/4.4", ids + "persona/maria", cap + "LearningMaterial"],
+        "persona": [ids + "persona/maria", ids + "persona/kemal"],
+        "subcategory": [ids + "challenge/4.4", ids + "challenge/1.1"],
+        "ontology": [cap + "LearningMaterial"],
+    }
     for name, text in REGISTRY.folder("linked").items():
-        for subject in values["material"][:4] + [
-            "https://w3id.org/capacities/lp/id/challenge/4.4",
-            "https://w3id.org/capacities/lp/id/persona/maria",
-        ]:
+        for subject in subjects[name]:
             jobs.append(
                 (
                     f"{name}({subject})",
-                    QueryJob(text, graph_format="triples", substitutions={"s": encode_term(ox.NamedNode(subject))}),
+                    QueryJob(  # SELECTs (pages' parts) as rows, CONSTRUCTs as triples: both compared
+                        text,
+                        select_format="rows",
+                        graph_format="triples",
+                        substitutions={"s": encode_term(ox.NamedNode(subject))},
+                    ),
                 )
             )
     return jobs
