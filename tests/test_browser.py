@@ -167,6 +167,35 @@ def test_sparql_editor_shows_an_error_in_words_at_its_line(browser: webdriver.Ch
     assert len(marked) == 1 and "foo:bar" in marked[0].text
 
 
+GREEK_MOC = "<https://w3id.org/capacities/lp/id/material/greek-moc>"
+
+
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        # a CONSTRUCT, its prefixes left to the endpoint: the triples, with the card's title (lines 560-572)
+        (
+            f"CONSTRUCT {{ ?m dcterms:title ?t }} WHERE {{ BIND({GREEK_MOC} AS ?m) ?m dcterms:title ?t }}",
+            "Memorandum of Cooperation (MoC)",
+        ),
+        (f"DESCRIBE {GREEK_MOC}", "id:material/greek-moc"),  # its triples, the subject named short
+        (f"ASK {{ {GREEK_MOC} a cap:LearningMaterial }}", "True"),
+    ],
+    ids=["construct", "describe", "ask"],
+)
+def test_yasgui_with_its_defaults_runs_every_query_form(
+    browser: webdriver.Chrome, server: str, query: str, shown: str
+) -> None:
+    """YASGUI as bundled, with its own request settings (method and Accept per query form): no 406, no error."""
+    browser.get(server + "/editor")
+    WebDriverWait(browser, 20).until(lambda b: b.execute_script("return !!window.capacitiesEditor"))
+    browser.execute_script(
+        "const tab = window.capacitiesEditor.getTab(); tab.getYasqe().setValue(arguments[0]); tab.query();", query
+    )
+    WebDriverWait(browser, 30).until(lambda b: shown in b.find_element(By.ID, "yasgui").text)
+    assert not browser.find_element(By.ID, "query-error").is_displayed()
+
+
 def test_readable_on_a_phone_and_by_keyboard(browser: webdriver.Chrome, server: str) -> None:
     from selenium.webdriver.common.keys import Keys
 
