@@ -18,7 +18,7 @@ from api.plumbing.fairness import FairShare
 from api.plumbing.head import HeadAsGet
 from api.plumbing.limits import BodySizeLimit
 from api.plumbing.runtime import Service
-from api.routers import linked_data, named_queries, pages, resources, service, sparql, vocabulary
+from api.routers import api_docs, linked_data, named_queries, pages, resources, service, sparql, vocabulary
 from api.views import STATIC_DIR
 from kg import __version__
 from kg.namespaces import ProjectNamespaces
@@ -50,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="The CapaCITIES Learning Portfolio as linked data: a read-only SPARQL 1.1 endpoint at /sparql, "
         "named queries under /api/queries and portfolio resources under /api.",
         lifespan=lifespan,
+        docs_url=None,  # api.routers.api_docs serves /docs and /redoc with their files from here, not a CDN
+        redoc_url=None,
     )
     errors.install(app)
     # the last added middleware is the outermost: the response cache answers hits before anything else
@@ -77,8 +79,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(resources.router)
     app.include_router(vocabulary.router)
     app.include_router(service.router)
+    app.include_router(api_docs.router)
     app.include_router(linked_data.router)
     app.include_router(pages.router)
+    app.mount(api_docs.ASSETS_URL, StaticFiles(directory=api_docs.ASSETS), name="apidocs")  # before /static
     app.mount("/static", StaticFiles(directory=Path(STATIC_DIR)), name="static")
     return app
 

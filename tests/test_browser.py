@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -194,6 +195,36 @@ def test_yasgui_with_its_defaults_runs_every_query_form(
     )
     WebDriverWait(browser, 30).until(lambda b: shown in b.find_element(By.ID, "yasgui").text)
     assert not browser.find_element(By.ID, "query-error").is_displayed()
+
+
+@pytest.mark.parametrize(
+    ("path", "rendered"),
+    [("/docs", ".opblock-summary-path"), ("/redoc", "[data-section-id]")],
+    ids=["swagger-ui", "redoc"],
+)
+def test_api_docs_render_with_nothing_from_outside(
+    browser: webdriver.Chrome, server: str, path: str, rendered: str
+) -> None:
+    """Swagger UI and ReDoc come with the project: the operations appear, and every file came from this server."""
+    browser.get(server + path)
+    WebDriverWait(browser, 30).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, rendered)) > 5)
+    assert "/api/materials" in browser.find_element(By.TAG_NAME, "body").text
+    shot(browser, "11-api-docs-" + path.strip("/"))
+    entries = browser.execute_script(
+        "return performance.getEntriesByType('resource')"
+        ".map(e => [e.name, e.responseStatus || 0, e.decodedBodySize || 0])"
+    )
+    local = [name for name, _, _ in entries if name.startswith(server + "/")]
+    assert any(name.endswith(".js") for name in local) and any("openapi.json" in name for name in local)
+    # ReDoc's bundle asks for its logo at cdn.redoc.ly: the page's Content-Security-Policy stops it (nothing
+    # came back); no other outside address is even asked for
+    elsewhere = [(name, status, size) for name, status, size in entries if not name.startswith(server + "/")]
+    assert all(
+        name == "https://cdn.redoc.ly/redoc/logo-mini.svg" and (status, size) == (0, 0)
+        for name, status, size in elsewhere
+    ), elsewhere
+    policy = httpx.get(server + path).headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "img-src 'self' data:" in policy
 
 
 def test_readable_on_a_phone_and_by_keyboard(browser: webdriver.Chrome, server: str) -> None:
