@@ -382,6 +382,11 @@ def test_the_vocabulary_is_served_at_its_namespace_document(answers: Answers) ->
     page = httpx.get(answers.base + "/api", headers={"Accept": "text/html"}, timeout=30)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "api:subcategoryCount" in page.text and 'lang="en"' in page.text
+    # the page opens with the API's index: its entry points, linked where they take no path parameter
+    for route in ("/api/materials", "/api/categories", "/api/hashtags", "/api/queries"):
+        assert f'<a href="{route}"><code>{route}</code></a>' in page.text
+    assert "<code>/api/materials/{material_id}</code>" in page.text  # a path parameter: shown, not linked
+    assert 'href="/docs"' in page.text and 'href="/redoc"' in page.text
     # every term has a label and a comment, every property a range
     for term in set(vocabulary.subjects(RDF.type, RDF.Property)) | set(vocabulary.subjects(RDF.type, RDFS.Class)):
         assert vocabulary.value(term, RDFS.label) and vocabulary.value(term, RDFS.comment), term

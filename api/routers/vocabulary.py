@@ -85,6 +85,16 @@ def _terms(graph: Graph, kind: URIRef, ns: ProjectNamespaces) -> list[dict[str, 
     )
 
 
+def _entry_points(request: Request) -> list[dict[str, object]]:
+    """The API's GET operations with their summaries, as its OpenAPI description lists them."""
+    paths = request.app.openapi().get("paths", {})
+    return [
+        {"path": path, "summary": operations["get"].get("summary", ""), "link": "{" not in path}
+        for path, operations in sorted(paths.items())
+        if path.startswith("/api/") and "get" in operations
+    ]
+
+
 @router.get("/api", summary="The API's vocabulary (api:): a page for people, Turtle or JSON-LD for machines")
 async def api_vocabulary(request: Request, runtime: RuntimeDep) -> Response:
     single_values(request.query_params.multi_items(), GLOBAL_PARAMETERS, where="/api")
@@ -97,6 +107,7 @@ async def api_vocabulary(request: Request, runtime: RuntimeDep) -> Response:
             request,
             runtime,
             namespace=str(runtime.ns.api),
+            entry_points=_entry_points(request),
             classes=_terms(graph, RDFS.Class, runtime.ns),
             properties=_terms(graph, RDF.Property, runtime.ns),
         ).encode()
