@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from api.plumbing.runtime import Runtime, field_text
 from api.views.kinds import Facts
-from api.views.kinds.shared import by_kind, linked_rows, lines, place_path, source_link, unique_links
+from api.views.kinds.shared import by_kind, lines, linked_rows, place_path, source_link, unique_links
 from api.views.render import local
 
 CLASSES = ("cap:LearningMaterial",)
