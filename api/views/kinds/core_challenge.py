@@ -19,7 +19,9 @@ async def context(runtime: Runtime, facts: Facts) -> dict[str, object]:
     parts = by_kind(await linked_rows(runtime, "core_challenge", facts.iri))
     materials: dict[str, list[dict]] = defaultdict(list)
     for row in parts["card"]:
-        materials[row["notation"]].append({"path": local(runtime, row["link"]), "label": row["text"], "type": row["extra"]})
+        materials[row["notation"]].append(
+            {"path": local(runtime, row["link"]), "label": row["text"], "type": row["extra"]}
+        )
     subcategories = [
         {
             "path": local(runtime, row["link"]),

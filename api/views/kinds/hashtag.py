@@ -15,7 +15,8 @@ async def context(runtime: Runtime, facts: Facts) -> dict[str, object]:
     parts = by_kind(await linked_rows(runtime, "hashtag", facts.iri))
     subcategories = unique_links(runtime, parts["subcategory"])
     related = [
-        r | {"kind": "term" if "/glossary/" in r["path"] else "hashtag"} for r in unique_links(runtime, parts["related"])
+        r | {"kind": "term" if "/glossary/" in r["path"] else "hashtag"}
+        for r in unique_links(runtime, parts["related"])
     ]
     return {
         "subcategories": subcategories,
