@@ -96,6 +96,10 @@ def _jobs(built: Built) -> list[tuple[str, QueryJob]]:
         "persona": [ids + "persona/maria", ids + "persona/kemal"],
         "subcategory": [ids + "challenge/4.4", ids + "challenge/1.1"],
         "ontology": [cap + "LearningMaterial"],
+        "material_summary": [*values["material"][:2], ids + "material/greek-moc"],
+        "core_challenge": [ids + "challenge/01", ids + "challenge/05"],
+        "deep_dive": [ids + "deep-dive/01", ids + "deep-dive/04"],
+        "hashtag": [ids + "hashtag/ppp", ids + "hashtag/bottomup"],
     }
     for name, text in REGISTRY.folder("linked").items():
         for subject in subjects[name]:

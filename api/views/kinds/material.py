@@ -1,10 +1,12 @@
-"""The page of a learning material: where it appears, and its cards side by side."""
+"""The page of a learning material: a summary of where it appears, then its cards side by side, each text once."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from api.plumbing.runtime import Runtime, field_text
 from api.views.kinds import Facts
-from api.views.kinds.shared import lines
+from api.views.kinds.shared import by_kind, lines, linked_rows, place_path, source_link, unique_links
 from api.views.render import local
 
 CLASSES = ("cap:LearningMaterial",)
@@ -23,15 +25,102 @@ INVERSE_LABELS = {
 }
 
 
+# what a card prints, in the order a card shows it: (field of material_cards, heading, how it is shown)
+CARD_FIELDS = (
+    ("type_label", "Type", "text"),
+    ("title_as_printed", "Title as printed", "text"),
+    ("country_as_printed", "Country as printed", "text"),
+    ("year_as_printed", "Year as printed", "text"),
+    ("description", "Description", "text"),
+    ("key_features", "Key features", "list"),
+    ("partners", "National partners", "links"),
+    ("links", "Learn more (link labels; the targets are not in the source text)", "list"),
+)
+
+
 async def context(runtime: Runtime, facts: Facts) -> dict[str, object]:
     iri = facts.iri
+    parts = by_kind(await linked_rows(runtime, "material_summary", iri))
+    subcategories = unique_links(runtime, parts["subcategory"])
+    summary = {
+        "challenges": unique_links(runtime, parts["challenge"]),
+        "subcategories": subcategories,
+        "places": unique_links(runtime, parts["place"], path=place_path),
+        "years": sorted({row["text"] for row in parts["year"]}),
+        "partners": sorted(unique_links(runtime, parts["partner"]), key=lambda p: p["label"].casefold()),
+        "types": sorted({row["text"] for row in parts["type"]}),
+        "hashtags": sorted(unique_links(runtime, parts["hashtag"]), key=lambda p: p["label"].casefold()),
+    }
     cards = await runtime.rows("material_cards", {"material": iri})
-    for card in cards:
-        card["path"] = local(runtime, field_text(card, "card"))
     related = await runtime.rows("related_materials", {"material": iri})
     for row in related:
         row["path"] = local(runtime, field_text(row, "related"))
-    return {"cards": cards, "related": related[:8], **await _text_relations(runtime, iri)}
+    shared, compared = compare_cards(runtime, facts.title, cards, parts, {s["extra"]: s for s in subcategories})
+    return {
+        "summary": summary,
+        "shared": shared,
+        "cards": compared,
+        "related": related[:8],
+        **await _text_relations(runtime, iri),
+    }
+
+
+def compare_cards(
+    runtime: Runtime, title: str, cards: list[dict], parts: dict[str, list[dict]], subcategories: dict[str, dict]
+) -> tuple[list[dict], list[dict]]:
+    """What every card prints alike (shown once), and per card only what differs from the others.
+
+    A value one card shares with an earlier card (but not with all) is not repeated: the later card says
+    which card printed it first."""
+    partners: dict[str, list[dict]] = defaultdict(list)
+    for row in parts["partner"]:
+        partners[row["card"]].append({"path": local(runtime, row["link"]), "label": row["text"]})
+    sources = {row["card"]: source_link(runtime, row["text"]) for row in parts["locator"]}
+    values: list[dict[str, object]] = []
+    for card in cards:
+        own = {name: card.get(name) or None for name, _, _ in CARD_FIELDS}
+        unique = {p["path"]: p for p in partners.get(card["card"], [])}
+        own["partners"] = sorted(unique.values(), key=lambda p: p["label"].casefold()) or None
+        if own["title_as_printed"] == title:
+            own["title_as_printed"] = None  # the material's own title: nothing to say
+        values.append(own)
+    several = len(cards) > 1
+    shared = []
+    for name, heading, shown in CARD_FIELDS:
+        first = values[0][name] if values else None
+        if several and first and all(v[name] == first for v in values):
+            shared.append({"heading": heading, "shown": shown, "value": first})
+            for v in values:
+                v[name] = None
+    compared = []
+    for index, card in enumerate(cards):
+        notation = card["subcategory"]
+        sub = subcategories.get(notation, {"path": None})
+        fields = []
+        for name, heading, shown in CARD_FIELDS:
+            value = values[index][name]
+            if not value:
+                continue
+            earlier = next((cards[i] for i in range(index) if values[i][name] == value), None)
+            fields.append(
+                {
+                    "heading": heading,
+                    "shown": shown,
+                    "value": value,
+                    "same_as": earlier["subcategory_title"] if earlier else None,
+                }
+            )
+        compared.append(
+            {
+                "title": card["subcategory_title"],
+                "notation": notation,
+                "path": sub["path"],
+                "card_path": local(runtime, card["card"]),
+                "source": sources.get(card["card"]),
+                "fields": fields,
+            }
+        )
+    return shared, compared
 
 
 async def _text_relations(runtime: Runtime, iri: str) -> dict[str, list[dict]]:

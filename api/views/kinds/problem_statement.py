@@ -1,4 +1,5 @@
-"""The page of a problem statement (a subcategory): its description, key challenges, quotes, hashtags, materials."""
+"""The page of a problem statement (a subcategory): its core challenge, description, key challenges, quotes,
+hashtags, lessons learned, the personas' needs it answers, and its materials as cards."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from api.views.render import local
 
 CLASSES = ("cap:ProblemStatement",)
 TEMPLATE = "kinds/problem_statement.html"
+PRIORITY = 1  # over skos:Concept pages
 
 
 async def context(runtime: Runtime, facts: Facts) -> dict[str, object]:
@@ -19,4 +21,10 @@ async def context(runtime: Runtime, facts: Facts) -> dict[str, object]:
         details[detail["kind"]].append(
             detail | {"path": local(runtime, detail["link"]) if detail.get("link") else None}
         )
-    return {"details": details}
+    for card in details["card"]:
+        card["features"] = card["features"].split(" || ") if card.get("features") else []
+    return {
+        "details": details,
+        "notation": facts.one("http://www.w3.org/2004/02/skos/core#notation"),
+        "materials": len({card["link"] for card in details["card"]}),
+    }
