@@ -21,3 +21,19 @@ def lines(first: object, last: object) -> str:
 def link(runtime: Runtime, iri: str, label: str) -> dict[str, str]:
     """A link to a page, as templates take it."""
     return {"path": local(runtime, iri), "label": label}
+
+
+def source_link(runtime: Runtime, locator: str) -> dict[str, str] | None:
+    """A source locator ("…/id/source/FILE#line=after,last", RFC 5147) as a link to the lines on the
+    source text's page, labelled in words: {"path", "label", "first", "last"}."""
+    text, _, span = locator.partition("#line=")
+    after, _, last = span.partition(",")
+    if not (text.startswith(f"{runtime.ns.id}source/") and after.isdigit() and last.isdigit()):
+        return None
+    first = int(after) + 1
+    return {
+        "path": f"{local(runtime, text)}?lines={first}-{last}#line-{first}",
+        "label": lines(first, int(last)),
+        "first": str(first),
+        "last": last,
+    }
