@@ -143,6 +143,17 @@ INVERSE_NAMES = {
 SHOWN = 60  # values per group before "and N more"
 
 
+def capi(runtime: Runtime, name: str) -> str:
+    """A term of the project's ontology under the configured base IRI."""
+    return str(runtime.ns.cap) + name
+
+
+def canonical(runtime: Runtime, predicate: str) -> str:
+    """A predicate with the project's ontology under the default base IRI (the keys of the maps above)."""
+    cap = str(runtime.ns.cap)
+    return CAP + predicate[len(cap) :] if predicate.startswith(cap) else predicate
+
+
 def words(name: str) -> str:
     """A property's local name in words: "listsCity" → "lists city"."""
     local_name = re.split(r"[#/]", name)[-1]
@@ -218,16 +229,19 @@ async def describe(runtime: Runtime, facts: Facts, skip: tuple[str, ...] = ()) -
     names = {**await names_of(runtime, facts), **facts.labels}
 
     def name_of(predicate: str) -> str:
-        return PROPERTY_NAMES.get(predicate) or property_names.get(predicate) or words(predicate)
+        actual = capi(runtime, predicate[len(CAP) :]) if predicate.startswith(CAP) else predicate
+        return PROPERTY_NAMES.get(predicate) or property_names.get(actual) or words(predicate)
 
     hidden = HIDDEN | set(skip)
     groups = []
     for predicate, terms in facts.outgoing.items():
+        predicate = canonical(runtime, predicate)
         if predicate in hidden:
             continue
         groups.append(_group(runtime, name_of(predicate), terms, names, sort=predicate != SCHEMA + "step"))
     pointing = []
     for predicate, terms in facts.incoming.items():
+        predicate = canonical(runtime, predicate)
         if predicate in hidden:
             continue
         heading = INVERSE_NAMES.get(predicate) or f"Named as “{name_of(predicate)}” by"
@@ -235,7 +249,7 @@ async def describe(runtime: Runtime, facts: Facts, skip: tuple[str, ...] = ()) -
     description = [
         text for predicate in DESCRIPTIONS for text in facts.values(predicate) if not text.startswith("http")
     ]
-    sources = [link for locator in facts.values(CAP + "sourceLocator") if (link := source_link(runtime, locator))]
+    sources = [link for locator in facts.values(capi(runtime, "sourceLocator")) if (link := source_link(runtime, locator))]
     return {
         "description": description,
         "sources": sorted(sources, key=lambda s: int(s["first"])),
