@@ -183,7 +183,11 @@ async def country(request: Request, runtime: RuntimeDep, code: str) -> Response:
         group = grouped.get(entry.iri)
         for category in sorted(entry.categories):
             by_category[category].append(
-                {"title": entry.title, "path": local(runtime, entry.iri), "group": group["group_name"] if group else None}
+                {
+                    "title": entry.title,
+                    "path": local(runtime, entry.iri),
+                    "group": group["group_name"] if group else None,
+                }
             )
     challenges = [
         {
@@ -203,7 +207,12 @@ async def country(request: Request, runtime: RuntimeDep, code: str) -> Response:
         if row["country"] == alpha2:
             city = cities.setdefault(
                 field_text(row, "city"),
-                {"name": row["name"], "path": local(runtime, field_text(row, "city")), "roles": [], "mission": row["mission_city"]},
+                {
+                    "name": row["name"],
+                    "path": local(runtime, field_text(row, "city")),
+                    "roles": [],
+                    "mission": row["mission_city"],
+                },
             )
             if row.get("role") and row["role"] not in city["roles"]:
                 city["roles"].append(row["role"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from api.plumbing.runtime import Runtime
 from api.views.kinds import Facts
-from api.views.kinds.generic import capi, CAP, SCHEMA, SKOS, describe, value
+from api.views.kinds.generic import CAP, SCHEMA, SKOS, capi, describe, value
 from api.views.kinds.shared import link, linked_rows
 
 CLASSES = ("cap:City", "cap:MissionCity")
@@ -20,7 +20,10 @@ async def context(runtime: Runtime, facts: Facts) -> dict[str, object]:
         platform = platforms.setdefault(
             row["platform"],
             link(runtime, row["platform"], row["platform_name"])
-            | {"roles": [], "profile": link(runtime, row["profile"], row["profile_title"]) if row.get("profile") else None},
+            | {
+                "roles": [],
+                "profile": link(runtime, row["profile"], row["profile_title"]) if row.get("profile") else None,
+            },
         )
         if row.get("role") and row["role"] not in platform["roles"]:  # type: ignore[operator]
             platform["roles"].append(row["role"])  # type: ignore[attr-defined]
@@ -30,7 +33,10 @@ async def context(runtime: Runtime, facts: Facts) -> dict[str, object]:
             for row in await linked_rows(runtime, "country_platform", term[1]):
                 country_platforms.append(link(runtime, row["platform"], row["platform_name"]))
     materials = sorted(
-        {value(runtime, t, facts.labels)["path"]: value(runtime, t, facts.labels) for t in facts.outgoing.get(capi(runtime, "isNationalPartnerOf"), [])}.values(),
+        {
+            value(runtime, t, facts.labels)["path"]: value(runtime, t, facts.labels)
+            for t in facts.outgoing.get(capi(runtime, "isNationalPartnerOf"), [])
+        }.values(),
         key=lambda v: str(v["label"]).casefold(),
     )
     return {
@@ -42,6 +48,12 @@ async def context(runtime: Runtime, facts: Facts) -> dict[str, object]:
         **await describe(
             runtime,
             facts,
-            skip=(SCHEMA + "containedInPlace", CAP + "isNationalPartnerOf", CAP + "nationalPartner", CAP + "city", SKOS + "prefLabel"),
+            skip=(
+                SCHEMA + "containedInPlace",
+                CAP + "isNationalPartnerOf",
+                CAP + "nationalPartner",
+                CAP + "city",
+                SKOS + "prefLabel",
+            ),
         ),
     }

@@ -43,22 +43,20 @@ async def context(runtime: Runtime, facts: Facts) -> dict[str, object]:
         kind = "event"
     start, end = long_date(facts.one(SCHEMA + "startDate")), long_date(facts.one(SCHEMA + "endDate"))
     printed = facts.one(capi(runtime, "dateAsPrinted"))
-    recordings = [
-        link(runtime, r, facts.label(r)) for r in facts.values(SCHEMA + "recordedIn")
-    ]
+    recordings = [link(runtime, r, facts.label(r)) for r in facts.values(SCHEMA + "recordedIn")]
     recorded_at = [link(runtime, e, facts.label(e)) for e in facts.values(SCHEMA + "recordedAt")]
     materials: dict[str, dict[str, object]] = {}
     for row in await linked_rows(runtime, "event_materials", facts.iri):
         entry = materials.setdefault(
-            row["relation"], link(runtime, row["material"], row["title"]) | {"kind": row["kind_label"], "quotes": []}
+            row["relation"],
+            link(runtime, row["material"], row["title"])
+            | {"kind": row["kind_label"], "outgoing": row["direction"] == "outgoing", "quotes": []},
         )
         where = source_link(runtime, row["locator"]) if row.get("locator") else None
         quote = {"text": row.get("quote"), "path": where["path"], "lines": where["label"]} if where else None
         if quote and row.get("quote") and quote not in entry["quotes"]:  # type: ignore[operator]
             entry["quotes"].append(quote)  # type: ignore[attr-defined]
-    sources = [
-        source_link(runtime, locator) for locator in facts.values(capi(runtime, "sourceLocator"))
-    ]
+    sources = [source_link(runtime, locator) for locator in facts.values(capi(runtime, "sourceLocator"))]
     return {
         "kind_words": kind,
         "start": start,
@@ -89,6 +87,8 @@ async def context(runtime: Runtime, facts: Facts) -> dict[str, object]:
                 PROV + "wasDerivedFrom",
                 CAP + "dateAsPrinted",
                 CAP + "linkLabel",
+                CAP + "relationSubject",
+                CAP + "relationObject",
             ),
         ),
     }

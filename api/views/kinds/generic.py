@@ -249,7 +249,9 @@ async def describe(runtime: Runtime, facts: Facts, skip: tuple[str, ...] = ()) -
     description = [
         text for predicate in DESCRIPTIONS for text in facts.values(predicate) if not text.startswith("http")
     ]
-    sources = [link for locator in facts.values(capi(runtime, "sourceLocator")) if (link := source_link(runtime, locator))]
+    sources = [
+        link for locator in facts.values(capi(runtime, "sourceLocator")) if (link := source_link(runtime, locator))
+    ]
     return {
         "description": description,
         "sources": sorted(sources, key=lambda s: int(s["first"])),

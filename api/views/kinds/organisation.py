@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from api.plumbing.runtime import Runtime, field_text
 from api.views.kinds import Facts
-from api.views.kinds.generic import capi, CAP, ORG, SCHEMA, SKOS, describe, value
+from api.views.kinds.generic import CAP, ORG, SCHEMA, SKOS, describe, value
 from api.views.kinds.shared import link, linked_rows
 from api.views.render import local
 

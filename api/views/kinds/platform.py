@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from api.plumbing.runtime import Runtime
 from api.views.kinds import Facts
-from api.views.kinds.generic import capi, CAP, ORG, SCHEMA, describe, value
+from api.views.kinds.generic import CAP, ORG, SCHEMA, capi, describe, value
 from api.views.kinds.shared import link, linked_rows
 
 CLASSES = ("cap:NationalPlatform",)
@@ -29,7 +29,8 @@ async def cities(runtime: Runtime, iri: str) -> list[dict[str, object]]:
     found: dict[str, dict[str, object]] = {}
     for row in await linked_rows(runtime, "platform_cities", iri):
         city = found.setdefault(
-            row["city"], link(runtime, row["city"], row["name"]) | {"mission": row["mission_city"] == "true", "roles": []}
+            row["city"],
+            link(runtime, row["city"], row["name"]) | {"mission": row["mission_city"] == "true", "roles": []},
         )
         if row.get("role") and row["role"] not in city["roles"]:  # type: ignore[operator]
             city["roles"].append(row["role"])  # type: ignore[attr-defined]
@@ -44,6 +45,8 @@ async def context(runtime: Runtime, facts: Facts) -> dict[str, object]:
         "roles": await members(runtime, facts.iri),
         "cities": await cities(runtime, facts.iri),
         **await describe(
-            runtime, facts, skip=(SCHEMA + "location", CAP + "profileOf", ORG + "organization", CAP + "platform", SCHEMA + "about")
+            runtime,
+            facts,
+            skip=(SCHEMA + "location", CAP + "profileOf", ORG + "organization", CAP + "platform", SCHEMA + "about"),
         ),
     }

@@ -3,11 +3,11 @@ the headings the portfolio prints, the level of formalisation read from them, it
 
 from __future__ import annotations
 
+from api.plumbing.runtime import Runtime
 from api.views.kinds import Facts
-from api.views.kinds.generic import capi, CAP, DCTERMS, PROV, SCHEMA, describe, value
+from api.views.kinds.generic import CAP, DCTERMS, PROV, SCHEMA, capi, describe, value
 from api.views.kinds.platform import cities, members
 from api.views.kinds.shared import link
-from api.plumbing.runtime import Runtime
 
 CLASSES = ("cap:PlatformProfile",)
 TEMPLATE = "kinds/profile.html"
