@@ -100,6 +100,7 @@ def _jobs(built: Built) -> list[tuple[str, QueryJob]]:
         "core_challenge": [ids + "challenge/01", ids + "challenge/05"],
         "deep_dive": [ids + "deep-dive/01", ids + "deep-dive/04"],
         "hashtag": [ids + "hashtag/ppp", ids + "hashtag/bottomup"],
+        "label": [ids + "edition/2026", ids + "material/greek-moc", ids + "source/000_11870afa8f6afaf9.txt"],
     }
     for name, text in REGISTRY.folder("linked").items():
         for subject in subjects[name]:

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from api.plumbing.errors import HTTPProblem
 from api.plumbing.runtime import Runtime, RuntimeDep, field_int, field_text
+from api.views.kinds.shared import linked_rows
 from api.views.render import html, local, not_found, render
 from kg.search.catalogue import Catalogue, Filters
 
@@ -164,17 +165,57 @@ async def country(request: Request, runtime: RuntimeDep, code: str) -> Response:
     if record is None:
         return not_found(request, runtime, "text/html", f"/country/{code}")
     alpha2 = field_text(record, "code")
-    entries, _ = _catalogue(runtime).select(Filters(country=alpha2))
+    country_iri = field_text(record, "country")
+    catalogue = _catalogue(runtime)
+    entries, _ = catalogue.select(Filters(country=alpha2))
+    # the site's counting rule: a material printed for a group of countries ("CapaCITIES Core Countries")
+    # counts for each member of the group, and the page says so
+    grouped = {
+        row["material"]: row
+        for row in await linked_rows(runtime, "country_groups", country_iri)
+        if row["material"] in catalogue.materials
+    }
+    own = {entry.iri for entry in entries}
+    entries = list(entries) + [catalogue.materials[iri] for iri in grouped if iri not in own]
+    names = {field_text(row, "category"): field_text(row, "category_title") for row in await runtime.rows("categories")}
     by_category: dict[str, list[dict]] = defaultdict(list)
     for entry in sorted(entries, key=lambda e: e.title.casefold()):
+        group = grouped.get(entry.iri)
         for category in sorted(entry.categories):
-            by_category[category].append({"title": entry.title, "path": local(runtime, entry.iri)})
-    profile = (await runtime.rows("platform_profile", {"country": alpha2})) if record.get("has_profile") else []
-    cities = [
-        c | {"path": local(runtime, field_text(c, "city"))}
-        for c in await runtime.rows("cities")
-        if c["country"] == alpha2
+            by_category[category].append(
+                {
+                    "title": entry.title,
+                    "path": local(runtime, entry.iri),
+                    "group": group["group_name"] if group else None,
+                }
+            )
+    challenges = [
+        {
+            "notation": category,
+            "name": names.get(category, category),
+            "path": local(runtime, f"{runtime.ns.id}challenge/{category}"),
+            "materials": items,
+            "for_group": sum(1 for m in items if m["group"]),
+        }
+        for category, items in sorted(by_category.items())
     ]
+    group_names = sorted({str(row["group_name"]) for row in grouped.values()})
+    profile = (await runtime.rows("platform_profile", {"country": alpha2})) if record.get("has_profile") else []
+    platforms = await linked_rows(runtime, "country_platform", country_iri)
+    cities: dict[str, dict] = {}
+    for row in await runtime.rows("cities"):
+        if row["country"] == alpha2:
+            city = cities.setdefault(
+                field_text(row, "city"),
+                {
+                    "name": row["name"],
+                    "path": local(runtime, field_text(row, "city")),
+                    "roles": [],
+                    "mission": row["mission_city"],
+                },
+            )
+            if row.get("role") and row["role"] not in city["roles"]:
+                city["roles"].append(row["role"])
     return html(
         request,
         runtime,
@@ -183,9 +224,13 @@ async def country(request: Request, runtime: RuntimeDep, code: str) -> Response:
             request,
             runtime,
             country=record,
-            by_category=sorted(by_category.items()),
+            challenges=challenges,
+            total=len(entries),
+            for_groups=len(grouped),
+            group_names=group_names,
             profile=profile[0] if profile else None,
             profile_path=local(runtime, field_text(profile[0], "profile")) if profile else "",
-            cities=cities,
+            platforms=[{"name": p["platform_name"], "path": local(runtime, p["platform"])} for p in platforms],
+            cities=sorted(cities.values(), key=lambda c: str(c["name"]).casefold()),
         ),
     )

@@ -39,12 +39,18 @@ def place_path(runtime: Runtime, iri: str) -> str:
 
 
 def source_link(runtime: Runtime, locator: str | None) -> dict[str, str] | None:
-    """An RFC 5147 locator (…/id/source/FILE#line=a,b) as a link to the lines on the source text's page."""
+    """A source locator ("…/id/source/FILE#line=after,last", RFC 5147) as a link to the lines on the
+    source text's page, labelled in words: {"path", "label", "first", "last"}."""
     found = LOCATOR.match(locator or "")
-    if not found:
+    if not found or not found["text"].startswith(f"{runtime.ns.id}source/"):
         return None
     first, last = int(found["after"]) + 1, int(found["last"])
-    return {"path": f"{local(runtime, found['text'])}?lines={first}-{last}#line-{first}", "label": lines(first, last)}
+    return {
+        "path": f"{local(runtime, found['text'])}?lines={first}-{last}#line-{first}",
+        "label": lines(first, last),
+        "first": str(first),
+        "last": str(last),
+    }
 
 
 def by_kind(rows: list[dict]) -> dict[str, list[dict]]:
