@@ -3,7 +3,7 @@
 Each module of this package serves one or more classes: it names them in CLASSES (full IRIs, or "cap:Name"
 for the project's ontology), its template in TEMPLATE (under templates/kinds/), and gives the template its
 context with `async def context(runtime, facts) -> dict`. A resource of several served classes gets the page
-of the module with the highest PRIORITY. Anything no module serves gets the generic page (thing.html).
+of the module with the highest PRIORITY. Anything no module serves gets the generic module's page (generic.py).
 Every page ends with the same collapsed "data" section: the RDF statements and the RDF formats.
 """
 
@@ -26,6 +26,7 @@ LABELS = (
     "http://www.w3.org/2000/01/rdf-schema#label",
 )
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+GENERIC = "generic"
 
 
 @dataclass
@@ -92,4 +93,5 @@ KINDS = kinds()
 def kind_of(runtime: Runtime, types: list[str]) -> Kind | None:
     cap = str(runtime.ns.cap)
     matching = [k for k in KINDS if any(_expand(c, cap) in types for c in k.classes)]
-    return max(matching, key=lambda k: k.priority, default=None)
+    fallback = next((k for k in KINDS if k.name == GENERIC), None)  # a class nobody serves: the generic page
+    return max(matching, key=lambda k: k.priority, default=fallback)
