@@ -91,6 +91,7 @@ def _jobs(built: Built) -> list[tuple[str, QueryJob]]:
             jobs.append((key, QueryJob(text, select_format="rows")))
     # each query of the pages with the subjects it is asked about (linked/ontology binds none: the whole graph)
     cap, ids = "https://w3id.org/capacities/lp/ontology#", "https://w3id.org/capacities/lp/id/"
+    eu = "http://publications.europa.eu/resource/authority/country/"
     subjects = {
         "resource": [*values["material"][:4], ids + "challenge/4.4", ids + "persona/maria", cap + "LearningMaterial"],
         "persona": [ids + "persona/maria", ids + "persona/kemal"],
@@ -101,6 +102,18 @@ def _jobs(built: Built) -> list[tuple[str, QueryJob]]:
         "deep_dive": [ids + "deep-dive/01", ids + "deep-dive/04"],
         "hashtag": [ids + "hashtag/ppp", ids + "hashtag/bottomup"],
         "label": [ids + "edition/2026", ids + "material/greek-moc", ids + "source/000_11870afa8f6afaf9.txt"],
+        "city": [ids + "city/graz", ids + "city/lodz"],
+        "country_groups": [eu + "ROU", eu + "AUT"],
+        "country_platform": [eu + "ROU", eu + "SWE"],
+        "event_materials": [
+            ids + "event/recorded/first-capacity-building-workshop-on-how-to-develop-a-climate-city-contract",
+            ids + "recording/viable-cities-good-examples-from-climate-neutral-cities-2030",
+        ],
+        "names": [ids + "org/vinnova", ids + "platform/at"],
+        "organisation_changes": [ids + "org/bmimi", ids + "org/bmk"],
+        "platform_cities": [ids + "platform/at", ids + "profile/2026/tr"],
+        "platform_members": [ids + "platform/se", ids + "platform/tr"],
+        "property_labels": [ids + "org/vinnova", ids + "role/regional-level-actor"],
     }
     for name, text in REGISTRY.folder("linked").items():
         for subject in subjects[name]:
