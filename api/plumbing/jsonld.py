@@ -263,6 +263,7 @@ COUNTRY = Shape(  # no rdf:type: a country, or the EU (the authority's EUR)
         "name": PREF_LABEL_EN,
         "wikidata": Term("skos:exactMatch", "@id"),
         "materials": MATERIAL_COUNT,
+        "via_group": Term("api:groupMaterialCount"),
         "has_profile": Term("api:hasPlatformProfile"),
     },
 )

@@ -9,9 +9,11 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 
 from api.plumbing.errors import HTTPProblem
 from api.plumbing.runtime import Runtime, RuntimeDep, field_int, field_text
+from api.views import charts
 from api.views.kinds.shared import linked_rows
 from api.views.render import html, local, not_found, render
 from kg.search.catalogue import Catalogue, Filters
@@ -25,21 +27,92 @@ def _catalogue(runtime: Runtime) -> Catalogue:
     return runtime.catalogue
 
 
-@router.get("/")
-async def home(request: Request, runtime: RuntimeDep) -> Response:
+def _group_note(rows: list[dict]) -> str:
+    """Words for the country-group rule, from the largest via_group count (1 material in this edition)."""
+    n = max((field_int(r, "via_group") for r in rows), default=0)
+    if not n:
+        return ""
+    return "A material printed for the CapaCITIES Core Countries counts for each of the 15: the counts " + (
+        "include 1 such material." if n == 1 else f"include {n} such materials."
+    )
+
+
+def _challenges(rows: list[dict], per_category: dict[str, int]) -> list[dict]:
     categories: dict[str, dict] = {}
-    for row in await runtime.rows("categories"):
+    for row in rows:
         category = categories.setdefault(
             field_text(row, "category"),
             {"notation": row["category"], "title": row["category_title"], "subcategories": []},
         )
         category["subcategories"].append(row)
-    for category in categories.values():
-        category["cards"] = sum(s["cards"] for s in category["subcategories"])
-    catalogue = runtime.catalogue
-    counts = {"materials": len(catalogue.materials) if catalogue else 0, "triples": sum(runtime.graphs.values())}
+    for notation, category in categories.items():
+        category["cards"] = sum(field_int(s, "cards") for s in category["subcategories"])
+        category["materials"] = per_category.get(notation, 0)
+    return list(categories.values())
+
+
+def _overview(runtime: Runtime, challenges: list[dict]) -> tuple[Markup, Markup]:
+    """The charts of materials per core challenge and per year."""
+    entries = list(runtime.catalogue.materials.values()) if runtime.catalogue else []
+    years = Catalogue.facets(entries)["year"]
+    undated = sum(1 for e in entries if not e.years)
+    by_challenge = charts.bar_chart(
+        "chart-challenges",
+        [charts.Bar(c["title"], c["materials"], f"/id/challenge/{c['notation']}") for c in challenges],
+        "Learning materials per core challenge (a material printed under several challenges counts for each)",
+        ("Core challenge", "Materials"),
+    )
+    by_year = charts.bar_chart(
+        "chart-years",
+        [charts.Bar(year, count, f"/search?year={year}") for year, count in sorted(years.items())],
+        f"Learning materials per year of publication ({undated} materials give no year)",
+        ("Year", "Materials"),
+    )
+    return by_challenge, by_year
+
+
+async def _country_rows(runtime: Runtime) -> list[dict]:
+    return sorted(await runtime.rows("countries"), key=lambda r: (-field_int(r, "materials"), field_text(r, "name")))
+
+
+def _map(rows: list[dict], ident: str) -> Markup:
+    eu = next((r for r in rows if r["code"] == "EU"), None)
+    note = _group_note(rows)
+    if eu:
+        note += f" {field_int(eu, 'materials')} materials concern the European Union as a whole (not drawn)."
+    return charts.country_map(ident, [r for r in rows if r["code"] != "EU"], "Learning materials per country", note)
+
+
+@router.get("/")
+async def home(request: Request, runtime: RuntimeDep) -> Response:
+    entries = list(runtime.catalogue.materials.values()) if runtime.catalogue else []
+    per_category = Catalogue.facets(entries)["category"]
+    challenges = _challenges(await runtime.rows("categories"), per_category)
+    by_challenge, by_year = _overview(runtime, challenges)
+    rows = await _country_rows(runtime)
+    tags = sorted(
+        await runtime.rows("hashtags"), key=lambda r: (-field_int(r, "subcategories"), field_text(r, "label"))
+    )
+    top_tags = [t | {"path": local(runtime, field_text(t, "hashtag"))} for t in tags[:12]]
+    personas = [p | {"path": local(runtime, field_text(p, "persona"))} for p in await runtime.rows("personas")]
+    reused = await runtime.rows("materials_reused_across_categories")
     return html(
-        request, runtime, render("home.html", request, runtime, categories=list(categories.values()), counts=counts)
+        request,
+        runtime,
+        render(
+            "home.html",
+            request,
+            runtime,
+            challenges=challenges,
+            materials=len(entries),
+            country_map=_map(rows, "home-map"),
+            countries=len([r for r in rows if field_int(r, "materials") and r["code"] != "EU"]),
+            by_challenge=by_challenge,
+            by_year=by_year,
+            tags=top_tags,
+            personas=personas,
+            reused=len(reused),
+        ),
     )
 
 
@@ -112,11 +185,14 @@ async def hashtags(request: Request, runtime: RuntimeDep) -> Response:
 
 @router.get("/reused")
 async def reused(request: Request, runtime: RuntimeDep) -> Response:
+    titles = {field_text(r, "category"): field_text(r, "category_title") for r in await runtime.rows("categories")}
     rows = await runtime.rows("materials_reused_across_categories")
     for row in rows:
         row["path"] = local(runtime, field_text(row, "material"))
+        row["challenges"] = [(c, titles.get(c, c)) for c in row["categories"]]
     matrix_rows = await runtime.rows("countries_by_category")
-    countries = sorted({field_text(r, "country") for r in matrix_rows})
+    names = {field_text(r, "code"): field_text(r, "name") for r in await runtime.rows("countries")}
+    countries = sorted({field_text(r, "country") for r in matrix_rows}, key=lambda c: names.get(c, c))
     cells = {(r["country"], r["category"]): field_int(r, "materials") for r in matrix_rows}
     peak = max(cells.values(), default=1)
     return html(
@@ -127,10 +203,11 @@ async def reused(request: Request, runtime: RuntimeDep) -> Response:
             request,
             runtime,
             rows=rows,
-            countries=countries,
-            categories=["01", "02", "03", "04", "05", "06"],
+            countries=[(c, names.get(c, c)) for c in countries],
+            categories=sorted(titles.items()),
             cells=cells,
             peak=peak,
+            steps=[(n, charts.colour(n)) for n in (1, 2, 4, 6, 9)],
         ),
     )
 
@@ -152,8 +229,19 @@ async def editor(request: Request, runtime: RuntimeDep) -> Response:
 
 @router.get("/countries")
 async def countries(request: Request, runtime: RuntimeDep) -> Response:
-    rows = sorted(await runtime.rows("countries"), key=lambda r: (-field_int(r, "materials"), field_text(r, "name")))
-    return html(request, runtime, render("countries.html", request, runtime, rows=rows))
+    rows = await _country_rows(runtime)
+    return html(
+        request,
+        runtime,
+        render(
+            "countries.html",
+            request,
+            runtime,
+            rows=rows,
+            country_map=_map(rows, "countries-map"),
+            note=_group_note(rows),
+        ),
+    )
 
 
 @router.get("/country/{code}")
