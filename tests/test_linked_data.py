@@ -3,9 +3,8 @@ describes itself, dumps download with their checksums, and the pages are valid, 
 
 from __future__ import annotations
 
-import re
-
 import hashlib
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from html.parser import HTMLParser
