@@ -303,11 +303,18 @@ PROFILE = Shape(
     },
 )
 
+MATERIAL_IN_COUNTRY = Shape(
+    id="material",
+    type="cap:LearningMaterial",
+    fields={"title": TITLE, "counted_through": Term("api:countedThroughGroup")},
+)
+
 COUNTRY_DETAIL = Shape(
     id="country",
     fields={k: v for k, v in COUNTRY.fields.items() if k != "materials"},
     nested={
-        "materials": (Term("dcterms:spatial", "@id", reverse=True), MATERIAL_LINK),
+        # not dcterms:spatial: a material printed for a group of countries counts for each member without naming it
+        "materials": (Term("api:countsMaterial", "@id"), MATERIAL_IN_COUNTRY),
         "platform_profile": (Term("dcterms:spatial", "@id", reverse=True), PROFILE),
     },
 )
@@ -389,7 +396,7 @@ ROWS: dict[str, Shape] = {
     "hashtags_not_in_index": Shape(type="api:HashtagLabel", fields={"label": Term("api:hashtagLabel")}),
     "index_hashtags_unused": Shape(type="api:HashtagLabel", fields={"label": Term("api:hashtagLabel")}),
     "material_cards": CARD,
-    "materials_in_country": MATERIAL_LINK,
+    "materials_in_country": MATERIAL_IN_COUNTRY,
     "materials_in_subcategory": Shape(
         id="material",
         type="cap:LearningMaterial",

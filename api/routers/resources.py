@@ -252,7 +252,10 @@ async def country(request: Request, runtime: RuntimeDep, code: str) -> Response:
         profile = await runtime.rows("platform_profile", {"country": code})
         return {
             **known[code],
-            "materials": [{"material": m["material"], "title": m["title"]} for m in materials],
+            "materials": [
+                {"material": m["material"], "title": m["title"], "counted_through": m.get("counted_through")}
+                for m in materials
+            ],
             "platform_profile": profile[0] if profile else None,
         }
 
