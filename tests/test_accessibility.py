@@ -346,7 +346,7 @@ def _check(browser: webdriver.Chrome, site: Site, axe_source: str, path: str, si
     failures: list[str] = []
     found: dict[str, Any] = {"path": path, "size": size}
     status = httpx.get(site.base + path, headers={"Accept": "text/html"}).status_code
-    if status != 200:
+    if status != (404 if shot == "not-found" else 200):
         return [f"answers {status} to a browser, not a page"]
     _size(browser, size)
     browser.get(site.base + path)
@@ -400,6 +400,7 @@ def _run(browser: webdriver.Chrome, site: Site, axe_source: str, path: str, size
     key = (path, size)
     if key not in site.results:
         site.results[key] = _check(browser, site, axe_source, path, size, shot)
+        site.report.setdefault(f"{shot}-{size}", {"path": path, "size": size})["failures"] = site.results[key]
     failures = site.results[key]
     assert not failures, f"{path} at {size} size:\n  " + "\n  ".join(failures)
 
