@@ -64,6 +64,7 @@ NAMESPACES = {"cap": CAP, "schema": SCHEMA, "org": ORG}
 
 SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
 FAILING_IMPACTS = ("serious", "critical")
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"  # what Chromium asks for
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 # The site's own pages: (test id, path). None: the path is found on the running site (see _fixed_path).
@@ -221,11 +222,11 @@ SELECT DISTINCT ?s ?class WHERE {{
 @dataclass
 class Site:
     base: str
-    types: dict[str, set[str]]  # instance IRI -> its classes (short names), from /sparql
-    class_pages: dict[str, str] = field(default_factory=dict)  # short class name -> the instance IRI shown
+    types: dict[str, set[str]] = field(repr=False)  # instance IRI -> its classes (short names), from /sparql
+    class_pages: dict[str, str] = field(default_factory=dict, repr=False)  # short class name -> the instance IRI shown
     source_path: str = ""  # the shortest source text, a range of its lines highlighted
-    results: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (path, size) -> failures
-    report: dict[str, Any] = field(default_factory=dict)
+    results: dict[tuple[str, str], list[str]] = field(default_factory=dict, repr=False)  # (path, size) -> failures
+    report: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @pytest.fixture(scope="module")
@@ -345,7 +346,7 @@ def _check(browser: webdriver.Chrome, site: Site, axe_source: str, path: str, si
     """Load `path` at `size` and return what is wrong, in words (empty: nothing)."""
     failures: list[str] = []
     found: dict[str, Any] = {"path": path, "size": size}
-    status = httpx.get(site.base + path, headers={"Accept": "text/html"}).status_code
+    status = httpx.get(site.base + path, headers={"Accept": BROWSER_ACCEPT}).status_code
     if status != (404 if shot == "not-found" else 200):
         return [f"answers {status} to a browser, not a page"]
     _size(browser, size)
