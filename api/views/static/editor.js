@@ -20,6 +20,7 @@
     listPrefixes(terms.prefixes);
     registerCompleters(terms);
     Yasgui.Yasr.defaults.errorRenderers = [renderProblem];
+    Yasqe.defaults.lineWrapping = true; // long lines wrap: no sideways scrolling on a phone
     yasgui = new Yasgui(document.getElementById("yasgui"), {
       requestConfig: { endpoint: window.location.origin + "/sparql", method: "POST" },
       copyEndpointOnNewTab: false,
@@ -36,8 +37,29 @@
       tab().query();
     });
     yasgui.on("queryBefore", clearProblem);
+    accessible();
+    new MutationObserver(accessible).observe(document.getElementById("yasgui"), { childList: true, subtree: true });
     window.capacitiesEditor = yasgui;
     window.capacitiesTerms = terms;
+  }
+
+  // YASGUI's controls as a screen reader needs them (WCAG 1.3.1, 4.1.2): the query box and the endpoint box
+  // named, its scrolling box reachable, and its tab list holding tabs only (YASGUI puts its "add a tab" button inside it)
+  function accessible() {
+    const root = document.getElementById("yasgui");
+    root.querySelectorAll("textarea:not([aria-label])").forEach((box) => box.setAttribute("aria-label", "SPARQL query"));
+    root
+      .querySelectorAll("input.autocomplete:not([aria-label])")
+      .forEach((box) => box.setAttribute("aria-label", "SPARQL endpoint"));
+    // the query's scrolling box can be reached by Tab and scrolled with the arrow keys (WCAG 2.1.1)
+    root.querySelectorAll(".CodeMirror-scroll:not([role=region])").forEach((box) => {
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", "SPARQL query (scrolls)");
+    });
+    root.querySelectorAll("[role=tablist] > * > button.addTab").forEach((button) => {
+      button.parentElement.parentElement.after(button.parentElement);
+    });
   }
 
   // YASQE's syntax check flags a prefix the query does not declare: the endpoint declares these.
