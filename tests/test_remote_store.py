@@ -185,7 +185,7 @@ def test_every_query_gives_the_same_answers_as_the_embedded_store(built: Built, 
                 (a, b) for a, b in zip(_comparable(ours.rows), _comparable(theirs.rows), strict=False) if a != b
             )
             first = [
-                (ours.variables[i] if ours.variables else i, x[1][:80], y[1][:80])
+                (ours.variables[i] if ours.variables else i, str(x)[:80], str(y)[:80])
                 for i, (x, y) in enumerate(zip(a, b, strict=False))
                 if x != y
             ]

@@ -397,6 +397,16 @@ ROWS: dict[str, Shape] = {
     "index_hashtags_unused": Shape(type="api:HashtagLabel", fields={"label": Term("api:hashtagLabel")}),
     "material_cards": CARD,
     "materials_in_country": MATERIAL_IN_COUNTRY,
+    "glossary": Shape(
+        id="term",
+        type="cap:GlossaryTerm",
+        fields={
+            "acronym": NOTATION,
+            "label": PREF_LABEL,
+            "alternatives": Term("skos:altLabel"),
+            "related": Term("api:hashtagLabel"),
+        },
+    ),
     "materials_in_subcategory": Shape(
         id="material",
         type="cap:LearningMaterial",
