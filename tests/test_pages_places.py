@@ -32,7 +32,7 @@ def page(server: str, path: str) -> str:
 
 def visible(text: str) -> str:
     """What a person reads outside the collapsed data section: the text of <main> without tags."""
-    main = text.split('<main id="main">', 1)[1].split("</main>", 1)[0]
+    main = re.split(r'<main id="main"[^>]*>', text, maxsplit=1)[1].split("</main>", 1)[0]
     main = re.sub(r'<details class="data">.*?</details>', "", main, flags=re.S)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", main))
 

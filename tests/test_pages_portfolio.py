@@ -46,7 +46,7 @@ def page(server: str, path: str) -> str:
 
 def main_text(text: str) -> str:
     """The words a person reads in the page's body (outside the data section), tags dropped, spaces collapsed."""
-    body = DATA_SECTION.sub("", text.split('<main id="main">', 1)[1].split("</main>", 1)[0])
+    body = DATA_SECTION.sub("", re.split(r'<main id="main"[^>]*>', text, maxsplit=1)[1].split("</main>", 1)[0])
     return " ".join(html.unescape(TAG.sub(" ", body)).split())
 
 

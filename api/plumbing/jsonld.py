@@ -402,7 +402,7 @@ ROWS: dict[str, Shape] = {
         type="cap:GlossaryTerm",
         fields={
             "acronym": NOTATION,
-            "label": PREF_LABEL,
+            "expansion": PREF_LABEL_EN,
             "alternatives": Term("skos:altLabel"),
             "related": Term("api:hashtagLabel"),
         },

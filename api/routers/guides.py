@@ -38,11 +38,11 @@ async def personas(request: Request, runtime: RuntimeDep) -> Response:
 async def glossary(request: Request, runtime: RuntimeDep) -> Response:
     letters: dict[str, list[dict]] = defaultdict(list)
     for row in await runtime.rows("glossary"):
-        acronym, label = field_text(row, "acronym"), field_text(row, "label")
+        acronym, expansion = field_text(row, "acronym"), row.get("expansion")
         letters[acronym[:1].upper()].append(
             {
                 "acronym": acronym,
-                "expansion": label if label != acronym else None,
+                "expansion": str(expansion) if expansion and expansion != acronym else None,
                 "path": local(runtime, field_text(row, "term")),
                 "alternatives": row.get("alternatives") or [],
                 "related": row.get("related") or [],
