@@ -201,6 +201,6 @@ async def search(
             pages=pages,
             previous=link(page=page - 1 if page > 2 else None) if page > 1 else None,
             next=link(page=page + 1) if page < pages else None,
-            clear_all=link(**{k: None for k in chosen}, page=None),
+            clear_all=link(**dict.fromkeys(chosen), page=None),
         ),
     )

@@ -73,6 +73,10 @@ class MaterialEntry:
     subcategories: set[str] = field(default_factory=set)
     hashtags: set[str] = field(default_factory=set)
     type_labels: set[str] = field(default_factory=set)
+    sort_title: str = ""
+
+    def __post_init__(self) -> None:
+        self.sort_title = self.title.casefold()
 
     @property
     def id(self) -> str:
@@ -218,16 +222,16 @@ class Catalogue:
     @staticmethod
     def sort(entries: list[MaterialEntry], order: str, scores: dict[str, int]) -> list[MaterialEntry]:
         if order == "relevance":
-            return sorted(entries, key=lambda e: (-scores.get(e.iri, 0), e.title.casefold()))
+            return sorted(entries, key=lambda e: (-scores.get(e.iri, 0), e.sort_title))
         if order in ("year", "-year"):
             missing = 9999 if order == "year" else -1
-            ordered = sorted(entries, key=lambda e: (min(e.years) if e.years else missing, e.title.casefold()))
+            ordered = sorted(entries, key=lambda e: (min(e.years) if e.years else missing, e.sort_title))
             return (
                 ordered
                 if order == "year"
-                else sorted(entries, key=lambda e: (-(max(e.years) if e.years else missing), e.title.casefold()))
+                else sorted(entries, key=lambda e: (-(max(e.years) if e.years else missing), e.sort_title))
             )
-        return sorted(entries, key=lambda e: e.title.casefold(), reverse=order == "-title")
+        return sorted(entries, key=lambda e: e.sort_title, reverse=order == "-title")
 
     @staticmethod
     def facets(entries: list[MaterialEntry]) -> dict[str, dict[str, int]]:

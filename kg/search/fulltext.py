@@ -14,6 +14,7 @@ sqlite3 is the standard library's (FTS5 is compiled into CPython's SQLite on eve
 
 from __future__ import annotations
 
+import bisect
 import re
 import sqlite3
 import threading
@@ -32,8 +33,7 @@ WEIGHTS = (10.0, 1.0, 3.0, 3.0)  # BM25 column weights, in COLUMNS' order: the t
 QUERY_WORD = re.compile(r"\w+", re.UNICODE)
 VOCABULARY_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)  # words of three letters or more, no digits
 OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters marking a match in a snippet, before escaping
-EMPHASIS = re.compile(r"\*+")  # the extraction's *italic* and **bold** marks: not searched, not shown in snippets
-SNIPPET_WORDS = 28
+SNIPPET_CHARS = 220
 
 
 def fold(text: str) -> str:
@@ -69,23 +69,74 @@ class FullText:
     def __init__(self, documents: Iterable[tuple[str, str, str, str]]) -> None:
         self._lock = threading.Lock()  # one connection; a query holds it for a few milliseconds
         self.db = sqlite3.connect(":memory:", check_same_thread=False)
-        self.db.execute(
-            f"CREATE VIRTUAL TABLE docs USING fts5({', '.join(COLUMNS)}, tokenize='{TOKENIZE}', prefix='2 3')"
-        )
+        self.db.execute(f"CREATE VIRTUAL TABLE docs USING fts5({', '.join(COLUMNS)}, tokenize='{TOKENIZE}')")
         distinct: set[str] = set()
-        rows = []
-        for number, document in enumerate(documents):
-            cleaned = tuple(EMPHASIS.sub("", text).replace(OPEN, "").replace(CLOSE, "") for text in document)
+        rows: list[tuple[int, str, str, str, str]] = []
+        for number, document in enumerate(documents):  # the *italic* and **bold** marks are not shown in snippets
+            title, body, tags, places = (t.replace("*", "").replace(OPEN, "").replace(CLOSE, "") for t in document)
+            cleaned = (title, body, tags, places)
             rows.append((number, *cleaned))
             distinct.update(cleaned)
         self.db.executemany(f"INSERT INTO docs(rowid, {', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?)", rows)
         self.db.execute("INSERT INTO docs(docs) VALUES ('optimize')")
-        # the surface words of the texts, for corrections: counted once per distinct text (copies add nothing)
-        counts: Counter[str] = Counter()
+        self.texts = rows  # (number, title, body, tags, places): snippets are cut from these
+        # the words of the texts as written, counted once per distinct text (copies add nothing): corrections
+        # come from them, and snippets mark those whose stem the query's words begin
+        surfaces: Counter[str] = Counter()
         for text in distinct:
-            counts.update(VOCABULARY_WORD.findall(fold(text)))
+            surfaces.update(QUERY_WORD.findall(text))
+        counts: Counter[str] = Counter()
+        self._forms: dict[str, set[str]] = {}  # folded word → its forms as written
+        for surface, count in surfaces.items():
+            folded = fold(surface)
+            self._forms.setdefault(folded, set()).add(surface)
+            if VOCABULARY_WORD.fullmatch(folded):
+                counts[folded] += count
         self.vocabulary = counts
         self._words = sorted(counts)
+        stems = self._stem(self._forms)
+        self._stem_by_word = stems
+        self._stems = sorted((stem, word) for word, stem in stems.items())
+        self._stem_keys = [stem for stem, _ in self._stems]
+        self._patterns: dict[tuple[str, ...], re.Pattern[str] | None] = {}
+
+    def _stem(self, words: Iterable[str]) -> dict[str, str]:
+        """Each word's stem as the index's tokenizer makes it (read back from a scratch FTS5 table's vocabulary)."""
+        words = list(words)
+        with self._lock:
+            self.db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS stems USING fts5(word, tokenize='{TOKENIZE}')")
+            self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS stems_vocabulary USING fts5vocab(stems, 'instance')")
+            self.db.execute("DELETE FROM stems")
+            self.db.executemany("INSERT INTO stems(rowid, word) VALUES (?, ?)", enumerate(words))
+            found = self.db.execute("SELECT doc, term FROM stems_vocabulary WHERE offset = 0").fetchall()
+            self.db.execute("DELETE FROM stems")
+        return {words[number]: term for number, term in found}
+
+    def _pattern(self, words: Sequence[str]) -> re.Pattern[str] | None:
+        """The words of the texts a query's words find (their stems begin with the query words' stems)."""
+        key = tuple(sorted({fold(word) for word in words}))
+        if key in self._patterns:
+            return self._patterns[key]
+        known = {word: self._stem_of(word) for word in key}
+        forms: set[str] = set()
+        for stem in known.values():
+            start = bisect.bisect_left(self._stem_keys, stem)
+            for found, word in self._stems[start:]:
+                if not found.startswith(stem):
+                    break
+                forms |= self._forms[word]
+        pattern = (
+            re.compile(r"(?<!\w)(" + "|".join(map(re.escape, sorted(forms, key=len, reverse=True))) + r")(?!\w)")
+            if forms
+            else None
+        )
+        if len(self._patterns) > 1000:
+            self._patterns.clear()
+        self._patterns[key] = pattern
+        return pattern
+
+    def _stem_of(self, word: str) -> str:
+        return self._stem_by_word.get(word) or self._stem([word]).get(word, word)
 
     def _rows(self, sql: str, parameters: Sequence[object]) -> list[tuple]:
         with self._lock:
@@ -126,21 +177,31 @@ class FullText:
         return Hits(self._found(corrected), corrected, did_you_mean=" ".join(corrected))
 
     def snippets(self, words: Sequence[str], numbers: Iterable[int]) -> dict[int, str]:
-        """For each document, a passage of its body (else its places, tags, title) around the matched words:
-        HTML, its text escaped and each match in <mark>."""
-        numbers = list(numbers)
-        if not words or not numbers:
+        """For each document, a passage of its body (else of its places, hashtags or title) around the first word
+        the query finds: HTML, its text escaped and each such word in <mark>."""
+        pattern = self._pattern(words) if words else None
+        if pattern is None:
             return {}
-        parts = ", ".join(
-            f"snippet(docs, {COLUMNS.index(column)}, '{OPEN}', '{CLOSE}', '…', {SNIPPET_WORDS})"
-            for column in ("body", "places", "tags", "title")
-        )
-        marks = ", ".join("?" for _ in numbers)
-        rows = self._rows(
-            f"SELECT rowid, {parts} FROM docs WHERE docs MATCH ? AND rowid IN ({marks})", [_match(words), *numbers]
-        )
         found = {}
-        for number, *passages in rows:
-            passage = next((p for p in passages if OPEN in p), passages[0])
-            found[number] = escape(passage, quote=False).replace(OPEN, "<mark>").replace(CLOSE, "</mark>")
+        for number in numbers:
+            _, title, body, tags, places = self.texts[number]
+            for text in (body, places, tags, title):
+                hit = pattern.search(text)
+                if hit:
+                    found[number] = _passage(text, hit.start(), pattern)
+                    break
         return found
+
+
+def _passage(text: str, at: int, pattern: re.Pattern[str]) -> str:
+    """About SNIPPET_CHARS characters of text around position `at`, cut at spaces, escaped, matches marked."""
+    start = max(0, at - SNIPPET_CHARS // 3)
+    end = min(len(text), start + SNIPPET_CHARS)
+    if start > 0:
+        start = text.find(" ", start, at) + 1 or start
+    if end < len(text):
+        end = text.rfind(" ", at, end) if text.rfind(" ", at, end) > at else end
+    passage = " ".join(text[start:end].split())
+    marked = pattern.sub(lambda m: OPEN + m.group(0) + CLOSE, passage)
+    html = escape(marked, quote=False).replace(OPEN, "<mark>").replace(CLOSE, "</mark>")
+    return ("…" if start > 0 else "") + html + ("…" if end < len(text) else "")
