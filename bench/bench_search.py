@@ -72,7 +72,7 @@ class OldIndex:
             body += [row.get("type_label") or "", row.get("description") or "", str(row.get("features") or "")]
         postings: dict[str, dict[str, int]] = defaultdict(dict)
         for iri, (title, body) in texts.items():
-            weights = Counter({w: c for w, c in Counter(self.words(" ".join(body))).items()})
+            weights = Counter(self.words(" ".join(body)))
             for word in self.words(title):
                 weights[word] += 5
             for word, weight in weights.items():
@@ -128,12 +128,12 @@ def main() -> None:
 
         for q in QUERIES:
 
-            def search(q: str = q) -> None:
+            def search(q: str = q, catalogue: Catalogue = catalogue) -> None:
                 selection = catalogue.query(Filters(q=q))
                 ordered = catalogue.sort(selection.entries, "relevance", selection.scores)
                 catalogue.snippets(selection.words, ordered[:20])
 
-            def old_search(q: str = q) -> None:
+            def old_search(q: str = q, old: OldIndex = old) -> None:
                 scores = old.search(q)
                 sorted(scores, key=lambda iri: -scores[iri])
 

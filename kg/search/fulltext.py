@@ -57,10 +57,10 @@ class Hits:
 
 def _match(words: Sequence[str]) -> str:
     """The FTS5 query for words typed by someone: each a quoted string (no operator can be injected), found as a
-    prefix of a word in the title, body or places, or as a whole hashtag ("webinar" is no #WebinarCollaboration:
+    prefix of a word in the title, body or places (a one-letter word only as itself), or as a whole hashtag ("webinar" is no #WebinarCollaboration:
     hashtags are one word each, and every material of a subcategory carries its hashtags)."""
-    quoted = ['"' + word.replace('"', '""') + '"' for word in words]
-    return " AND ".join(f"({{title body places}} : {q}* OR tags : {q})" for q in quoted)
+    quoted = [('"' + w.replace('"', '""') + '"', "*" if len(w) > 1 else "") for w in words]
+    return " AND ".join(f"({{title body places}} : {q}{star} OR tags : {q})" for q, star in quoted)
 
 
 class FullText:
@@ -119,7 +119,10 @@ class FullText:
             return self._patterns[key]
         known = {word: self._stem_of(word) for word in key}
         forms: set[str] = set()
-        for stem in known.values():
+        for word, stem in known.items():
+            if len(word) == 1:  # a one-letter word is no prefix ("Q&A" would mark every word starting with a)
+                forms |= self._forms.get(word, set())
+                continue
             start = bisect.bisect_left(self._stem_keys, stem)
             for found, word in self._stems[start:]:
                 if not found.startswith(stem):
