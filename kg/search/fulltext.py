@@ -57,8 +57,8 @@ class Hits:
 
 def _match(words: Sequence[str]) -> str:
     """The FTS5 query for words typed by someone: each a quoted string (no operator can be injected), found as a
-    prefix of a word in the title, body or places (a one-letter word only as itself), or as a whole hashtag ("webinar" is no #WebinarCollaboration:
-    hashtags are one word each, and every material of a subcategory carries its hashtags)."""
+    prefix of a word in the title, body or places (a one-letter word only as itself), or as a whole hashtag
+    ("webinar" is no #WebinarCollaboration: every material of a subcategory carries its hashtags)."""
     quoted = [('"' + w.replace('"', '""') + '"', "*" if len(w) > 1 else "") for w in words]
     return " AND ".join(f"({{title body places}} : {q}{star} OR tags : {q})" for q, star in quoted)
 
