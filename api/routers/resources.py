@@ -183,7 +183,10 @@ async def material_facets(
     type: Text = None,
     year_from: Year = None,
     year_to: Year = None,
-    q: Text = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="free text, searched as /api/materials searches it (typos corrected)"),
+    ] = None,
 ) -> Response:
     catalogue = _catalogue(runtime)
     entries, _ = catalogue.select(_filters(category, subcategory, hashtag, country, type, year_from, year_to, q))
