@@ -18,7 +18,18 @@ from api.plumbing.fairness import FairShare
 from api.plumbing.head import HeadAsGet
 from api.plumbing.limits import BodySizeLimit
 from api.plumbing.runtime import Service
-from api.routers import api_docs, guides, linked_data, named_queries, pages, resources, service, sparql, vocabulary
+from api.routers import (
+    api_docs,
+    guides,
+    linked_data,
+    named_queries,
+    pages,
+    resources,
+    search_page,
+    service,
+    sparql,
+    vocabulary,
+)
 from api.views import STATIC_DIR
 from kg import __version__
 from kg.namespaces import ProjectNamespaces
@@ -83,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(linked_data.router)
     app.include_router(pages.router)
     app.include_router(guides.router)
+    app.include_router(search_page.router)
     app.mount(api_docs.ASSETS_URL, StaticFiles(directory=api_docs.ASSETS), name="apidocs")  # before /static
     app.mount("/static", StaticFiles(directory=Path(STATIC_DIR)), name="static")
     return app

@@ -44,8 +44,17 @@ HYDRA_TERMS = {HYDRA[t] for t in ("Collection", "PartialCollectionView", "member
 }
 STANDARD = (RDF, RDFS, OWL, XSD, SKOS, DCTERMS, ORG, PROV, FOAF)
 # API terms whose literals are not the graph's: keys of paths, row kinds, filter names, and names joined
-# from labels of several languages (given as plain text, as api/vocabulary.ttl says)
-NOT_GRAPH_LITERALS = {API.key, API.kind, API.filter, API.partnerName, API.facilitatorName, API.direction}
+# from labels of several languages (given as plain text, as api/vocabulary.ttl says), and search snippets (passages
+# of a description cut around the words searched, escaped, the words marked)
+NOT_GRAPH_LITERALS = {
+    API.key,
+    API.kind,
+    API.filter,
+    API.partnerName,
+    API.facilitatorName,
+    API.direction,
+    API.snippet,
+}
 
 
 def jsonld_js() -> Path:

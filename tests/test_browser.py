@@ -99,12 +99,22 @@ def test_faceted_search(browser: webdriver.Chrome, server: str) -> None:
     WebDriverWait(browser, 10).until(ready.url_contains("q=energy"))
     before = len(browser.find_elements(By.CSS_SELECTOR, "ol.results li"))
     shot(browser, "05-search")
-    browser.find_element(By.XPATH, "//aside//h2[text()='country']/following-sibling::ul//a[text()='PT']").click()
+    facets = "//details[contains(@class, 'facets')]"
+    browser.find_element(
+        By.XPATH, f"{facets}//h2[text()='Country']/following-sibling::ul//a[text()='Portugal']"
+    ).click()
     WebDriverWait(browser, 10).until(ready.url_contains("country=PT"))
     results = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "ol.results li a")]
     assert 0 < len(results) < before
     assert any("Porto Energy Hub" in title for title in results)  # lines 2925, 3037
     shot(browser, "06-search-facet")
+    browser.set_window_size(390, 844)  # on a phone the facets fold away (api/views/static/search.js)
+    try:
+        browser.refresh()
+        assert browser.find_element(By.CSS_SELECTOR, "details.facets").get_attribute("open") is None
+        shot(browser, "06-search-phone")
+    finally:
+        browser.set_window_size(1280, 1000)
 
 
 def test_sparql_editor_runs_an_example(browser: webdriver.Chrome, server: str) -> None:

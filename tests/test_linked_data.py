@@ -273,7 +273,9 @@ def test_pages_are_valid_and_accessible(server: str, path: str) -> None:
 def test_search_page_facets_narrow_results(server: str) -> None:
     everything = get(server, "search", "text/html").text
     austria = get(server, "search", "text/html", country="AT").text
-    assert austria.count('<li><a href="/id/material/') < everything.count('<li><a href="/id/material/')
+    assert austria.count('<li class="card"><a href="/id/material/') < everything.count(
+        '<li class="card"><a href="/id/material/'
+    )
     assert "Smart Cities Network Austria" in austria  # line 447: Austria, 2016
     assert "Innocities platform" not in austria
 

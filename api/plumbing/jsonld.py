@@ -185,6 +185,7 @@ MATERIAL_SUMMARY = Shape(
         "subcategories": SUBCATEGORY_NOTATIONS,
         "type_labels": Term("api:cardTypeLabel", language=EN),
         "score": Term("api:relevance"),
+        "snippet": Term("api:snippet"),
     },
 )
 
@@ -221,7 +222,10 @@ RELATED = Shape(
 MATERIAL = Shape(
     id="iri",
     type="cap:LearningMaterial",
-    fields={**{k: v for k, v in MATERIAL_SUMMARY.fields.items() if k != "score"}, "hashtags": Term("api:hashtagLabel")},
+    fields={
+        **{k: v for k, v in MATERIAL_SUMMARY.fields.items() if k not in ("score", "snippet")},
+        "hashtags": Term("api:hashtagLabel"),
+    },
     nested={
         "cards": (Term("cap:hasAppearance", "@id"), CARD),
         "related": (Term("api:relatedMaterial", "@id"), RELATED),

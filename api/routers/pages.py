@@ -1,13 +1,11 @@
-"""Server-rendered pages for people: home, search with facets, hashtags, reuse, resources, ontology."""
+"""Server-rendered pages for people: home, hashtags, reuse, resources, ontology (search: api.routers.search_page)."""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Annotated
-from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
@@ -112,64 +110,6 @@ async def home(request: Request, runtime: RuntimeDep) -> Response:
             tags=top_tags,
             personas=personas,
             reused=len(reused),
-        ),
-    )
-
-
-@router.get("/search")
-async def search(
-    request: Request,
-    runtime: RuntimeDep,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    category: Annotated[str | None, Query(max_length=4)] = None,
-    subcategory: Annotated[str | None, Query(max_length=4)] = None,
-    hashtag: Annotated[str | None, Query(max_length=80)] = None,
-    country: Annotated[str | None, Query(max_length=3)] = None,
-    type: Annotated[str | None, Query(max_length=120)] = None,
-    year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
-) -> Response:
-    catalogue = _catalogue(runtime)
-    filters = Filters(category, subcategory, hashtag, country, type, year, year, q)
-    entries, scores = catalogue.select(filters)
-    ordered = catalogue.sort(entries, "relevance" if q else "title", scores)
-    chosen = {
-        k: v
-        for k, v in {
-            "q": q,
-            "category": category,
-            "subcategory": subcategory,
-            "hashtag": hashtag,
-            "country": country,
-            "type": type,
-            "year": year,
-        }.items()
-        if v
-    }
-    facets = catalogue.facets(entries)
-
-    def link(**change: object) -> str:
-        params = {k: v for k, v in {**chosen, **change}.items() if v not in (None, "")}
-        return "/search?" + urlencode(params) if params else "/search"
-
-    facet_links = {
-        name: [
-            (value, count, link(**{name: value}), chosen.get(name) == value)
-            for value, count in list(values.items())[:25]
-        ]
-        for name, values in facets.items()
-    }
-    return html(
-        request,
-        runtime,
-        render(
-            "search.html",
-            request,
-            runtime,
-            q=q or "",
-            chosen=chosen,
-            results=[e.summary() | {"path": local(runtime, e.iri)} for e in ordered],
-            facets=facet_links,
-            clear={k: link(**{k: None}) for k in chosen},
         ),
     )
 

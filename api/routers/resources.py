@@ -88,7 +88,22 @@ def _links(request: Request, runtime: Runtime, page: int, pages: int) -> dict[st
     return {"Link": ", ".join(links)} if links else {}
 
 
-@router.get("/materials", summary="Learning materials: filter, search, sort, paginate")
+MATERIALS_DESCRIPTION = """Learning materials, filtered, searched, sorted and paginated.
+
+With `q`: a full-text search over titles, card descriptions, type labels, key features, hashtags, and
+the organisations, cities and countries the materials name (country groups count for each member
+country). Words are stemmed ("webinars" finds what "webinar" finds), accents are ignored, each word
+is also read as a prefix, and every word must occur. The list is ranked by BM25 (the title weighing
+most) unless `sort` says otherwise; each item has a `score` (higher is better) and a `snippet`: HTML,
+a passage of the material's text with its characters escaped and the matched words in `<mark>`.
+If the query finds nothing and one of its words occurs nowhere, that word is corrected to the nearest
+word of the index (at most two edits): the answer then lists what the corrected query finds and says
+so in `did_you_mean` (the corrected query)."""
+
+
+@router.get(
+    "/materials", summary="Learning materials: filter, search, sort, paginate", description=MATERIALS_DESCRIPTION
+)
 async def materials(
     request: Request,
     runtime: RuntimeDep,
@@ -101,22 +116,36 @@ async def materials(
     year_to: Year = None,
     q: Annotated[
         str | None,
-        Query(max_length=200, description="free text over titles, descriptions, type labels and key features"),
+        Query(
+            max_length=200,
+            description="free text over titles, descriptions, type labels, key features, hashtags, organisations, "
+            "cities and countries: stemmed, ranked, typos corrected when nothing is found",
+        ),
     ] = None,
-    sort: Annotated[Literal["title", "-title", "year", "-year", "relevance"] | None, Query()] = None,
+    sort: Annotated[
+        Literal["title", "-title", "year", "-year", "relevance"] | None,
+        Query(description="relevance (the default with q), title, year (oldest first) or -year (newest first)"),
+    ] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
     catalogue = _catalogue(runtime)
     filters = _filters(category, subcategory, hashtag, country, type, year_from, year_to, q)
-    entries, scores = catalogue.select(filters)
-    ordered = catalogue.sort(entries, sort or ("relevance" if q else "title"), scores)
+    selection = catalogue.query(filters)
+    scores = selection.scores
+    ordered = catalogue.sort(selection.entries, sort or ("relevance" if scores else "title"), scores)
     pages = max(1, math.ceil(len(ordered) / per_page))
 
     async def produce() -> object:
         start = (page - 1) * per_page
-        items = [e.summary() | ({"score": scores[e.iri]} if scores else {}) for e in ordered[start : start + per_page]]
-        return {"total": len(ordered), "page": page, "per_page": per_page, "pages": pages, "items": items}
+        shown = ordered[start : start + per_page]
+        snippets = catalogue.snippets(selection.words, shown) if selection.words else {}
+        items = [
+            e.summary() | ({"score": scores[e.iri], "snippet": snippets.get(e.iri, "")} if scores else {})
+            for e in shown
+        ]
+        corrected = {"did_you_mean": selection.did_you_mean} if selection.did_you_mean else {}
+        return {"total": len(ordered), "page": page, "per_page": per_page, "pages": pages, **corrected, "items": items}
 
     def linked(payload: dict) -> dict:
         return _page(request, runtime, payload, jsonld.MATERIAL_SUMMARY)
@@ -154,7 +183,10 @@ async def material_facets(
     type: Text = None,
     year_from: Year = None,
     year_to: Year = None,
-    q: Text = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="free text, searched as /api/materials searches it (typos corrected)"),
+    ] = None,
 ) -> Response:
     catalogue = _catalogue(runtime)
     entries, _ = catalogue.select(_filters(category, subcategory, hashtag, country, type, year_from, year_to, q))

@@ -1,0 +1,210 @@
+"""Full-text search over the learning materials: SQLite FTS5, in memory, built once per release.
+
+One row per material, four columns: its title, its body (type labels, descriptions and key features of
+every card), its hashtags, and its places and partners (the organisations, cities and countries its
+cards name, and the countries it concerns, country groups read as their members). Words are stemmed
+(Porter: "webinars" and "webinar" are one word) and accents dropped; every query word is also read as
+a prefix ("bauh" finds "Bauhaus"), all of them must occur, and the answers are ranked by BM25 with the
+title weighing most. A query word found nowhere is corrected to the nearest word of the index's own
+vocabulary (rapidfuzz's Levenshtein distance, at most 1 edit for short words, 2 for longer ones):
+"fundng" is read as "funding" when it finds nothing itself.
+
+sqlite3 is the standard library's (FTS5 is compiled into CPython's SQLite on every platform we run).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import sqlite3
+import threading
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from html import escape
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+TOKENIZE = "porter unicode61 remove_diacritics 2"
+COLUMNS = ("title", "body", "tags", "places")
+WEIGHTS = (10.0, 1.0, 3.0, 3.0)  # BM25 column weights, in COLUMNS' order: the title weighs most
+QUERY_WORD = re.compile(r"\w+", re.UNICODE)
+VOCABULARY_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)  # words of three letters or more, no digits
+OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters marking a match in a snippet, before escaping
+SNIPPET_CHARS = 220
+
+
+def fold(text: str) -> str:
+    """Casefolded, accents dropped: how names and words are compared ("Jyväskylä" → "jyvaskyla")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def query_words(text: str) -> list[str]:
+    return QUERY_WORD.findall(text)
+
+
+@dataclass
+class Hits:
+    """What a query found: score (higher is better) by document number, and the words actually searched."""
+
+    scores: dict[int, int]
+    words: list[str]
+    did_you_mean: str | None = None  # the corrected query, when the query as typed found nothing
+
+
+def _match(words: Sequence[str]) -> str:
+    """The FTS5 query for words typed by someone: each a quoted string (no operator can be injected), found as a
+    prefix of a word in the title, body or places (a one-letter word only as itself), or as a whole hashtag
+    ("webinar" is no #WebinarCollaboration: every material of a subcategory carries its hashtags)."""
+    quoted = [('"' + w.replace('"', '""') + '"', "*" if len(w) > 1 else "") for w in words]
+    return " AND ".join(f"({{title body places}} : {q}{star} OR tags : {q})" for q, star in quoted)
+
+
+class FullText:
+    """An FTS5 table of documents (title, body, tags, places), numbered from 0 in the order given."""
+
+    def __init__(self, documents: Iterable[tuple[str, str, str, str]]) -> None:
+        self._lock = threading.Lock()  # one connection; a query holds it for a few milliseconds
+        self.db = sqlite3.connect(":memory:", check_same_thread=False)
+        self.db.execute(f"CREATE VIRTUAL TABLE docs USING fts5({', '.join(COLUMNS)}, tokenize='{TOKENIZE}')")
+        distinct: set[str] = set()
+        rows: list[tuple[int, str, str, str, str]] = []
+        for number, document in enumerate(documents):  # the *italic* and **bold** marks are not shown in snippets
+            title, body, tags, places = (t.replace("*", "").replace(OPEN, "").replace(CLOSE, "") for t in document)
+            cleaned = (title, body, tags, places)
+            rows.append((number, *cleaned))
+            distinct.update(cleaned)
+        self.db.executemany(f"INSERT INTO docs(rowid, {', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?)", rows)
+        self.db.execute("INSERT INTO docs(docs) VALUES ('optimize')")
+        self.texts = rows  # (number, title, body, tags, places): snippets are cut from these
+        # the words of the texts as written, counted once per distinct text (copies add nothing): corrections
+        # come from them, and snippets mark those whose stem the query's words begin
+        surfaces: Counter[str] = Counter()
+        for text in distinct:
+            surfaces.update(QUERY_WORD.findall(text))
+        counts: Counter[str] = Counter()
+        self._forms: dict[str, set[str]] = {}  # folded word → its forms as written
+        for surface, count in surfaces.items():
+            folded = fold(surface)
+            self._forms.setdefault(folded, set()).add(surface)
+            if VOCABULARY_WORD.fullmatch(folded):
+                counts[folded] += count
+        self.vocabulary = counts
+        self._words = sorted(counts)
+        stems = self._stem(self._forms)
+        self._stem_by_word = stems
+        self._stems = sorted((stem, word) for word, stem in stems.items())
+        self._stem_keys = [stem for stem, _ in self._stems]
+        self._patterns: dict[tuple[str, ...], re.Pattern[str] | None] = {}
+
+    def _stem(self, words: Iterable[str]) -> dict[str, str]:
+        """Each word's stem as the index's tokenizer makes it (read back from a scratch FTS5 table's vocabulary)."""
+        words = list(words)
+        with self._lock:
+            self.db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS stems USING fts5(word, tokenize='{TOKENIZE}')")
+            self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS stems_vocabulary USING fts5vocab(stems, 'instance')")
+            self.db.execute("DELETE FROM stems")
+            self.db.executemany("INSERT INTO stems(rowid, word) VALUES (?, ?)", enumerate(words))
+            found = self.db.execute("SELECT doc, term FROM stems_vocabulary WHERE offset = 0").fetchall()
+            self.db.execute("DELETE FROM stems")
+        return {words[number]: term for number, term in found}
+
+    def _pattern(self, words: Sequence[str]) -> re.Pattern[str] | None:
+        """The words of the texts a query's words find (their stems begin with the query words' stems)."""
+        key = tuple(sorted({fold(word) for word in words}))
+        if key in self._patterns:
+            return self._patterns[key]
+        known = {word: self._stem_of(word) for word in key}
+        forms: set[str] = set()
+        for word, stem in known.items():
+            if len(word) == 1:  # a one-letter word is no prefix ("Q&A" would mark every word starting with a)
+                forms |= self._forms.get(word, set())
+                continue
+            start = bisect.bisect_left(self._stem_keys, stem)
+            for found, word in self._stems[start:]:
+                if not found.startswith(stem):
+                    break
+                forms |= self._forms[word]
+        pattern = (
+            re.compile(r"(?<!\w)(" + "|".join(map(re.escape, sorted(forms, key=len, reverse=True))) + r")(?!\w)")
+            if forms
+            else None
+        )
+        if len(self._patterns) > 1000:
+            self._patterns.clear()
+        self._patterns[key] = pattern
+        return pattern
+
+    def _stem_of(self, word: str) -> str:
+        return self._stem_by_word.get(word) or self._stem([word]).get(word, word)
+
+    def _rows(self, sql: str, parameters: Sequence[object]) -> list[tuple]:
+        with self._lock:
+            return self.db.execute(sql, parameters).fetchall()
+
+    def _found(self, words: Sequence[str]) -> dict[int, int]:
+        weights = ", ".join(str(w) for w in WEIGHTS)
+        rows = self._rows(f"SELECT rowid, bm25(docs, {weights}) FROM docs WHERE docs MATCH ?", [_match(words)])
+        return {number: round(-rank * 1000) for number, rank in rows}  # bm25 is negative: more negative, better
+
+    def _occurs(self, word: str) -> bool:
+        return bool(self._rows("SELECT 1 FROM docs WHERE docs MATCH ? LIMIT 1", [_match([word])]))
+
+    def correction(self, word: str) -> str | None:
+        """The nearest word of the vocabulary to a word found nowhere: fewest edits, then the most common."""
+        folded = fold(word)
+        if len(folded) < 3 or not folded.isalpha():
+            return None
+        most = 1 if len(folded) <= 4 else 2
+        near = process.extract(folded, self._words, scorer=Levenshtein.distance, score_cutoff=most, limit=None)
+        if not near:
+            return None
+        best, _, _ = min(near, key=lambda found: (found[1], -self.vocabulary[found[0]], found[0]))
+        return str(best)
+
+    def search(self, text: str) -> Hits:
+        """The documents holding every word of `text` (each as a prefix), scored by BM25; if there are none and
+        some word occurs nowhere, the documents for the query with such words corrected (and that query)."""
+        words = query_words(text)
+        if not words:
+            return Hits({}, [])
+        found = self._found(words)
+        if found:
+            return Hits(found, words)
+        corrected = [word if self._occurs(word) else (self.correction(word) or word) for word in words]
+        if corrected == words:
+            return Hits({}, words)
+        return Hits(self._found(corrected), corrected, did_you_mean=" ".join(corrected))
+
+    def snippets(self, words: Sequence[str], numbers: Iterable[int]) -> dict[int, str]:
+        """For each document, a passage of its body (else of its places, hashtags or title) around the first word
+        the query finds: HTML, its text escaped and each such word in <mark>."""
+        pattern = self._pattern(words) if words else None
+        if pattern is None:
+            return {}
+        found = {}
+        for number in numbers:
+            _, title, body, tags, places = self.texts[number]
+            for text in (body, places, tags, title):
+                hit = pattern.search(text)
+                if hit:
+                    found[number] = _passage(text, hit.start(), pattern)
+                    break
+        return found
+
+
+def _passage(text: str, at: int, pattern: re.Pattern[str]) -> str:
+    """About SNIPPET_CHARS characters of text around position `at`, cut at spaces, escaped, matches marked."""
+    start = max(0, at - SNIPPET_CHARS // 3)
+    end = min(len(text), start + SNIPPET_CHARS)
+    if start > 0:
+        start = text.find(" ", start, at) + 1 or start
+    if end < len(text):
+        end = text.rfind(" ", at, end) if text.rfind(" ", at, end) > at else end
+    passage = " ".join(text[start:end].split())
+    marked = pattern.sub(lambda m: OPEN + m.group(0) + CLOSE, passage)
+    html = escape(marked, quote=False).replace(OPEN, "<mark>").replace(CLOSE, "</mark>")
+    return ("…" if start > 0 else "") + html + ("…" if end < len(text) else "")
