@@ -72,3 +72,14 @@ def test_keywords_and_kinds_are_folded_away(server: str) -> None:
     assert any("keywords" in text for text in folded)
     assert any("kinds of things" in text for text in folded)
     assert soup.select_one("details.data") is not None and not soup.select_one("details.data").has_attr("open")
+
+
+def test_a_browser_asking_for_the_void_description_gets_the_dataset_page(server: str) -> None:
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    response = httpx.get(server + "/.well-known/void", headers=browser, timeout=30)
+    assert response.status_code == 303 and response.headers["location"] == "/id/dataset/lp-kg"
+    assert "Accept" in response.headers["vary"]
+    # machines keep their RDF: no Accept, an RDF type, or format= even from a browser
+    assert httpx.get(server + "/.well-known/void", timeout=30).headers["content-type"].startswith("text/turtle")
+    named = httpx.get(server + "/.well-known/void", params={"format": "jsonld"}, headers=browser, timeout=30)
+    assert named.status_code == 200 and named.headers["content-type"].startswith("application/ld+json")

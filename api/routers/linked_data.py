@@ -33,7 +33,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from api.plumbing.described import description_rows
 from api.plumbing.errors import HTTPProblem, problem
-from api.plumbing.negotiation import cached_response, choose
+from api.plumbing.negotiation import cached_response, choose, parse_accept
 from api.plumbing.runtime import Runtime, RuntimeDep
 from api.views.render import curie, not_found, render
 from api.views.resource import resource_page
@@ -53,6 +53,7 @@ from kg.sparql.results import GRAPH_FORMATS, SHORT_NAMES
 router = APIRouter(tags=["Linked data"])
 OFFERS = ["text/html", "text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
 FORMAT_ALIASES = {**SHORT_NAMES, "html": "text/html"}
+DATASET_PAGE = "id/dataset/lp-kg"  # kg.release.describe.Iris.dataset, under this server's root
 SEGMENT = re.compile(r"^[A-Za-z0-9._~%!$&'()*+,;=:@/-]+$")
 
 
@@ -316,6 +317,10 @@ async def ontology(request: Request, runtime: RuntimeDep) -> Response:
 
 @router.get("/.well-known/void", summary="Dataset description (VoID and DCAT): counts, link sets, dumps")
 async def void(request: Request, runtime: RuntimeDep) -> Response:
+    ranges = parse_accept(", ".join(request.headers.getlist("accept")) or None)
+    browser = ranges[0][0] == "text/html" and ranges[0][1] > 0  # a page asked for by name: the dataset's page
+    if browser and request.query_params.get("format") in (None, "html"):
+        return RedirectResponse(f"/{DATASET_PAGE}", status_code=303, headers={"Vary": "Accept"})
     media_type = choose(request, OFFERS[1:], override=request.query_params.get("format"), aliases=FORMAT_ALIASES)
     source = (runtime.build_dir / VOID_FILE).read_bytes()
     if media_type == "text/turtle":
