@@ -160,7 +160,7 @@ def test_charts_have_tables_behind_them(site: str) -> None:
     figures = re.findall(r'<figure class="chart[^"]*" id="([^"]+)">(.*?)</figure>', html, re.S)
     assert {ident for ident, _ in figures} == {"chart-challenges", "home-map", "chart-years"}
     for ident, body in figures:
-        assert re.search(rf'<svg [^>]*role="img" aria-labelledby="{ident}-title {ident}-desc"', body)
+        assert re.search(rf'<svg [^>]*role="(img|group)" aria-labelledby="{ident}-title {ident}-desc"', body)
         assert f'<title id="{ident}-title">' in body and f'<desc id="{ident}-desc">' in body
         assert "<figcaption>" in body and "<details" in body and "<table" in body
     challenges = dict(figures)["chart-challenges"]

@@ -1,8 +1,9 @@
 """Pictures for the pages, drawn on the server as SVG, each with the table of its numbers behind it.
 
 Pure Python: no JavaScript and nothing loaded from elsewhere. Every picture is a `<figure class="chart">`
-holding an `<svg role="img" aria-labelledby=…>` with a `<title>` and a `<desc>`, a `<figcaption>`, and
-a `<details>` with the data table, so that a screen reader, a keyboard or a printout gets every number.
+holding an `<svg role="img" aria-labelledby=…>` (a "group" when its parts are links) with a `<title>` and
+a `<desc>`, a `<figcaption>`, and a `<details>` with the data table, so that a screen reader, a keyboard or
+a printout gets every number.
 The map's country shapes come from api/views/static/map/europe.json (made once by scripts/vendor-map.py
 from npm world-atlas, ISC licence, Natural Earth data).
 """
@@ -110,7 +111,8 @@ def country_map(
     shown = [r for r in countries if int(r["materials"])]
     described = ", ".join(f"{r['name']} {r['materials']}" for r in sorted(shown, key=lambda r: -int(r["materials"])))
     svg = (
-        f'<svg class="map" viewBox="{shapes["viewBox"]}" role="img" '
+        # a picture whose countries are links is a group of links, not one image (axe: nested-interactive)
+        f'<svg class="map" viewBox="{shapes["viewBox"]}" role="{"group" if shown else "img"}" '
         f'aria-labelledby="{ident}-title {ident}-desc" xmlns="http://www.w3.org/2000/svg">'
         f'<title id="{ident}-title">{escape(caption)}</title>'
         f'<desc id="{ident}-desc">Materials per country: {escape(described)}. '
@@ -149,8 +151,9 @@ def bar_chart(ident: str, bars: Sequence[Bar], caption: str, head: tuple[str, st
         inner = f"<title>{escape(bar.label)}: {_plural(bar.value, unit)}</title>{label}{rect}{value}"
         items.append(f'<a href="{escape(bar.href)}">{inner}</a>' if bar.href else f"<g>{inner}</g>")
     described = "; ".join(f"{b.label}: {b.value}" for b in bars)
+    role = "group" if any(b.href for b in bars) else "img"  # bars that are links: a group of links, not one image
     svg = (
-        f'<svg class="bars" viewBox="0 0 {width:g} {height:g}" role="img" '
+        f'<svg class="bars" viewBox="0 0 {width:g} {height:g}" role="{role}" '
         f'aria-labelledby="{ident}-title {ident}-desc" xmlns="http://www.w3.org/2000/svg">'
         f'<title id="{ident}-title">{escape(caption)}</title><desc id="{ident}-desc">{escape(described)}</desc>'
         f"{''.join(items)}</svg>"

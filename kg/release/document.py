@@ -25,7 +25,7 @@ HEAD_ADDITIONS = """
   .skip { position: absolute; left: -9999px; } .skip:focus { position: static; display: inline-block; padding: .5rem; }
   .site-link { display: inline-block; margin: .5rem 0; }
   body { overflow-wrap: anywhere; } #content { max-width: 100%; box-sizing: border-box; }
-  pre { white-space: pre-wrap; } table { display: block; max-width: 100%; overflow-x: auto; }
+  pre { white-space: pre-wrap; }
   img, svg { max-width: 100%; height: auto; }
   @media (max-width: 60em) {
     #content, #toc { width: auto !important; position: static !important; margin: 0 !important; }
@@ -50,7 +50,7 @@ def document_ontology(ontology_file: Path, target: Path) -> None:
     except Exception as exc:  # pyLODE raises bare exceptions on ontologies it cannot read
         raise SchemaFileError(f"pyLODE cannot document the ontology: {exc}", file=ontology_file.name) from exc
     html = html.replace("<html>", '<html lang="en">', 1)
-    html = html.replace("<head>", "<head>" + HEAD_ADDITIONS, 1)
+    html = html.replace("</head>", HEAD_ADDITIONS + "</head>", 1)  # after pyLODE's own styles, to win over them
     html = html.replace("<body>", "<body>" + SKIP_AND_HOME, 1)
     diagram = class_diagram(Graph().parse(ontology_file, format="turtle"))
     marker = html.find("<h2")
