@@ -327,12 +327,12 @@ def _fixed_path(browser: webdriver.Chrome, site: Site, name: str) -> str:
     if name == "search-facets":
         # a facet link of the webinar search, then one of another facet group on the page it leads to
         browser.get(site.base + "/search?q=webinar")
-        first = browser.execute_script("const a = document.querySelector('aside ul a[href]'); return a && a.href")
-        assert first, "the search for 'webinar' offers no facet link (aside ul a)"
+        first = browser.execute_script("const a = document.querySelector('.facets ul a[href]'); return a && a.href")
+        assert first, "the search for 'webinar' offers no facet link (.facets ul a)"
         browser.get(first)
         chosen = set(urlsplit(first).query.split("&"))
         second = browser.execute_script(
-            "return [...document.querySelectorAll('aside ul a[href]')].map(a => a.href)"
+            "return [...document.querySelectorAll('.facets ul a[href]')].map(a => a.href)"
             ".filter(h => h.split('?')[1] && h.split('?')[1].split('&').length > arguments[0])[0] || null",
             len(chosen),
         )

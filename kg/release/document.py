@@ -21,6 +21,7 @@ HEAD_ADDITIONS = """
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
   .sup-c, .sup-con { color: #8a4b00; } .sup-op { color: #002a80; } .sup-fp { color: #00598c; }
+  #pylode p, #pylode span { color: #333 !important; }  /* the "made by pyLODE" credit's pale letters */
   .sup-dp { color: #1e6b1e; } .sup-ap, .sup-col { color: #8b0000; } .sup-ni { color: #7a3b12; }
   .skip { position: absolute; left: -9999px; } .skip:focus { position: static; display: inline-block; padding: .5rem; }
   .site-link { display: inline-block; margin: .5rem 0; }
