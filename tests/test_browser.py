@@ -219,6 +219,7 @@ def test_api_docs_render_with_nothing_from_outside(
     browser.get(server + path)
     WebDriverWait(browser, 30).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, rendered)) > 5)
     assert "/api/materials" in browser.find_element(By.TAG_NAME, "body").text
+    assert browser.execute_script("return document.documentElement.lang") == "en"  # axe: html-has-lang
     shot(browser, "11-api-docs-" + path.strip("/"))
     entries = browser.execute_script(
         "return performance.getEntriesByType('resource')"

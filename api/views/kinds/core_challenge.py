@@ -57,10 +57,13 @@ async def context(runtime: Runtime, facts: Facts) -> dict[str, object]:
         deep_dives.append(dive)
     return {
         "notation": facts.one(SKOS + "notation"),
+        "position": int(facts.one(SKOS + "notation") or 0),
         "definition": facts.one(SKOS + "definition"),
         "source": source_link(runtime, facts.one("https://w3id.org/capacities/lp/ontology#sourceLocator")),
         "subcategories": subcategories,
-        "material_count": sum(len(s["cards"]) for s in subcategories),
+        "card_count": sum(len(s["cards"]) for s in subcategories),
+        # a material printed under several of this challenge's problem statements is one material
+        "material_count": len({card["path"] for s in subcategories for card in s["cards"]}),
         "lessons": lessons,
         "deep_dives": deep_dives,
         "quotes": parts["quote"],
