@@ -260,3 +260,37 @@ def test_readable_on_a_phone_and_by_keyboard(browser: webdriver.Chrome, server: 
         assert browser.switch_to.active_element.tag_name in ("a", "input", "button")
     finally:
         browser.set_window_size(1280, 1000)
+
+
+def test_what_a_visitor_sees_map_charts_summary_and_forgiving_search(browser: webdriver.Chrome, server: str) -> None:
+    """The pictures are drawn (not just present in the markup), the material page leads with its summary, and a
+    typo in the search box still finds the materials, as a person sees them in the browser."""
+    browser.set_window_size(1280, 1000)
+    browser.get(server + "/countries")
+    drawn = browser.execute_script(
+        "return [...document.querySelectorAll('svg.map a.map-country')].map(a => {"
+        " const box = a.getBBox(); return [a.dataset.code, box.width * box.height,"
+        " getComputedStyle(a.querySelector('path')).fill]; })"
+    )
+    # 15 core countries (000 l.892) and the others the cards name: every one drawn with a size and a colour
+    assert len(drawn) >= 15 and all(area > 0 and fill.startswith("rgb") for _, area, fill in drawn), drawn
+    romania = browser.find_element(By.CSS_SELECTOR, "svg.map a.map-country[data-code='RO'] title")
+    assert romania.get_attribute("textContent") == "Romania: 9 materials"  # 8 printed for RO + 1 for core (l.830)
+    shot(browser, "20-countries-map")
+    browser.get(server + "/")
+    bars = browser.execute_script(
+        "return [...document.querySelectorAll('svg.bars rect')].map(r => r.getBoundingClientRect().width)"
+    )
+    assert len(bars) >= 6 and sum(1 for width in bars if width > 5) >= 5  # challenge 5 has no material yet
+    browser.get(server + "/id/material/greek-moc")
+    summary = browser.find_element(By.CSS_SELECTOR, "main dl.summary")
+    assert summary.location["y"] < browser.find_element(By.CSS_SELECTOR, "main .cards").location["y"]
+    # l.466 prints Greece; l.468 the partner "Ministry of Transport & Infrastructure", curated under its one name
+    assert "Greece" in summary.text and "Ministry of Infrastructure and Transport" in summary.text
+    shot(browser, "21-material-summary")
+    browser.get(server + "/search?q=fundng")
+    notice = browser.find_element(By.TAG_NAME, "main").text
+    assert "Showing results for funding" in notice
+    marked = [m.text.casefold() for m in browser.find_elements(By.CSS_SELECTOR, "main mark")]
+    assert marked and all(word.startswith("fund") for word in marked), marked
+    shot(browser, "22-search-typo")
