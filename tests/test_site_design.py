@@ -238,3 +238,25 @@ def test_menu_folds_on_a_phone(site: str) -> None:
     html = page(site, "/")
     assert '<a class="menu-toggle ecl-button ecl-button--tertiary" href="#site-menu"' in html
     assert httpx.get(site + "/static/menu.js", timeout=30).status_code == 200
+
+
+def test_reuse_across_challenges_is_a_picture_with_its_numbers(site: str) -> None:
+    """The pairs of core challenges that share materials: the Memorandum of Cooperation is printed under 1.1, 1.2,
+    1.5 (lines 463, 560, 813), 2.3 and 4.1, so challenges 1, 2 and 4 share it; DK2020 under 1.6 (line 954) and
+    3.4 (line 1897), so 1 and 3 share it. Each cell counts the materials listed in the table above it."""
+    html = page(site, "/reused")
+    table = html.split('<table class="heatmap shared">')[1].split("</table>")[0]
+    assert "<caption>" in table and '<a href="/id/challenge/04">' in table
+
+    def cell(row: str, column: int) -> int:
+        cells = re.findall(
+            r"<td[^>]*>([^<]*)</td>", table.split(f'<a href="/id/challenge/{row}">')[2].split("</tr>")[0]
+        )
+        return int(cells[column - 1]) if cells[column - 1].strip().isdigit() else 0
+
+    for first, second in (("01", 2), ("01", 4), ("02", 4), ("01", 3)):
+        assert cell(first, second) >= 1, (first, second)
+        assert cell(f"0{second}", int(first)) == cell(first, second)  # the matrix is symmetric
+    listed = httpx.get(site + "/api/queries/materials_reused_across_categories", timeout=30).json()
+    both = sum(1 for row in listed if {"01", "02"} <= set(row["categories"]))
+    assert cell("01", 2) == both

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
+from itertools import combinations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -130,6 +131,11 @@ async def reused(request: Request, runtime: RuntimeDep) -> Response:
     for row in rows:
         row["path"] = local(runtime, field_text(row, "material"))
         row["challenges"] = [(c, titles.get(c, c)) for c in row["categories"]]
+    shared: Counter[tuple[str, str]] = Counter()  # materials printed under both challenges of a pair
+    for row in rows:
+        for first, second in combinations(sorted(set(row["categories"])), 2):
+            shared[first, second] += 1
+            shared[second, first] += 1
     matrix_rows = await runtime.rows("countries_by_category")
     names = {field_text(r, "code"): field_text(r, "name") for r in await runtime.rows("countries")}
     countries = sorted({field_text(r, "country") for r in matrix_rows}, key=lambda c: names.get(c, c))
@@ -146,6 +152,7 @@ async def reused(request: Request, runtime: RuntimeDep) -> Response:
             countries=[(c, names.get(c, c)) for c in countries],
             categories=sorted(titles.items()),
             cells=cells,
+            shared=shared,
             peak=peak,
             steps=[(n, charts.colour(n)) for n in (1, 2, 4, 6, 9)],
         ),
