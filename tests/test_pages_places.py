@@ -153,3 +153,14 @@ def test_generic_pages_read_in_words(server: str, path: str, expected: str) -> N
     text = page(server, path)
     assert expected in visible(text)
     assert_for_people(text)
+
+
+def test_bodies_with_names_in_two_languages_are_named_in_english(server: str) -> None:
+    # ANCT is printed in English ("the National Agency for Territorial Cohesion (ANCT)", 000 l.436) and in French
+    # ("Agence Nationale de Cohésion Territoriale", 000 l.2811); the pages speak English, and name it once (its own
+    # page lists the French form among the names it is printed under)
+    assert "<h1>National Agency for Territorial Cohesion</h1>" in page(server, "id/org/anct")
+    text = visible(outside_data(page(server, "id/platform/fr")))
+    assert "National Agency for Territorial Cohesion" in text and "Agence Nationale" not in text
+    # once as a member (its name), once as the profile printed it ("… (ANCT)"): not once more in French
+    assert text.count("National Agency for Territorial Cohesion") == 2 and text.count("(ANCT)") == 1

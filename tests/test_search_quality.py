@@ -167,3 +167,20 @@ def test_the_phone_gets_folded_facets(server: str) -> None:
     assert '<script src="/static/search.js" defer></script>' in html
     script = httpx.get(server + "/static/search.js", timeout=30)
     assert script.status_code == 200 and "details.facets" in script.text
+
+
+def test_a_correction_is_offered_only_when_it_finds_something(server: str) -> None:
+    # "fundng" alone is corrected to "funding" (above); with a word found nowhere beside it, nothing is found
+    # either way, so the page says so and offers no "did you mean" that would find nothing
+    nothing = api(server, q="fundng xyzzyq")
+    assert nothing["total"] == 0 and "did_you_mean" not in nothing
+    # two edits are too many for a short word: "covid" (in no material of the text) is not read as "civil"
+    assert "did_you_mean" not in api(server, q="covid")
+
+
+def test_characters_the_index_drops_do_not_empty_a_search(server: str) -> None:
+    plain = {item["iri"] for item in api(server, q="webinar")["items"]}
+    assert plain and {item["iri"] for item in api(server, q="webinar _ __")["items"]} == plain
+    # many words are searched as the first twelve distinct ones, not refused and not slower without bound
+    many = " ".join(["webinar"] * 30 + [f"w{i}" for i in range(40)])
+    assert httpx.get(server + "/api/materials", params={"q": many[:200]}, timeout=60).status_code == 200

@@ -90,6 +90,8 @@ def test_home_explains_and_links_the_ways_in(site: str) -> None:
     # the three personas (Kemal, Maria, Rosalia in the portfolio's persona pages)
     persona_names = {v for k, v in anchors.items() if k.startswith("/id/persona/")}
     assert persona_names == {"Kemal", "Maria", "Rosalia"}
+    persona_links = re.findall(r'<a href="(/id/persona/[^"]+)"', html.split("/personas", 1)[1])
+    assert sorted(set(persona_links)) == sorted(persona_links) and len(persona_links) == 3  # one card each
     assert "/id/hashtag/" in html  # the most used hashtags link their pages
     assert "<svg" in html and 'class="chart chart-map"' in html  # the map is on the home page
     assert "triples" not in text and "14753" not in text and " cards" not in text  # no jargon for people

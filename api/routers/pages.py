@@ -93,7 +93,9 @@ async def home(request: Request, runtime: RuntimeDep) -> Response:
         await runtime.rows("hashtags"), key=lambda r: (-field_int(r, "subcategories"), field_text(r, "label"))
     )
     top_tags = [t | {"path": local(runtime, field_text(t, "hashtag"))} for t in tags[:12]]
-    personas = [p | {"path": local(runtime, field_text(p, "persona"))} for p in await runtime.rows("personas")]
+    # one row per need: one card per persona
+    by_persona = {field_text(p, "persona"): p for p in reversed(await runtime.rows("personas"))}
+    personas = [p | {"path": local(runtime, iri)} for iri, p in reversed(by_persona.items())]
     reused = await runtime.rows("materials_reused_across_categories")
     return html(
         request,

@@ -7,6 +7,7 @@ that names the parameter: an unknown one is not ignored, a repeated one does not
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from collections.abc import Awaitable, Callable
@@ -20,7 +21,7 @@ from api.plumbing import jsonld
 from api.plumbing.errors import HTTPProblem
 from api.plumbing.respond import public_iri, respond
 from api.plumbing.runtime import Runtime, RuntimeDep, field_text
-from kg.search.catalogue import Catalogue, Filters
+from kg.search.catalogue import Catalogue, Filters, Selection
 from kg.sparql.registry import GLOBAL_PARAMETERS, single_values
 
 
@@ -131,15 +132,19 @@ async def materials(
 ) -> Response:
     catalogue = _catalogue(runtime)
     filters = _filters(category, subcategory, hashtag, country, type, year_from, year_to, q)
-    selection = catalogue.query(filters)
+
+    def select() -> tuple[Selection, list]:
+        found = catalogue.query(filters)
+        return found, catalogue.sort(found.entries, sort or ("relevance" if found.scores else "title"), found.scores)
+
+    selection, ordered = await asyncio.to_thread(select)  # searching is CPU work: off the event loop
     scores = selection.scores
-    ordered = catalogue.sort(selection.entries, sort or ("relevance" if scores else "title"), scores)
     pages = max(1, math.ceil(len(ordered) / per_page))
 
     async def produce() -> object:
         start = (page - 1) * per_page
         shown = ordered[start : start + per_page]
-        snippets = catalogue.snippets(selection.words, shown) if selection.words else {}
+        snippets = await asyncio.to_thread(catalogue.snippets, selection.words, shown) if selection.words else {}
         items = [
             e.summary() | ({"score": scores[e.iri], "snippet": snippets.get(e.iri, "")} if scores else {})
             for e in shown

@@ -4,6 +4,7 @@ removable chips, and a choice of order. /api/materials?q= answers the same searc
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Annotated, Literal
 from urllib.parse import urlencode
@@ -14,7 +15,7 @@ from fastapi.responses import Response
 from api.plumbing.errors import HTTPProblem
 from api.plumbing.runtime import Runtime, RuntimeDep, field_text
 from api.views.render import html, local, render
-from kg.search.catalogue import Catalogue, Filters
+from kg.search.catalogue import Catalogue, Filters, Selection
 from kg.search.entities import Entities
 
 router = APIRouter(include_in_schema=False)
@@ -121,14 +122,20 @@ async def search(
 ) -> Response:
     catalogue = catalogue_of(runtime)
     q = (q or "").strip() or None
-    selection = catalogue.query(Filters(category, subcategory, hashtag, country, type, year, year, q))
-    order = sort or ("relevance" if q else "title")
-    if order == "relevance" and not selection.scores:
-        order = "title"
-    ordered = catalogue.sort(selection.entries, order, selection.scores)
+    wanted = Filters(category, subcategory, hashtag, country, type, year, year, q)
+
+    def select() -> tuple[Selection, str, list, dict]:  # searching is CPU work: run off the event loop
+        found = catalogue.query(wanted)
+        order = sort or ("relevance" if q else "title")
+        if order == "relevance" and not found.scores:
+            order = "title"
+        ordered = catalogue.sort(found.entries, order, found.scores)
+        shown = ordered[(page - 1) * PER_PAGE : page * PER_PAGE]
+        return found, order, ordered, catalogue.snippets(found.words, shown) if found.words else {}
+
+    selection, order, ordered, snippets = await asyncio.to_thread(select)
     pages = max(1, math.ceil(len(ordered) / PER_PAGE))
     shown = ordered[(page - 1) * PER_PAGE : page * PER_PAGE]
-    snippets = catalogue.snippets(selection.words, shown) if selection.words else {}
     filters = {
         "category": category,
         "subcategory": subcategory,

@@ -14,13 +14,14 @@ from kg.engines.protocol import EncodedTriple, Term
 
 def facts_of(iri: str, rows: list[EncodedTriple]) -> Facts:
     facts = Facts(iri)
+    english: set[str] = set()  # things whose label is English (or untagged): another language never replaces it
     for subject, predicate, value in rows:
-        if (
-            predicate[1] in LABELS
-            and value[0] == "literal"
-            and (value[3] in (None, "en") or subject[1] not in facts.labels)
-        ):
-            facts.labels.setdefault(subject[1], value[1])
+        if predicate[1] in LABELS and value[0] == "literal" and subject[1] not in english:
+            if value[3] in (None, "", "en"):
+                facts.labels[subject[1]] = value[1]
+                english.add(subject[1])
+            else:
+                facts.labels.setdefault(subject[1], value[1])
     for subject, predicate, value in rows:
         if subject[1] == iri:
             if predicate[1] == RDF_TYPE:

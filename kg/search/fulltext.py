@@ -30,7 +30,8 @@ from rapidfuzz.distance import Levenshtein
 TOKENIZE = "porter unicode61 remove_diacritics 2"
 COLUMNS = ("title", "body", "tags", "places")
 WEIGHTS = (10.0, 1.0, 3.0, 3.0)  # BM25 column weights, in COLUMNS' order: the title weighs most
-QUERY_WORD = re.compile(r"\w+", re.UNICODE)
+QUERY_WORD = re.compile(r"[^\W_]+", re.UNICODE)  # letters and digits: the tokenizer drops "_", so must we
+MAX_QUERY_WORDS = 12  # the words of a query searched (and marked): bounds each request's work
 VOCABULARY_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)  # words of three letters or more, no digits
 OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters marking a match in a snippet, before escaping
 SNIPPET_CHARS = 220
@@ -43,7 +44,8 @@ def fold(text: str) -> str:
 
 
 def query_words(text: str) -> list[str]:
-    return QUERY_WORD.findall(text)
+    """The distinct words of a query, in order, at most MAX_QUERY_WORDS of them."""
+    return list(dict.fromkeys(QUERY_WORD.findall(text)))[:MAX_QUERY_WORDS]
 
 
 @dataclass
@@ -158,7 +160,7 @@ class FullText:
         folded = fold(word)
         if len(folded) < 3 or not folded.isalpha():
             return None
-        most = 1 if len(folded) <= 4 else 2
+        most = 1 if len(folded) <= 6 else 2  # two edits make another word of a short one ("covid" → "civil")
         near = process.extract(folded, self._words, scorer=Levenshtein.distance, score_cutoff=most, limit=None)
         if not near:
             return None
@@ -175,9 +177,10 @@ class FullText:
         if found:
             return Hits(found, words)
         corrected = [word if self._occurs(word) else (self.correction(word) or word) for word in words]
-        if corrected == words:
+        found = self._found(corrected) if corrected != words else {}
+        if not found:  # a correction that finds nothing is no answer: say nothing was found as typed
             return Hits({}, words)
-        return Hits(self._found(corrected), corrected, did_you_mean=" ".join(corrected))
+        return Hits(found, corrected, did_you_mean=" ".join(corrected))
 
     def snippets(self, words: Sequence[str], numbers: Iterable[int]) -> dict[int, str]:
         """For each document, a passage of its body (else of its places, hashtags or title) around the first word

@@ -60,7 +60,8 @@ async def context(runtime: Runtime, facts: Facts) -> dict[str, object]:
         "summary": summary,
         "shared": shared,
         "cards": compared,
-        "related": related[:8],
+        "related": related[:8],  # the closest eight of up to twenty
+        "related_total": len(related),
         **await _text_relations(runtime, iri),
     }
 
@@ -132,7 +133,7 @@ async def _text_relations(runtime: Runtime, iri: str) -> dict[str, list[dict]]:
         quote = {
             "text": field_text(row, "quote"),
             "lines": lines(row["first_line"], row["last_line"]),
-            "href": local(runtime, field_text(row, "locator")),
+            "href": _source_path(runtime, field_text(row, "locator")),
         }
         other = field_text(row, "other")
         if kind.startswith("recorded-"):
@@ -163,3 +164,9 @@ async def _text_relations(runtime: Runtime, iri: str) -> dict[str, list[dict]]:
         )
         relation["quotes"].append(quote)
     return {"text_relations": list(relations.values()), "recordings": list(recordings.values())}
+
+
+def _source_path(runtime: Runtime, locator: str) -> str:
+    """The quoted lines highlighted on the source text's page (as every other source link on the site)."""
+    found = source_link(runtime, locator)
+    return found["path"] if found else local(runtime, locator)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from api.plumbing.runtime import Runtime
 from api.views.kinds import Facts
 from api.views.kinds.generic import CAP, ORG, SCHEMA, capi, describe, value
-from api.views.kinds.shared import link, linked_rows
+from api.views.kinds.shared import is_true, link, linked_rows
 
 CLASSES = ("cap:NationalPlatform",)
 TEMPLATE = "kinds/platform.html"
@@ -30,7 +30,7 @@ async def cities(runtime: Runtime, iri: str) -> list[dict[str, object]]:
     for row in await linked_rows(runtime, "platform_cities", iri):
         city = found.setdefault(
             row["city"],
-            link(runtime, row["city"], row["name"]) | {"mission": row["mission_city"] == "true", "roles": []},
+            link(runtime, row["city"], row["name"]) | {"mission": is_true(row["mission_city"]), "roles": []},
         )
         if row.get("role") and row["role"] not in city["roles"]:  # type: ignore[operator]
             city["roles"].append(row["role"])  # type: ignore[attr-defined]
