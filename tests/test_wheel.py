@@ -167,3 +167,5 @@ def test_the_installed_server_answers_sparql_pages_and_the_editor(served: str) -
     materials = httpx.get(served + "/api/queries/materials_in_subcategory", params={"subcategory": "1.2"}, timeout=30)
     assert materials.status_code == 200 and materials.json()
     assert httpx.get(served + "/", timeout=30).status_code == 200
+    for path in ("/id/material/greek-moc", "/id/challenge/01", "/id/org/vinnova", "/countries", "/search?q=fundng"):
+        assert httpx.get(served + path, timeout=30).status_code == 200, path  # every page's template shipped

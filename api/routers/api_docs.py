@@ -38,7 +38,10 @@ async def swagger_ui() -> HTMLResponse:
             swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
             swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
             swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
-        )
+            # no deep links: each operation's path would be a link inside its expand button (axe nested-interactive)
+            swagger_ui_parameters={"deepLinking": False},
+        ),
+        "/static/apidocs-swagger.css",
     )
 
 
@@ -51,11 +54,14 @@ async def redoc() -> HTMLResponse:
             redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
             redoc_favicon_url=f"{ASSETS_URL}/favicon.png",
             with_google_fonts=False,
-        )
+        ),
+        "/static/apidocs-redoc.css",
     )
 
 
-def _own_files_only(page: HTMLResponse) -> HTMLResponse:
-    """The page with a language (FastAPI's wrapper names none) and a policy that lets only our files load."""
+def _own_files_only(page: HTMLResponse, overrides: str) -> HTMLResponse:
+    """The page with a language (FastAPI's wrapper names none), our contrast overrides after the bundle's own
+    styles, and a policy that lets only our files load."""
     body = bytes(page.body).replace(b"<html>", b'<html lang="en">', 1)
+    body = body.replace(b"</head>", f'<link rel="stylesheet" href="{overrides}">\n</head>'.encode(), 1)
     return HTMLResponse(body, status_code=page.status_code, headers={**OWN_FILES_ONLY})
