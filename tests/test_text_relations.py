@@ -338,7 +338,8 @@ def test_material_pages_show_relations_and_recordings(server: str, portfolio_lin
     # line 1210 "M100 Platform", line 1212 "the second initiative developed under the M100 National Hub"
     assert "M100 Platform" in hub.text and "has part" in hub.text
     assert "the second initiative developed under the M100 National Hub" in hub.text
-    assert "/id/source/000_11870afa8f6afaf9.txt#line=1211,1212" in hub.text and "line 1212" in hub.text
+    # the quoted line, highlighted on the source text's page (line=1211,1212 in RFC 5147: line 1212)
+    assert "/id/source/000_11870afa8f6afaf9.txt?lines=1212-1212#line-1212" in hub.text and "line 1212" in hub.text
     webinar = httpx.get(
         f"{server}/id/material/webinar-funding-and-financing", headers={"Accept": "text/html"}, timeout=30
     )
