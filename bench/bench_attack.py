@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
 import socket
@@ -27,6 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -73,6 +75,27 @@ def rss_bytes(pid: int) -> int:
     return total
 
 
+def probe_health(base: str, ready: Any, stop: Any, results: Any) -> None:
+    """/health latencies, from a process of its own: the attack's client threads share this script's
+    interpreter lock, and a probe among them would time its own wait for that lock."""
+    latencies, failures = [], 0
+    with httpx.Client(timeout=10) as client:
+        client.get(base + "/health")
+        ready.set()
+        for _ in range(10_000):
+            if stop.is_set():
+                break
+            started = time.perf_counter()
+            try:
+                ok = client.get(base + "/health").status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            latencies.append(time.perf_counter() - started)
+            failures += not ok
+            stop.wait(0.05)
+    results.put((latencies, failures))
+
+
 class Watch:
     """/health latency and peak memory while an attack runs."""
 
@@ -81,33 +104,29 @@ class Watch:
         self.latencies: list[float] = []
         self.failures = 0
         self.peak = rss_bytes(pid)
-        self.threads = [threading.Thread(target=self._health), threading.Thread(target=self._memory)]
-
-    def _health(self) -> None:
-        with httpx.Client(timeout=10) as client:
-            for _ in range(10_000):
-                if self.stop.is_set():
-                    return
-                started = time.perf_counter()
-                try:
-                    ok = client.get(self.base + "/health").status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                self.latencies.append(time.perf_counter() - started)
-                self.failures += not ok
-                self.stop.wait(0.05)
+        self.threads = [threading.Thread(target=self._memory)]
+        spawn = multiprocessing.get_context("spawn")
+        self.probe_ready, self.probe_stop, self.probe_results = spawn.Event(), spawn.Event(), spawn.Queue()
+        self.probe = spawn.Process(
+            target=probe_health, args=(base, self.probe_ready, self.probe_stop, self.probe_results)
+        )
 
     def _memory(self) -> None:
         while not self.stop.wait(0.2):
             self.peak = max(self.peak, rss_bytes(self.pid))
 
     def __enter__(self) -> Watch:
+        self.probe.start()
+        self.probe_ready.wait(60)
         for thread in self.threads:
             thread.start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self.stop.set()
+        self.probe_stop.set()
+        self.latencies, self.failures = self.probe_results.get(timeout=60)
+        self.probe.join(timeout=30)
         for thread in self.threads:
             thread.join(timeout=30)
 
@@ -254,6 +273,58 @@ def attack_abuse(base: str, seconds: float) -> str:
     )
 
 
+SEARCH_WORDS = [a + b for a in "abcdefghijklmnopqrstuvwxyz" for b in "aeiou"]
+
+
+def _search(client: httpx.Client, base: str, n: int) -> int:
+    word = SEARCH_WORDS[n % len(SEARCH_WORDS)]
+    other = SEARCH_WORDS[(n * 7) % len(SEARCH_WORDS)]
+    path, params = ("/search", {"q": word}) if n % 2 else ("/api/materials", {"q": f"{word} {other}"})
+    try:
+        return client.get(base + path, params=params).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+def attack_search_crowd(base: str, seconds: float) -> str:
+    """60 clients, each from its own address, send distinct searches (CPU work in the API process) at once."""
+    statuses: dict[int, int] = {}
+
+    def crowd(k: int) -> None:
+        with client_from(f"127.0.1.{k + 1}") as client:
+            for n in range(4):
+                status = _search(client, base, k * 4 + n)
+                statuses[status] = statuses.get(status, 0) + 1
+
+    threads = [threading.Thread(target=crowd, args=(k,)) for k in range(60)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return f"60 clients x 4 distinct searches: {statuses}"
+
+
+def attack_search_one(base: str, seconds: float) -> str:
+    """One client sends distinct searches from 8 connections for the whole time."""
+    statuses: dict[int, int] = {}
+    deadline = time.monotonic() + seconds
+
+    def hammer(k: int) -> None:
+        with client_from("127.0.0.60") as client:
+            for n in range(2000):
+                if time.monotonic() > deadline:
+                    return
+                status = _search(client, base, k * 2000 + n)
+                statuses[status] = statuses.get(status, 0) + 1
+
+    threads = [threading.Thread(target=hammer, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return f"one client, 8 connections of distinct searches: {statuses}"
+
+
 def attack_reload(base: str, seconds: float, build_dir: Path) -> str:
     stop = threading.Event()
     records: list[tuple[bool, float]] = []
@@ -305,6 +376,8 @@ ATTACKS: dict[str, Callable[[str, float], str]] = {
     "guard-cache": attack_guard_cache,
     "non-readers": attack_non_readers,
     "abuse": attack_abuse,
+    "search-crowd": attack_search_crowd,
+    "search-one": attack_search_one,
 }
 
 

@@ -167,6 +167,15 @@ class EngineUnavailable(KGError):
         super().__init__(problem, **kw)
 
 
+class ServerBusy(KGError):
+    """The server's CPU-bound work (searches, pages) is all taken and its queue is full."""
+
+    exit_code = 5
+    http_status = 503
+    title = "Server busy"
+    retry_after = 1
+
+
 class StoreFailed(KGError):
     """The external SPARQL store answered with an error that is not the client's (logged on the server)."""
 

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     ontology_dir: Path = Field(PROJECT_ROOT / "ontology", description="OWL ontology, Turtle")
     shapes_dir: Path = Field(PROJECT_ROOT / "shapes", description="SHACL shapes, Turtle")
     build_dir: Path = Field(PROJECT_ROOT / "build", description="build output; 'current' points at the latest build")
+    state_dir: Path = Field(
+        PROJECT_ROOT / "state",
+        description="accounts, proposals, decisions, approved change sets and the audit log (SQLite); "
+        "no build ever writes or removes anything here",
+    )
     base_iri: str = Field(DEFAULT_BASE_IRI, description="base of the ontology, shapes and instance IRIs")
     host: str = Field("127.0.0.1", description="address the server listens on")
     port: int = Field(8000, description="port the server listens on")
@@ -71,6 +76,11 @@ class Settings(BaseSettings):
     client_exempt: str = Field(
         "127.0.0.1,::1", description="client addresses the per-client limits do not apply to, comma-separated"
     )
+    cpu_threads: int = Field(
+        1, ge=1, le=32, description="threads for CPU-bound request work (searches, search and source pages) at once"
+    )
+    cpu_wait: float = Field(5.0, gt=0, description="seconds a search or page may wait for such a thread (503 beyond)")
+    cpu_queue: int = Field(64, ge=1, description="searches and pages that may wait for such a thread (503 beyond)")
     access_log: bool = Field(True, description="one line per request on the server's output")
     public_base_url: str = Field(
         "", description="URL the API is reached at, for Link headers; default: from the request"
@@ -136,6 +146,10 @@ class Settings(BaseSettings):
     @property
     def curation_dir(self) -> Path:
         return self.data_dir / "curation"
+
+    @property
+    def ledger_file(self) -> Path:
+        return self.state_dir / "ledger.sqlite3"
 
 
 def load_settings(**values: Any) -> Settings:  # Any: pydantic validates and converts each value

@@ -113,3 +113,50 @@ def test_ten_ordinary_clients_keep_their_answers_while_one_client_abuses(server:
     assert len(answers) == 200
     assert answers.count(200) / len(answers) >= 0.99, answers
     assert 429 in abusive  # the abuser's second query was turned away
+
+
+def test_searches_beyond_the_cpu_lane_get_503_with_retry_after_and_health_answers(
+    built: Built, tmp_path: Path
+) -> None:
+    """Searches are CPU work in the API process: one thread, two waiting, a short wait; the rest are told."""
+    settings = {"cpu_threads": "1", "cpu_queue": "2", "cpu_wait": "0.05", "client_exempt": "127.0.0.1,127.0.0.2"}
+    with running_server(built.settings.build_dir, log_file=tmp_path / "server.log", **settings) as base:
+        words = [a + b for a in "bcdfgklmnprstv" for b in "aeiou"]
+        answers: list[httpx.Response] = []
+        health: list[int] = []
+        done = threading.Event()
+
+        def search(chunk: list[str]) -> None:
+            with client_from("127.0.0.2") as client:
+                for n, word in enumerate(chunk):  # distinct texts: the response cache answers none of them
+                    path = "/search" if n % 2 else "/api/materials"
+                    answers.append(client.get(base + path, params={"q": word}))
+
+        def watch() -> None:
+            with httpx.Client(timeout=10) as client:
+                while not done.wait(0.05):
+                    health.append(client.get(base + "/health").status_code)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        searchers = [threading.Thread(target=search, args=(words[k::10],)) for k in range(10)]
+        for thread in searchers:
+            thread.start()
+        for thread in searchers:
+            thread.join(timeout=120)
+        done.set()
+        watcher.join(timeout=30)
+        log = (tmp_path / "server.log").read_text()
+    statuses = [answer.status_code for answer in answers]
+    assert len(statuses) == len(words)
+    assert set(statuses) <= {200, 503}, statuses
+    assert statuses.count(200) >= 3
+    busy = [answer for answer in answers if answer.status_code == 503]
+    assert busy, "ten clients at once on one thread with two places to wait: some must be told"
+    assert all(answer.headers["retry-after"] == "1" for answer in busy)
+    api_busy = next((a for a in busy if "/api/" in str(a.url)), None)
+    if api_busy is not None:
+        assert api_busy.json()["title"] == "Server busy"
+        assert "try again" in api_busy.json()["detail"]
+    assert health and set(health) == {200}
+    assert "Traceback" not in log

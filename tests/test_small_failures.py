@@ -89,6 +89,15 @@ def test_invalid_iris_are_400_naming_the_field_and_the_reason(server: Server) ->
     assert "Traceback" not in server.log_text(start)
 
 
+def test_a_path_with_a_line_break_is_400_not_the_resource_without_it(server: Server) -> None:
+    """Route patterns end in `$`, which matches before a final line break: the break must not be dropped."""
+    assert server.get("/id/challenge/01").status_code == 200
+    for path, code in [("/id/challenge/01%0A", "U+000A"), ("/id/challenge/01%0D", "U+000D"), ("/search%00", "U+0000")]:
+        body = assert_problem(server.get(path), 400, "path", code, "control character")
+        assert body["title"] == "Bad request"
+    assert server.get("/id/challenge/01%20").status_code == 404  # not a control character: simply no such thing
+
+
 # 2 ------------------------------------------------------------------------------------------------
 
 

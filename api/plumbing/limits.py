@@ -1,4 +1,5 @@
-"""Refuse request bodies over the size limit with a 413 problem, whether or not Content-Length is sent."""
+"""Refuse what no route should see: request bodies over the size limit (413, whether or not Content-Length is
+sent) and paths with control characters (400)."""
 
 from __future__ import annotations
 
@@ -68,3 +69,38 @@ class BodySizeLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+class NoControlCharacters:
+    """Refuse a path that holds a control character (say %0A) with a 400 problem naming it.
+
+    No IRI of ours holds one, and Starlette's route patterns end in `$`, which also matches before a final
+    line break: `/id/challenge/01%0A` would otherwise be answered as `/id/challenge/01`.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = scope["path"]
+            where = next((i for i, c in enumerate(path) if c < " " or "\x7f" <= c <= "\x9f"), None)
+            if where is not None:
+                detail = (
+                    f"the path holds the control character U+{ord(path[where]):04X} at position {where + 1} "
+                    "(after decoding): no page or IRI of this service does"
+                )
+                body = json.dumps({"type": "about:blank", "title": "Bad request", "status": 400, "detail": detail, "field": "path"})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 400,
+                        "headers": [
+                            (b"content-type", b"application/problem+json"),
+                            (b"content-length", str(len(body.encode())).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body.encode()})
+                return
+        await self.app(scope, receive, send)

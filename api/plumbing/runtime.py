@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from api.plumbing.cpu import CpuLane
 from kg.engines.embedded import EmbeddedEngine
 from kg.engines.protocol import QueryEngine, QueryJob, Term, encode_term
 from kg.engines.publish import read_release
@@ -51,6 +52,7 @@ class Runtime:
     release: Release
     engine: QueryEngine
     catalogue: Catalogue | None = None
+    cpu: CpuLane = field(default_factory=CpuLane)  # shared by the runtimes of one server
     answers: KeptAnswers = field(init=False)
 
     def __post_init__(self) -> None:
@@ -142,7 +144,8 @@ class Service:
         self.settings = settings
         self.ns = ProjectNamespaces(settings.base_iri)
         self.registry = registry
-        self.runtime = Runtime(settings, self.ns, registry, release, open_engine(settings, release))
+        self.cpu = CpuLane(settings.cpu_threads, settings.cpu_wait, settings.cpu_queue)
+        self.runtime = Runtime(settings, self.ns, registry, release, open_engine(settings, release), cpu=self.cpu)
         self.ready = False
         self.reload_error: str | None = None
         self._refused: Path | None = None  # a release that failed: not tried again until current moves
@@ -176,6 +179,7 @@ class Service:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         leases.release(self.settings.build_dir)
         await asyncio.shield(self.runtime.engine.stop())
+        self.cpu.close()
 
     def _reload_soon(self) -> None:
         task = asyncio.get_running_loop().create_task(self.reload(force=True))
@@ -235,7 +239,7 @@ class Service:
                 verifying = asyncio.create_task(self._verify(release)) if verify else None
                 tasks += [verifying] if verifying else []
                 engine = open_engine(self.settings, release)
-                fresh = Runtime(self.settings, self.ns, self.registry, release, engine)
+                fresh = Runtime(self.settings, self.ns, self.registry, release, engine, cpu=self.cpu)
                 catalogue = asyncio.create_task(kept_catalogue(release))  # checks its own file before building
                 starting = asyncio.create_task(_start(engine, release))
                 tasks += [catalogue, starting]

@@ -21,7 +21,6 @@ Both come from the release's own copies (kg.release.published), so they match th
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections import OrderedDict, defaultdict
 from pathlib import Path
@@ -168,7 +167,7 @@ async def source_text(request: Request, runtime: RuntimeDep, name: str) -> Respo
     key = (runtime.build_dir, name, first, last)
     page = _SOURCE_PAGES.get(key)
     if page is None:  # the portfolio's page is 650 KB of HTML: written off the event loop, the last few kept
-        page = await asyncio.to_thread(_source_page, request, runtime, iri, name, title, rights, lines, first, last)
+        page = await runtime.cpu.run(_source_page, request, runtime, iri, name, title, rights, lines, first, last)
         _SOURCE_PAGES[key] = page
         while len(_SOURCE_PAGES) > 8:
             _SOURCE_PAGES.popitem(last=False)

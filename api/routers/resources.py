@@ -7,7 +7,6 @@ that names the parameter: an unknown one is not ignored, a repeated one does not
 
 from __future__ import annotations
 
-import asyncio
 import math
 import re
 from collections.abc import Awaitable, Callable
@@ -137,14 +136,14 @@ async def materials(
         found = catalogue.query(filters)
         return found, catalogue.sort(found.entries, sort or ("relevance" if found.scores else "title"), found.scores)
 
-    selection, ordered = await asyncio.to_thread(select)  # searching is CPU work: off the event loop
+    selection, ordered = await runtime.cpu.run(select)  # searching is CPU work: off the event loop
     scores = selection.scores
     pages = max(1, math.ceil(len(ordered) / per_page))
 
     async def produce() -> object:
         start = (page - 1) * per_page
         shown = ordered[start : start + per_page]
-        snippets = await asyncio.to_thread(catalogue.snippets, selection.words, shown) if selection.words else {}
+        snippets = await runtime.cpu.run(catalogue.snippets, selection.words, shown) if selection.words else {}
         items = [
             e.summary() | ({"score": scores[e.iri], "snippet": snippets.get(e.iri, "")} if scores else {})
             for e in shown

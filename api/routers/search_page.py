@@ -4,7 +4,6 @@ removable chips, and a choice of order. /api/materials?q= answers the same searc
 
 from __future__ import annotations
 
-import asyncio
 import math
 from typing import Annotated, Literal
 from urllib.parse import urlencode
@@ -15,7 +14,7 @@ from fastapi.responses import Response
 from api.plumbing.errors import HTTPProblem
 from api.plumbing.runtime import Runtime, RuntimeDep, field_text
 from api.views.render import html, local, render
-from kg.search.catalogue import Catalogue, Filters, Selection
+from kg.search.catalogue import Catalogue, Filters
 from kg.search.entities import Entities
 
 router = APIRouter(include_in_schema=False)
@@ -44,14 +43,13 @@ async def entities_of(runtime: Runtime, catalogue: Catalogue) -> Entities:
     """The countries, cities, organisations and hashtags of the release, made once per release."""
     found = _entities.get(runtime.version)
     if found is None:
-        counts = catalogue.facets(list(catalogue.materials.values()))["country"]
-        found = Entities.from_rows(
-            await runtime.rows("countries"),
-            await runtime.rows("cities"),
-            await runtime.rows("organisations"),
-            await runtime.rows("hashtags"),
-            counts,
-        )
+        rows = [await runtime.rows(name) for name in ("countries", "cities", "organisations", "hashtags")]
+
+        def make() -> Entities:  # CPU work, once per release: off the event loop
+            counts = catalogue.facets(list(catalogue.materials.values()))["country"]
+            return Entities.from_rows(*rows, counts)
+
+        found = await runtime.cpu.run(make)
         _entities.clear()
         _entities[runtime.version] = found
     return found
@@ -123,19 +121,8 @@ async def search(
     catalogue = catalogue_of(runtime)
     q = (q or "").strip() or None
     wanted = Filters(category, subcategory, hashtag, country, type, year, year, q)
-
-    def select() -> tuple[Selection, str, list, dict]:  # searching is CPU work: run off the event loop
-        found = catalogue.query(wanted)
-        order = sort or ("relevance" if q else "title")
-        if order == "relevance" and not found.scores:
-            order = "title"
-        ordered = catalogue.sort(found.entries, order, found.scores)
-        shown = ordered[(page - 1) * PER_PAGE : page * PER_PAGE]
-        return found, order, ordered, catalogue.snippets(found.words, shown) if found.words else {}
-
-    selection, order, ordered, snippets = await asyncio.to_thread(select)
-    pages = max(1, math.ceil(len(ordered) / PER_PAGE))
-    shown = ordered[(page - 1) * PER_PAGE : page * PER_PAGE]
+    named = await names(runtime, catalogue)
+    offered = await suggestions(runtime, catalogue, q) if q else []
     filters = {
         "category": category,
         "subcategory": subcategory,
@@ -151,46 +138,50 @@ async def search(
         params = {k: v for k, v in {**kept, **change}.items() if v not in (None, "")}
         return "/search?" + urlencode(params) if params else "/search"
 
-    named = await names(runtime, catalogue)
-
     def name_of(facet: str, value: str) -> str:
         return named.get(facet, {}).get(value, value)
 
-    facets = [
-        {
-            "key": facet,
-            "title": FACET_NAMES[facet],
-            "values": [
-                {
-                    "name": name_of(facet, value),
-                    "count": count,
-                    "href": link(**{facet: None if chosen.get(facet) == value else value, "page": None}),
-                    "active": chosen.get(facet) == value,
-                }
-                for value, count in list(values.items())[:25]
-            ],
-        }
-        for facet, values in catalogue.facets(selection.entries).items()
-        if values
-    ]
-    chips = [
-        {"facet": FACET_NAMES[k], "name": name_of(k, v), "href": link(**{k: None, "page": None})}
-        for k, v in chosen.items()
-    ]
-    results = [
-        entry.summary()
-        | {
-            "path": local(runtime, entry.iri),
-            "snippet": snippets.get(entry.iri, ""),
-            "subcategory_names": [name_of("subcategory", s) for s in sorted(entry.subcategories)],
-            "country_names": [name_of("country", c) for c in sorted(entry.countries)],
-        }
-        for entry in shown
-    ]
-    return html(
-        request,
-        runtime,
-        render(
+    def page_body() -> str:  # searching, counting facets and writing the page are CPU work: off the event loop
+        selection = catalogue.query(wanted)
+        order = sort or ("relevance" if q else "title")
+        if order == "relevance" and not selection.scores:
+            order = "title"
+        ordered = catalogue.sort(selection.entries, order, selection.scores)
+        pages = max(1, math.ceil(len(ordered) / PER_PAGE))
+        shown = ordered[(page - 1) * PER_PAGE : page * PER_PAGE]
+        snippets = catalogue.snippets(selection.words, shown) if selection.words else {}
+        facets = [
+            {
+                "key": facet,
+                "title": FACET_NAMES[facet],
+                "values": [
+                    {
+                        "name": name_of(facet, value),
+                        "count": count,
+                        "href": link(**{facet: None if chosen.get(facet) == value else value, "page": None}),
+                        "active": chosen.get(facet) == value,
+                    }
+                    for value, count in list(values.items())[:25]
+                ],
+            }
+            for facet, values in catalogue.facets(selection.entries).items()
+            if values
+        ]
+        chips = [
+            {"facet": FACET_NAMES[k], "name": name_of(k, v), "href": link(**{k: None, "page": None})}
+            for k, v in chosen.items()
+        ]
+        results = [
+            entry.summary()
+            | {
+                "path": local(runtime, entry.iri),
+                "snippet": snippets.get(entry.iri, ""),
+                "subcategory_names": [name_of("subcategory", s) for s in sorted(entry.subcategories)],
+                "country_names": [name_of("country", c) for c in sorted(entry.countries)],
+            }
+            for entry in shown
+        ]
+        return render(
             "search.html",
             request,
             runtime,
@@ -200,7 +191,7 @@ async def search(
             kept={k: v for k, v in kept.items() if k not in ("q", "sort")},
             chips=chips,
             did_you_mean=selection.did_you_mean,
-            suggestions=await suggestions(runtime, catalogue, q) if q else [],
+            suggestions=offered,
             total=len(ordered),
             results=results,
             facets=facets,
@@ -209,5 +200,6 @@ async def search(
             previous=link(page=page - 1 if page > 2 else None) if page > 1 else None,
             next=link(page=page + 1) if page < pages else None,
             clear_all=link(**dict.fromkeys(chosen), page=None),
-        ),
-    )
+        )
+
+    return html(request, runtime, await runtime.cpu.run(page_body))
