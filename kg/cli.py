@@ -468,5 +468,51 @@ def _table(title: str | None, columns: list[str], rows: Any, to: Console | None 
     (to or console).print(table)
 
 
+users = typer.Typer(no_args_is_help=True, help="Accounts of partners, editors and admins (the ledger in KG_STATE_DIR).")
+app.add_typer(users, name="users")
+
+
+@users.command("add")
+@handles_errors
+def users_add(
+    name: Annotated[str, typer.Argument(help="1-64 letters, digits and . - _ @")],
+    role: Annotated[str, typer.Option("--role", help="contributor, editor or admin")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read a password for the web login from standard input.")
+    ] = False,
+) -> None:
+    """Create an account and print its API token (shown this once; only a digest of it is kept)."""
+    from kg.changes.ledger import Ledger
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    with Ledger.from_settings(get_settings()) as ledger:
+        token = ledger.add_account(name, role, password, by="capkg users add")
+    console.print(f"account {name} ({role}) created; its API token, shown this once:", highlight=False)
+    print(token)
+
+
+@users.command("list")
+@handles_errors
+def users_list() -> None:
+    """The accounts: name, role and when each was created."""
+    from kg.changes.ledger import Ledger
+
+    with Ledger.from_settings(get_settings()) as ledger:
+        rows = [(a.name, a.role.value, a.created.isoformat()) for a in ledger.accounts()]
+    _table(None, ["name", "role", "created"], rows, to=out)
+
+
+@users.command("token")
+@handles_errors
+def users_token(name: Annotated[str, typer.Argument(help="The account's name")]) -> None:
+    """Print a new API token for the account (its earlier tokens stay valid)."""
+    from kg.changes.ledger import Ledger
+
+    with Ledger.from_settings(get_settings()) as ledger:
+        token = ledger.new_token(name, by="capkg users token")
+    console.print(f"a new API token for {name}, shown this once:", highlight=False)
+    print(token)
+
+
 if __name__ == "__main__":
     app()
