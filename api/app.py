@@ -23,6 +23,8 @@ from api.plumbing.limits import BodySizeLimit, NoControlCharacters
 from api.plumbing.runtime import Service
 from api.routers import (
     api_docs,
+    contributions,
+    editing,
     guides,
     linked_data,
     named_queries,
@@ -35,6 +37,7 @@ from api.routers import (
 )
 from api.views import STATIC_DIR
 from kg import __version__
+from kg.editorial import Editorial
 from kg.namespaces import ProjectNamespaces
 from kg.release.layout import VERIFIED_RELEASE, Release, current_build
 from kg.settings import Settings, get_settings
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             release.verify()
         served = Service(settings, registry, release)
         app.state.service = served
+        app.state.editorial = Editorial(settings)
         await asyncio.gather(served.start(), asyncio.to_thread(_read_endpoints_source, app))
         try:
             yield
@@ -118,6 +122,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(guides.router)
     app.include_router(search_page.router)
+    app.include_router(contributions.router)
+    app.include_router(editing.router)
+    editing.install(app)
     app.mount(api_docs.ASSETS_URL, StaticFiles(directory=api_docs.ASSETS), name="apidocs")  # before /static
     app.mount("/static", StaticFiles(directory=Path(STATIC_DIR)), name="static")
     return app

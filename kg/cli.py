@@ -146,8 +146,9 @@ INPUTS_FILE = "current-inputs.sha256"  # in the build directory: what the curren
 
 
 def _inputs_fingerprint(settings: Settings, publishing: bool) -> str:
-    """SHA-256 over everything a build depends on: every input file's path and bytes, the software
-    (its version and the files of the kg package), the base IRI, and the store it is published to."""
+    """SHA-256 over everything a build depends on: every input file's path and bytes, the approved change
+    sets, the software (its version and the files of the kg package), the base IRI, and the store it is
+    published to."""
     import hashlib
 
     import kg
@@ -172,6 +173,12 @@ def _inputs_fingerprint(settings: Settings, publishing: bool) -> str:
             data = path.read_bytes()
             digest.update(f"{label}/{path.relative_to(root).as_posix()}\0{len(data)}\0".encode())
             digest.update(data)
+    from kg.changes.replay import approved_patches
+
+    for number, patch in enumerate(approved_patches(settings), start=1):  # the editors' approved changes
+        data = patch.encode()
+        digest.update(f"change set {number}\0{len(data)}\0".encode())
+        digest.update(data)
     return digest.hexdigest()
 
 

@@ -34,6 +34,10 @@ class KGError(Exception):
         self.field = field
         super().__init__(self.describe())
 
+    def problem_members(self) -> dict[str, object]:
+        """Members an HTTP problem document adds for this error (a proposal's SHACL findings, say)."""
+        return {}
+
     @property
     def location(self) -> str:
         parts = []
@@ -165,6 +169,29 @@ class EngineUnavailable(KGError):
         if retry_after is not None:
             self.retry_after = retry_after
         super().__init__(problem, **kw)
+
+
+class ProposalNonConformant(KGError):
+    """A proposal, with the part of the graph it touches, violates the shapes: the findings say where."""
+
+    exit_code = 1
+    http_status = 422
+    title = "The proposal does not conform to the shapes"
+
+    def __init__(self, problem: str, *, findings: list[dict[str, object]], **kw) -> None:
+        self.findings = findings
+        super().__init__(problem, **kw)
+
+    def problem_members(self) -> dict[str, object]:
+        return {"findings": self.findings}
+
+
+class EditorialConflict(KGError):
+    """A proposal's state or its target changed: the action cannot be taken as asked."""
+
+    exit_code = 2
+    http_status = 409
+    title = "Conflict"
 
 
 class ServerBusy(KGError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +20,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
 from kg import __version__
+from kg.changes.replay import approved_patches, replay
 from kg.engines.binding import bind_values
 from kg.engines.protocol import encode_term
 from kg.errors import NonConformantData, QueryParameterError
@@ -113,7 +114,8 @@ class Assembled:
     validation: ValidationReport
 
 
-def assemble(settings: Settings, stages: Stages) -> Assembled:
+def assemble(settings: Settings, stages: Stages, pending: Sequence[str] = ()) -> Assembled:
+    """Sources, curation and approved change sets (then `pending` ones, RDF Patch texts) as checked RDF."""
     ns = ProjectNamespaces(settings.base_iri)
     with stages.stage("read sources"):
         sources = read_sources(settings.sources_dir)
@@ -121,6 +123,8 @@ def assemble(settings: Settings, stages: Stages) -> Assembled:
         curation = load_curation(settings.curation_dir)
     with stages.stage("map to RDF"):
         mapped = map_sources(sources, curation, ns)
+    with stages.stage("apply change sets"):
+        replay(mapped.graph, [*approved_patches(settings), *pending])
     with stages.stage("load ontology and shapes"):
         ontology = load_turtle_dir(settings.ontology_dir, ns)
         shapes = load_turtle_dir(settings.shapes_dir, ns)
@@ -129,9 +133,18 @@ def assemble(settings: Settings, stages: Stages) -> Assembled:
     return Assembled(sources.attribution, ns, mapped.graph, ontology, shapes, mapped.findings, report)
 
 
-def build(settings: Settings, progress: Progress | None = None, stages: Stages | None = None) -> BuildResult:
+def build(
+    settings: Settings,
+    progress: Progress | None = None,
+    stages: Stages | None = None,
+    *,
+    pending: Sequence[str] = (),
+    switch: bool = True,
+) -> BuildResult:
+    """Build a release. `pending`: change sets not yet approved, applied after the approved ones; with
+    `switch` False, `current` stays where it is and `result.directory` is the new release's directory."""
     stages = stages or Stages(progress)
-    assembled = assemble(settings, stages)
+    assembled = assemble(settings, stages, pending)
     if not assembled.validation.conforms:
         violations = [r.describe() for r in assembled.validation.violations]
         raise NonConformantData(
@@ -161,7 +174,8 @@ def build(settings: Settings, progress: Progress | None = None, stages: Stages |
     with stages.stage("write outputs"):
         writing = time.perf_counter()
         prefixes = {prefix: str(iri) for prefix, iri in assembled.asserted.namespaces()}
-        with new_release(settings.build_dir, version) as directory:
+        made: list[Path] = []
+        with new_release(settings.build_dir, version, switch=switch, made=made) as directory:
             for format_name, (_, file_name) in EXPORT_FORMATS.items():
                 (directory / file_name).write_bytes(serialize(store, format_name, prefixes))
             write_reports(directory, assembled.validation, assembled.findings, version)
@@ -192,7 +206,7 @@ def build(settings: Settings, progress: Progress | None = None, stages: Stages |
                 "answer_files": answers_manifest(directory),
             }
             (directory / SUMMARY_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
-        result.directory = settings.build_dir / "current"
+        result.directory = settings.build_dir / "current" if switch else made[0]
     result.timings = stages.timings
     return result
 

@@ -28,13 +28,11 @@ have a test of their own, with an operation expanded, at desktop size (they are 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,20 +41,18 @@ import pytest
 import rdflib
 from rdflib.namespace import OWL, RDF, RDFS
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browser import chromium
 from tests.conftest import ROOT, Built
 from tests.server import running_server
 
 AXE = ROOT / "tests" / "axe"
 SHOTS = ROOT / "test-artifacts" / "screenshots" / "a11y"
 REPORT = ROOT / "test-artifacts" / "a11y-report.json"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 CAP = "https://w3id.org/capacities/lp/ontology#"
 SCHEMA = "http://schema.org/"
@@ -170,32 +166,8 @@ def server(built: Built) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
-    assert Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(), (
-        "Chromium and chromedriver are needed: scripts/test.sh installs Debian's chromium and chromium-driver"
-    )
-    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager download a driver
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        "--window-size=1280,900",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-a11y')}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    driver.set_script_timeout(60)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    yield driver
-    driver.quit()
+    yield from chromium(tmp_path_factory.mktemp("chromium-a11y"), height=900, extra=("--hide-scrollbars",))
 
 
 def _path(iri: str) -> str:

@@ -115,9 +115,7 @@ def test_ten_ordinary_clients_keep_their_answers_while_one_client_abuses(server:
     assert 429 in abusive  # the abuser's second query was turned away
 
 
-def test_searches_beyond_the_cpu_lane_get_503_with_retry_after_and_health_answers(
-    built: Built, tmp_path: Path
-) -> None:
+def test_searches_beyond_the_cpu_lane_get_503_with_retry_after_and_health_answers(built: Built, tmp_path: Path) -> None:
     """Searches are CPU work in the API process: one thread, two waiting, a short wait; the rest are told."""
     settings = {"cpu_threads": "1", "cpu_queue": "2", "cpu_wait": "0.05", "client_exempt": "127.0.0.1,127.0.0.2"}
     with running_server(built.settings.build_dir, log_file=tmp_path / "server.log", **settings) as base:

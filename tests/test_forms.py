@@ -20,9 +20,9 @@ from api.views.forms import (
 from api.views.render import TEMPLATES
 from kg.namespaces import DCTERMS, RDF, ProjectNamespaces
 from kg.reasoning.validate import load_turtle_dir
+from tests.conftest import Built
 
 ROOT = Path(__file__).resolve().parent.parent
-BUILT = Path("/work/main/build/current/dataset.nq")
 ASSERTED = URIRef("https://w3id.org/capacities/lp/id/graph/asserted")
 CAP = "https://w3id.org/capacities/lp/ontology#"
 ID = "https://w3id.org/capacities/lp/id/"
@@ -37,14 +37,12 @@ NASTY = 'He said "hi", then """ and \\ and \\n and <script>alert(1)</script>'
 
 
 @pytest.fixture(scope="module")
-def graphs() -> tuple[Graph, Graph, Graph]:
-    if not BUILT.exists():
-        pytest.skip(reason=f"no build at {BUILT}: run the build first")
+def graphs(built: Built) -> tuple[Graph, Graph, Graph]:
     ns = ProjectNamespaces()
     shapes = load_turtle_dir(ROOT / "shapes", ns)
     ontology = load_turtle_dir(ROOT / "ontology", ns)
     dataset = Dataset()
-    dataset.parse(BUILT, format="nquads")
+    dataset.parse(built.result.directory / "dataset.nq", format="nquads")
     return shapes, ontology, dataset.graph(ASSERTED)
 
 

@@ -86,6 +86,10 @@ T = {
     "rel": ID + "relation/recorded/webinar/recorded-session-of/toolkit",
     "evid": ID + "relation/recorded/webinar/recorded-session-of/toolkit/evidence/1",
     "kind": ID + "relation-kind/recorded-session-of",
+    "cs": ID + "change/1",
+    "paula": ID + "account/paula",
+    "edith": ID + "account/edith",
+    "contrib": ID + "test/contributed",
 }
 
 PREFIXES = """
@@ -1791,7 +1795,44 @@ CASES += [
     Case("evidence-of-no-relation", "capsh:TextEvidence-relation", V, "$evid", drop("$rel", "cap:evidence"), "^"),
 ]
 
-CONFORMING_SETUP = {"capsh:PlaceholderCardShape": PLACEHOLDER}
+# --- change sets and what they add or change (shapes/07-contributions.ttl) --------------------------------
+ASSOCIATION = "[ prov:hadRole cap:{role} ; prov:agent ${who} ]"
+CHANGE_SET = add(f"""$cs a cap:ChangeSet ; prov:startedAtTime "2026-12-01T10:00:00Z"^^xsd:dateTime ;
+    prov:endedAtTime "2026-12-02T09:00:00Z"^^xsd:dateTime ; prov:wasAssociatedWith $paula , $edith ;
+    prov:qualifiedAssociation {ASSOCIATION.format(role="proposer", who="paula")} ,
+        {ASSOCIATION.format(role="approver", who="edith")} .
+    $paula a prov:Agent . $edith a prov:Agent .""")
+CONTRIBUTED = add("$contrib prov:wasGeneratedBy $cs .")
+CHANGED = add('$mat prov:wasInfluencedBy $cs ; dcterms:modified "2026-12-02T09:00:00Z"^^xsd:dateTime .')
+CASES += [
+    Case("change-set-without-start", "capsh:ChangeSet-startedAtTime", V, "$cs",
+         seq(CHANGE_SET, drop("$cs", "prov:startedAtTime")), "prov:startedAtTime"),
+    Case("change-set-approved-before-proposed", "capsh:ChangeSet-startedAtTime", V, "$cs",
+         seq(CHANGE_SET, put("$cs", "prov:startedAtTime", '"2026-12-03T00:00:00Z"^^xsd:dateTime')),
+         "prov:startedAtTime"),
+    Case("change-set-without-end", "capsh:ChangeSet-endedAtTime", V, "$cs",
+         seq(CHANGE_SET, drop("$cs", "prov:endedAtTime")), "prov:endedAtTime"),
+    Case("change-set-without-accounts", "capsh:ChangeSet-associatedWith", V, "$cs",
+         seq(CHANGE_SET, drop("$cs", "prov:wasAssociatedWith")), "prov:wasAssociatedWith"),
+    Case("change-set-without-proposer", "capsh:ChangeSet-proposer", V, "$cs",
+         seq(CHANGE_SET, "DELETE WHERE { ?a prov:hadRole cap:proposer }"), "prov:qualifiedAssociation"),
+    Case("change-set-with-two-approvers", "capsh:ChangeSet-approver", V, "$cs",
+         seq(CHANGE_SET, add(f"$cs prov:qualifiedAssociation {ASSOCIATION.format(role='approver', who='paula')} .")),
+         "prov:qualifiedAssociation"),
+    Case("contributed-by-no-change-set", "capsh:ContributedResource-changeSet", V, "$contrib",
+         seq(CHANGE_SET, add("$contrib prov:wasGeneratedBy $mat .")), "prov:wasGeneratedBy"),
+    Case("changed-by-no-change-set", "capsh:ChangedResource-changeSet", V, "$mat",
+         seq(CHANGE_SET, CHANGED, add("$mat prov:wasInfluencedBy $mat2 .")), "prov:wasInfluencedBy"),
+    Case("changed-without-a-date", "capsh:ChangedResource-modified", V, "$mat",
+         seq(CHANGE_SET, add("$mat prov:wasInfluencedBy $cs .")), "dcterms:modified"),
+]  # fmt: skip
+
+CONFORMING_SETUP = {
+    "capsh:PlaceholderCardShape": PLACEHOLDER,
+    "capsh:ChangeSetShape": CHANGE_SET,
+    "capsh:ContributedResourceShape": seq(CHANGE_SET, CONTRIBUTED),
+    "capsh:ChangedResourceShape": seq(CHANGE_SET, CHANGED),
+}
 # The node of the conforming graph each node shape targets (the test checks it is there).
 CONFORMING_FOCUS = {
     "capsh:SourceLocationShape": "$quote",
@@ -1841,6 +1882,9 @@ CONFORMING_FOCUS = {
     "capsh:PortfolioSectionShape": "$sec",
     "capsh:PortfolioEditionShape": "$ed",
     "capsh:SourceTextShape": "$src",
+    "capsh:ChangeSetShape": "$cs",
+    "capsh:ContributedResourceShape": "$contrib",
+    "capsh:ChangedResourceShape": "$mat",
 }
 
 

@@ -110,6 +110,7 @@ def test_navigation(site: str) -> None:
         "/personas": "Personas",
         "/glossary": "Glossary",
         "/reused": "Reused materials",
+        "/contributions": "Contribute",
         "/editor": "SPARQL editor",
         "/api": "API",
         "/ontology": "Ontology",

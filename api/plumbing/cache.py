@@ -1,9 +1,11 @@
 """An in-process cache of successful GET /api responses, per dataset version, in front of the routes.
 
-A hit is answered here, before routing, validation and serialisation; a matching
-If-None-Match gets a 304. Entries are keyed by path, query string and Accept header. The cache is
-held to a byte budget (bodies, headers and keys of its entries) as well as to a number of entries,
-the least recently used going first; a response larger than a sixteenth of the budget is not kept.
+A hit is answered here, before routing, validation and serialisation; a matching If-None-Match gets a
+304. Entries are keyed by path, query string and Accept header. A request with credentials
+(Authorization, a cookie) is neither answered from the cache nor kept in it, and neither is a response
+marked private or no-store. The cache is held to a byte budget (bodies, headers and keys of its entries)
+as well as to a number of entries, the least recently used going first; a response larger than a
+sixteenth of the budget is not kept.
 """
 
 from __future__ import annotations
@@ -66,6 +68,9 @@ class ResponseCache:
             await self.app(scope, receive, send)
             return
         raw_headers = scope.get("headers") or []
+        if any(name in (b"authorization", b"cookie") for name, _ in raw_headers):
+            await self.app(scope, receive, send)  # an answer for one account is never kept for anyone else
+            return
         accept = b",".join(value for name, value in raw_headers if name == b"accept")  # every Accept header
         host = b",".join(value for name, value in raw_headers if name == b"host")  # Link headers name the host
         origin = b",".join(value for name, value in raw_headers if name == b"origin")  # CORS headers follow it
@@ -113,7 +118,11 @@ class ResponseCache:
             await send(message)
 
         await self.app(scope, receive, capture)
-        if captured.status == 200 and not captured.too_large:
+        private = any(
+            name == b"cache-control" and (b"private" in value or b"no-store" in value)
+            for name, value in captured.headers
+        )
+        if captured.status == 200 and not captured.too_large and not private:
             self._keep(
                 key,
                 _Entry(

@@ -107,7 +107,7 @@ def _failed(request: Request, exc: BaseException) -> JSONResponse:
 def install(app: FastAPI) -> None:
     @app.exception_handler(KGError)
     async def kg_error(request: Request, exc: KGError) -> Response:
-        extra: dict[str, object] = {"field": exc.field} if exc.field else {}
+        extra: dict[str, object] = ({"field": exc.field} if exc.field else {}) | exc.problem_members()
         if exc.file is None and exc.line is not None:  # a position in the field's text (a query's line and column)
             extra |= {"line": exc.line, "column": exc.column}
         retry_after = exc.retry_after or (1 if exc.http_status in (503, 504) else None)

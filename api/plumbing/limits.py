@@ -90,7 +90,9 @@ class NoControlCharacters:
                     f"the path holds the control character U+{ord(path[where]):04X} at position {where + 1} "
                     "(after decoding): no page or IRI of this service does"
                 )
-                body = json.dumps({"type": "about:blank", "title": "Bad request", "status": 400, "detail": detail, "field": "path"})
+                body = json.dumps(
+                    {"type": "about:blank", "title": "Bad request", "status": 400, "detail": detail, "field": "path"}
+                )
                 await send(
                     {
                         "type": "http.response.start",

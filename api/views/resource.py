@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from fastapi import Request
 
-from api.plumbing.runtime import Runtime
+from api.plumbing.runtime import Runtime, field_text
 from api.views.kinds import LABELS, RDF_TYPE, Facts, kind_of
+from api.views.kinds.shared import linked_rows
 from api.views.render import curie, local, render
 from kg.engines.protocol import EncodedTriple, Term
+
+SOURCE_LOCATOR = "https://w3id.org/capacities/lp/ontology#sourceLocator"
+PROV_DERIVED = "http://www.w3.org/ns/prov#wasDerivedFrom"
 
 
 def facts_of(iri: str, rows: list[EncodedTriple]) -> Facts:
@@ -36,6 +41,7 @@ async def resource_page(request: Request, runtime: Runtime, iri: str, rows: list
     facts = facts_of(iri, rows)
     kind = kind_of(runtime, facts.types)
     extra = await kind.context(runtime, facts) if kind else {}
+    contributed = await _contributed(runtime, iri)
     return render(
         kind.template if kind else "thing.html",
         request,
@@ -49,8 +55,35 @@ async def resource_page(request: Request, runtime: Runtime, iri: str, rows: list
         ],
         properties=_table(runtime, facts, facts.outgoing),
         incoming=_table(runtime, facts, facts.incoming),
+        contributed=contributed,
+        from_text=SOURCE_LOCATOR in facts.outgoing or PROV_DERIVED in facts.outgoing,
         **extra,
     )
+
+
+async def _contributed(runtime: Runtime, iri: str) -> list[dict[str, object]]:
+    """The change sets that added or changed the resource (kg.changes.patch): who, when, why."""
+    rows = await linked_rows(runtime, "contributions", iri)
+    return [
+        {
+            "how": field_text(row, "how"),
+            "path": local(runtime, field_text(row, "change")),
+            "number": field_text(row, "change").rsplit("/", 1)[-1],
+            "proposer": field_text(row, "proposer"),
+            "approver": field_text(row, "approver"),
+            "proposed": _day(field_text(row, "proposed")),
+            "approved": _day(field_text(row, "approved")),
+            "note": row.get("note"),
+        }
+        for row in rows
+    ]
+
+
+def _day(stamp: str) -> str:
+    try:
+        return datetime.fromisoformat(stamp).strftime("%-d %B %Y")
+    except ValueError:
+        return stamp
 
 
 def _table(

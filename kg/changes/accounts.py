@@ -23,11 +23,11 @@ MAX_PASSWORD = 1024  # argon2 hashes any length; a bound keeps one login from co
 class Role(StrEnum):
     contributor = "contributor"  # proposes changes
     editor = "editor"  # also decides on proposals
-    admin = "admin"  # also manages accounts
+    admin = "admin"  # manages accounts (and proposes); deciding is the editors' alone
 
     @property
     def can_decide(self) -> bool:
-        return self in (Role.editor, Role.admin)
+        return self is Role.editor
 
 
 @dataclass(frozen=True)

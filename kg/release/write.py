@@ -24,8 +24,12 @@ STAGING = ".staging-"
 
 
 @contextmanager
-def new_release(build_dir: Path, version: str) -> Iterator[Path]:
-    """A new release directory; `current` moves to it only if the block finishes."""
+def new_release(
+    build_dir: Path, version: str, *, switch: bool = True, made: list[Path] | None = None
+) -> Iterator[Path]:
+    """A new release directory; `current` moves to it only if the block finishes, and only if `switch`: an
+    editor's approval builds first and moves `current` (`make_current`) once its change set is recorded.
+    The finished release's directory is appended to `made`."""
     releases = build_dir / "releases"
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     staging = releases / f"{STAGING}{stamp}-{os.getpid()}"
@@ -38,13 +42,21 @@ def new_release(build_dir: Path, version: str) -> Iterator[Path]:
     try:
         yield staging
         staging.rename(final)
-        link = build_dir / f".current-{stamp}-{os.getpid()}"
-        link.symlink_to(final.relative_to(build_dir), target_is_directory=True)
-        os.replace(link, build_dir / "current")  # atomic on POSIX: readers see the old or the new build
+        if made is not None:
+            made.append(final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    prune(build_dir, keep=final)
+    if switch:
+        make_current(build_dir, final)
+
+
+def make_current(build_dir: Path, release: Path) -> None:
+    """Point `current` at a release, atomically, and prune the releases no one uses."""
+    link = build_dir / f".current-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}"
+    link.symlink_to(release.relative_to(build_dir), target_is_directory=True)
+    os.replace(link, build_dir / "current")  # atomic on POSIX: readers see the old or the new build
+    prune(build_dir, keep=release)
 
 
 def remove_dead_staging(build_dir: Path) -> list[Path]:

@@ -1,0 +1,371 @@
+"""The editorial loop on the site: sign in, propose a learning material through a form, review, decide.
+
+Pages for one person: every answer is private and never cached. Each form carries the session's CSRF
+token (the sign-in form a token of its own, doubled in a cookie); a form without the right token is 403.
+The JSON API (api.routers.contributions) does the same work for programs, with bearer tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections import defaultdict
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
+
+from api.plumbing.errors import HTTPProblem
+from api.plumbing.runtime import RuntimeDep, ServiceDep
+from api.views.forms import Field, findings_by_field, form_to_turtle, material_form
+from api.views.render import local, render
+from kg.changes.model import is_new
+from kg.changes.sessions import Session, Sessions
+from kg.editorial import Editorial, Review
+from kg.errors import KGError, ProposalNonConformant
+from kg.namespaces import SCHEMA
+
+router = APIRouter(include_in_schema=False)
+SESSION_COOKIE = "capkg_session"
+SIGN_IN_COOKIE = "capkg_sign_in"
+PRIVATE = {"Cache-Control": "no-store, private"}
+STATUS_LABELS = {
+    "pending": "Waiting for review",
+    "changes-requested": "Changes requested",
+    "approved": "Approved and published",
+    "rejected": "Rejected",
+    "withdrawn": "Withdrawn",
+}
+ACTION_LABELS = {"approve": "approved", "reject": "rejected", "request-changes": "asked for changes"}
+NAMES = (DCTERMS.title, SKOS.prefLabel, RDFS.label, SCHEMA.name)
+CAP = "https://w3id.org/capacities/lp/ontology#"
+CARD = URIRef(CAP + "MaterialAppearance")
+SKOS_IN_PROBLEM_STATEMENT = URIRef(CAP + "inProblemStatement")
+
+
+def _editorial(request: Request) -> Editorial:
+    return request.app.state.editorial
+
+
+def _sessions(request: Request) -> Sessions:
+    if getattr(request.app.state, "sessions", None) is None:
+        request.app.state.sessions = Sessions(_editorial(request).settings.ledger_file)
+    return request.app.state.sessions
+
+
+async def session_of(request: Request) -> Session | None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return await asyncio.to_thread(_sessions(request).find, cookie) if cookie else None
+
+
+async def _signed_in(request: Request) -> Session:
+    session = await session_of(request)
+    if session is None:
+        raise _SignInFirst(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    return session
+
+
+class _SignInFirst(Exception):
+    def __init__(self, back: str) -> None:
+        self.back = back
+
+
+async def _form(request: Request) -> dict[str, list[str]]:
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+        raise HTTPProblem(415, "Unsupported media type", "send the form as application/x-www-form-urlencoded")
+    fields: dict[str, list[str]] = defaultdict(list)
+    for key, value in parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True):
+        fields[key].append(value)
+    return fields
+
+
+def _one(form: dict[str, list[str]], key: str) -> str:
+    return (form.get(key) or [""])[0]
+
+
+def _check_csrf(session: Session, form: dict[str, list[str]]) -> None:
+    if not session.csrf_matches(_one(form, "csrf")):
+        raise HTTPProblem(
+            403, "Forbidden", "the form's security token is missing or stale: reload the page and send it again"
+        )
+
+
+def _page(request: Request, runtime: Any, template: str, code: int = 200, **context: object) -> HTMLResponse:
+    return HTMLResponse(render(template, request, runtime, **context), status_code=code, headers=PRIVATE)
+
+
+def _safe_next(value: str) -> str:
+    """Only a path of this site: never another site (an open redirect)."""
+    return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else "/contributions"
+
+
+# signing in and out ------------------------------------------------------------------------------------
+
+
+@router.get("/sign-in")
+async def sign_in_page(request: Request, runtime: RuntimeDep, next: str = "/contributions") -> Response:
+    token = secrets.token_urlsafe(24)
+    page = _page(
+        request,
+        runtime,
+        "sign_in.html",
+        csrf=token,
+        next=_safe_next(next),
+        account_name="",
+        error=None,
+    )
+    page.set_cookie(SIGN_IN_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    return page
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request, runtime: RuntimeDep) -> Response:
+    form = await _form(request)
+    sent, kept = _one(form, "csrf"), request.cookies.get(SIGN_IN_COOKIE, "")
+    if not sent or not secrets.compare_digest(sent.encode(), kept.encode()):
+        raise HTTPProblem(403, "Forbidden", "the sign-in form's security token is missing or stale: reload the page")
+    name, password, back = _one(form, "name")[:64], _one(form, "password")[:1024], _safe_next(_one(form, "next"))
+    editorial = _editorial(request)
+    account = await asyncio.to_thread(editorial.ledger.check_password, name, password) if name and password else None
+    if account is None:
+        token = secrets.token_urlsafe(24)
+        page = _page(
+            request, runtime, "sign_in.html", 401, csrf=token, next=back, account_name=name,
+            error="That account name and password do not match.",
+        )  # fmt: skip
+        page.set_cookie(SIGN_IN_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+        return page
+    cookie, _ = await asyncio.to_thread(_sessions(request).open, account.name, account.role.value)
+    answer = RedirectResponse(back, status_code=303, headers=PRIVATE)
+    answer.set_cookie(
+        SESSION_COOKIE, cookie, httponly=True, samesite="lax", secure=request.url.scheme == "https", max_age=8 * 3600
+    )
+    answer.delete_cookie(SIGN_IN_COOKIE)
+    return answer
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request) -> Response:
+    session = await _signed_in(request)
+    _check_csrf(session, await _form(request))
+    await asyncio.to_thread(_sessions(request).close, request.cookies.get(SESSION_COOKIE))
+    answer = RedirectResponse("/", status_code=303, headers=PRIVATE)
+    answer.delete_cookie(SESSION_COOKIE)
+    return answer
+
+
+# the queue and one proposal -----------------------------------------------------------------------------
+
+
+def _title_of(editorial: Editorial, body: str) -> str | None:
+    graph = Graph().parse(data=body, format="nt") if body.strip() and not body.startswith("#") else Graph()
+    return next((str(o) for o in graph.objects(None, DCTERMS.title)), None)
+
+
+@router.get("/contributions")
+async def proposals_page(request: Request, runtime: RuntimeDep, status: str | None = None) -> Response:
+    session = await _signed_in(request)
+    editorial = _editorial(request)
+    status = status if status in STATUS_LABELS else None
+    author = None if session.role in ("editor", "admin") else session.account
+    found = await asyncio.to_thread(editorial.ledger.proposals, status, author)
+    rows = [
+        {
+            "id": p.id,
+            "kind": p.kind,
+            "title": _title_of(editorial, p.body),
+            "author": p.author,
+            "status_label": STATUS_LABELS[p.status.value],
+            "updated": p.updated.strftime("%d %b %Y, %H:%M"),
+        }
+        for p in found
+    ]
+    heading = "Proposals to review" if session.role == "editor" else "Your proposals"
+    return _page(
+        request, runtime, "proposals.html", heading=heading, signed_in=session, proposals=rows, status=status,
+        status_label=STATUS_LABELS.get(status or "", ""),
+        statuses=[("", "All"), *STATUS_LABELS.items()],
+    )  # fmt: skip
+
+
+def _name(graph: Graph, term: Any) -> str:
+    if isinstance(term, Literal):
+        return str(term)
+    names = [o for p in NAMES for o in graph.objects(term, p) if isinstance(o, Literal)]
+    english = [n for n in names if n.language in (None, "en")]
+    if english or names:
+        return str((english or names)[0])
+    return str(term).rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+
+
+def _thing_name(subject: Any, graph: Graph) -> str:
+    """A resource as people call it: its title or label, or what it is ("A card in 1.2")."""
+    if any(graph.objects(subject, p) for p in NAMES):
+        return _name(graph, subject)
+    statement = next(graph.objects(subject, SKOS_IN_PROBLEM_STATEMENT), None)
+    if (subject, RDF.type, CARD) in graph and statement is not None:
+        return f"Its card in problem statement {str(statement).rsplit('/', 1)[-1]}"
+    return _name(graph, subject)
+
+
+def _things(review: Review, current: Graph, ontology: Graph) -> list[dict[str, Any]]:
+    """The change as people think of it: each resource, each field's values before and after."""
+    after = Graph()
+    for triple in review.change.added:
+        after.add(triple)
+    things = []
+    for subject in sorted(review.change.subjects, key=str):
+        fields: dict[Any, dict[str, list[str]]] = {}
+        for s, p, _ in sorted(review.change.added | review.change.removed, key=lambda t: (str(t[1]), str(t[2]))):
+            if s != subject or p == RDF.type:
+                continue
+            row = fields.setdefault(p, {"before": [], "after": []})
+            row["before"] = sorted(_name(current, v) for v in current.objects(s, p))
+            removed = {v for r, q, v in review.change.removed if r == s and q == p}
+            kept = [v for v in current.objects(s, p) if v not in removed]
+            row["after"] = sorted({_name(after if is_new(v) else current, v) for v in [*kept, *after.objects(s, p)]})
+        rows = [
+            {"field": _name(ontology, p) if (p, None, None) in ontology else _name(current, p), **values}
+            for p, values in fields.items()
+        ]
+        new = is_new(subject)
+        things.append({"name": _thing_name(subject, after if new else current), "new": new, "rows": rows})
+    return things
+
+
+@router.get("/contributions/{proposal_id}")
+async def proposal_page(request: Request, runtime: RuntimeDep, proposal_id: int) -> Response:
+    session = await _signed_in(request)
+    editorial = _editorial(request)
+    proposal = await asyncio.to_thread(editorial.ledger.get, proposal_id)
+    may_decide = session.role == "editor"
+    if proposal is None or not (may_decide or session.role == "admin" or proposal.author == session.account):
+        raise HTTPProblem(404, "Not found", f"no proposal {proposal_id} of yours")
+    review = await runtime.cpu.run(editorial.review, proposal, runtime.release)
+    current = editorial.asserted(runtime.release)
+    _, ontology = editorial.schema()
+    decisions = await asyncio.to_thread(editorial.ledger.decisions, proposal_id)
+    target = (
+        {"name": _name(current, URIRef(proposal.target)), "path": local(runtime, proposal.target)}
+        if proposal.target
+        else None
+    )
+    return _page(
+        request, runtime, "proposal.html", p=proposal, created=proposal.created.strftime("%d %b %Y, %H:%M UTC"),
+        status_label=STATUS_LABELS[proposal.status.value],
+        title=_title_of(editorial, proposal.body), target=target, changed_since=review.changed_since,
+        things=_things(review, current, ontology), findings=review.findings, csrf=session.csrf, signed_in=session,
+        added=sorted(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in review.change.added),
+        removed=sorted(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in review.change.removed),
+        may_decide=may_decide, is_author=proposal.author == session.account,
+        decisions=[
+            {"at": d.at.strftime("%d %b %Y, %H:%M"), "editor": d.editor, "note": d.note,
+             "action_label": ACTION_LABELS.get(d.action, d.action)}
+            for d in decisions
+        ],
+    )  # fmt: skip
+
+
+@router.post("/contributions/{proposal_id}/decide")
+async def decide(request: Request, runtime: RuntimeDep, service: ServiceDep, proposal_id: int) -> Response:
+    session = await _signed_in(request)
+    form = await _form(request)
+    _check_csrf(session, form)
+    editorial, action, note = _editorial(request), _one(form, "action"), _one(form, "note")[:4000]
+    if action == "withdraw":
+        await asyncio.to_thread(editorial.ledger.withdraw, proposal_id, session.account)
+    elif action == "approve":
+        await asyncio.to_thread(editorial.approve, proposal_id, session.account, note, runtime.release)
+        await service.reload(force=True)
+    elif action in ("reject", "request-changes"):
+        if not note.strip():
+            raise HTTPProblem(400, "Bad request", "say why in the note: the author reads it")
+        await asyncio.to_thread(editorial.ledger.decide, proposal_id, session.account, action, note)
+    else:
+        raise HTTPProblem(400, "Bad request", f"no such decision: {action!r}")
+    return RedirectResponse(f"/contributions/{proposal_id}", status_code=303, headers=PRIVATE)
+
+
+# proposing a learning material ---------------------------------------------------------------------------
+
+
+def _material_fields(editorial: Editorial, release: Any, existing: str | None, card: str | None) -> list[Field]:
+    shapes, ontology = editorial.schema()
+    current = editorial.asserted(release)
+    material = URIRef(existing) if existing else None
+    if material is not None and (material, RDF.type, editorial.ns.cap.LearningMaterial) not in current:
+        raise HTTPProblem(404, "Not found", "no such learning material to correct")
+    chosen = URIRef(card) if card else None
+    if chosen is not None and (chosen, editorial.ns.cap.appearanceOf, material) not in current:
+        raise HTTPProblem(404, "Not found", "no such card of this learning material")
+    return material_form(shapes, ontology, current, existing=material, card=chosen, ns=editorial.ns)
+
+
+def _form_page(
+    request: Request, runtime: Any, session: Session, fields: list[Field], *, action: str, note: str = "",
+    errors: dict[str, list[str]] | None = None, heading: str | None = None, status: int = 200,
+) -> HTMLResponse:  # fmt: skip
+    return _page(
+        request, runtime, "contribute.html", status, fields=fields, csrf=session.csrf, action=action, signed_in=session,
+        note=note, errors=errors or {}, heading=heading,
+    )  # fmt: skip
+
+
+@router.get("/contribute/material")
+async def material_page(
+    request: Request, runtime: RuntimeDep, edit: str | None = None, card: str | None = None
+) -> Response:
+    session = await _signed_in(request)
+    editorial = _editorial(request)
+    fields = await runtime.cpu.run(_material_fields, editorial, runtime.release, edit, card)
+    action = "/contribute/material" + (f"?{urlencode({'edit': edit, 'card': card or ''})}" if edit else "")
+    heading = "Correct a learning material" if edit else "Propose a learning material"
+    return _form_page(request, runtime, session, fields, action=action, heading=heading)
+
+
+@router.post("/contribute/material")
+async def propose_material(
+    request: Request, runtime: RuntimeDep, edit: str | None = None, card: str | None = None
+) -> Response:
+    session = await _signed_in(request)
+    form = await _form(request)
+    _check_csrf(session, form)
+    editorial = _editorial(request)
+    note = _one(form, "note")[:2000]
+    submitted = [(key, value) for key, values in form.items() for value in values]
+    fields = await runtime.cpu.run(_material_fields, editorial, runtime.release, edit, card)
+    for form_field in fields:  # what was sent is shown again, whatever happens next
+        form_field.values = form.get(form_field.key, [])
+    action = "/contribute/material" + (f"?{urlencode({'edit': edit, 'card': card or ''})}" if edit else "")
+    material, chosen = (URIRef(edit) if edit else None), (URIRef(card) if card else None)
+    try:
+        turtle = form_to_turtle(fields, submitted, existing=material, card=chosen, ns=editorial.ns)
+        proposal, _ = await runtime.cpu.run(
+            lambda: editorial.propose(
+                session.account, runtime.release, turtle.encode(), "text/turtle",
+                action="replace" if material else "add", target=edit, note=note,
+            )
+        )  # fmt: skip
+    except ProposalNonConformant as exc:
+        errors = findings_by_field(fields, exc.findings)
+        return _form_page(request, runtime, session, fields, action=action, note=note, errors=errors, status=422)
+    except KGError as exc:
+        if exc.http_status >= 500:
+            raise
+        errors = {exc.field or "": [exc.problem]}
+        return _form_page(request, runtime, session, fields, action=action, note=note, errors=errors, status=422)
+    return RedirectResponse(f"/contributions/{proposal.id}", status_code=303, headers=PRIVATE)
+
+
+def install(app: Any) -> None:
+    """Send people who are not signed in to the sign-in page, and back afterwards."""
+
+    @app.exception_handler(_SignInFirst)
+    async def sign_in_first(request: Request, exc: _SignInFirst) -> Response:
+        return RedirectResponse(f"/sign-in?next={quote(exc.back)}", status_code=303, headers=PRIVATE)
+
+
+__all__ = ["KGError", "ProposalNonConformant", "install", "router", "session_of"]

@@ -1,0 +1,206 @@
+"""The editorial loop over HTTP, on a real server on 127.0.0.1 with a build and a ledger of its own:
+accounts and roles, a proposal checked by SHACL, review, approval that goes live with its provenance."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, Built
+from tests.server import running_server
+
+PROBLEM_STATEMENT = "https://w3id.org/capacities/lp/id/challenge/1.2"  # "1.2" in the portfolio's 1st challenge
+AUSTRIA = "http://publications.europa.eu/resource/authority/country/AUT"
+TITLE = "Heat pumps for city halls: a peer-learning visit"
+
+
+def material(title: str | None = TITLE, problem_statement: str = PROBLEM_STATEMENT) -> str:
+    title_line = f'    dcterms:title "{title}"@en ;\n' if title is not None else ""
+    return f"""
+@prefix cap: <https://w3id.org/capacities/lp/ontology#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix schema: <http://schema.org/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+<urn:x-new:material> a cap:LearningMaterial ;
+{title_line}    dcterms:spatial <{AUSTRIA}> ;
+    cap:releaseYear "2025"^^xsd:gYear .
+<urn:x-new:card> a cap:MaterialAppearance ;
+    cap:appearanceOf <urn:x-new:material> ;
+    cap:inProblemStatement <{problem_statement}> ;
+    schema:position 99 ;
+    cap:typeLabel "Peer-learning visit"@en ;
+    cap:titleAsPrinted "{title or "untitled"}" ;
+    cap:countryAsPrinted "Austria" ;
+    cap:yearAsPrinted "2025" ;
+    dcterms:description "Two city halls show their heat-pump retrofits to peers from three ministries."@en ;
+    cap:keyFeature "Site visits to retrofitted buildings"@en .
+"""
+
+
+@dataclass
+class Loop:
+    base: str
+    tokens: dict[str, str]
+    state_dir: Path
+    log: Path
+
+    def client(self, who: str | None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        return httpx.Client(base_url=self.base, headers=headers, timeout=300)
+
+    def propose(self, who: str, body: str, media_type: str = "text/turtle", **params: str) -> httpx.Response:
+        with self.client(who) as client:
+            return client.post("/api/contributions", content=body, headers={"Content-Type": media_type}, params=params)
+
+
+def add_user(state_dir: Path, name: str, role: str) -> str:
+    env = {**os.environ, "KG_STATE_DIR": str(state_dir)}
+    done = subprocess.run(
+        [sys.executable, "-m", "kg.cli", "users", "add", name, "--role", role],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+        check=True,
+    )
+    token = next(word for word in done.stdout.split() if word.startswith("capkg_"))
+    return token
+
+
+@pytest.fixture(scope="module")
+def loop(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
+    scratch = tmp_path_factory.mktemp("contributions")
+    build_dir = scratch / "build"  # approvals write releases: never into the build other tests share
+    shutil.copytree(built.settings.build_dir, build_dir, symlinks=True)
+    state_dir = scratch / "state"
+    tokens = {
+        name: add_user(state_dir, name, role)
+        for name, role in [("alice", "contributor"), ("bob", "contributor"), ("erin", "editor"), ("adam", "admin")]
+    }
+    log = scratch / "server.log"
+    with running_server(build_dir, log_file=log, state_dir=str(state_dir), reload_interval="0.5") as base:
+        yield Loop(base, tokens, state_dir, log)
+
+
+def test_a_proposal_without_a_title_is_422_with_the_finding_beside_the_field(loop: Loop) -> None:
+    answer = loop.propose("alice", material(title=None))
+    assert answer.status_code == 422, answer.text
+    findings = answer.json()["findings"]
+    title = [f for f in findings if f["path"] == "http://purl.org/dc/terms/title"]
+    assert title and title[0]["severity"] == "Violation"
+    assert "title" in title[0]["message"].lower()
+
+
+def test_a_card_in_a_problem_statement_that_does_not_exist_is_refused(loop: Loop) -> None:
+    answer = loop.propose("alice", material(problem_statement="https://w3id.org/capacities/lp/id/challenge/9.9"))
+    assert answer.status_code == 422, answer.text
+    assert any("inProblemStatement" in str(f["path"]) for f in answer.json()["findings"])
+
+
+def test_what_a_contributor_may_not_send(loop: Loop) -> None:
+    assert loop.propose("alice", "<a/>", media_type="application/rdf+xml").status_code == 415
+    broken = loop.propose("alice", "@prefix cap: <x#> .\n<urn:x-new:a> cap:b ")
+    assert broken.status_code == 400 and "line" in broken.text
+    chosen = material().replace("<urn:x-new:material>", "<https://w3id.org/capacities/lp/id/material/mine>")
+    assert loop.propose("alice", chosen).status_code == 422  # contributors never choose IRIs
+
+
+def test_a_remote_context_is_refused_and_never_fetched(loop: Loop) -> None:
+    fetched: list[str] = []
+
+    class Context(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            fetched.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Context)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        document = {"@context": f"http://127.0.0.1:{server.server_port}/context.jsonld", "@id": "urn:x-new:a"}
+        answer = loop.propose("alice", json.dumps(document), media_type="application/ld+json")
+    finally:
+        server.shutdown()
+    assert answer.status_code == 422, answer.text
+    assert "context" in answer.json()["detail"].lower()
+    assert fetched == []
+
+
+def test_the_authorisation_matrix(loop: Loop) -> None:
+    created = loop.propose("alice", material(title="Matrix check material"))
+    assert created.status_code == 201, created.text
+    path = created.headers["location"]
+    expected = {
+        # route: {who: status}
+        ("GET", path): {None: 401, "alice": 200, "bob": 404, "erin": 200, "adam": 200},
+        ("GET", "/api/contributions"): {None: 401, "alice": 200, "bob": 200, "erin": 200, "adam": 200},
+        ("POST", path + "/reject"): {None: 401, "alice": 403, "bob": 403, "adam": 403},
+        ("POST", path + "/request-changes"): {None: 401, "alice": 403, "bob": 403, "adam": 403},
+        ("POST", path + "/approve"): {None: 401, "alice": 403, "bob": 403, "adam": 403},
+        ("POST", path + "/withdraw"): {None: 401, "bob": 404},
+        ("POST", "/api/contributions"): {None: 401},
+    }
+    for (method, route), statuses in expected.items():
+        for who, status in statuses.items():
+            with loop.client(who) as client:
+                answer = client.request(method, route, json={"note": "a note"})
+            assert answer.status_code == status, (method, route, who, answer.text)
+    with loop.client("bob") as client:  # a contributor's queue holds only their own proposals
+        assert all(p["author"] == "bob" for p in client.get("/api/contributions").json())
+    with loop.client("alice") as client:
+        assert client.post(path + "/withdraw").json()["status"] == "withdrawn"
+        assert client.post(path + "/withdraw").status_code == 409  # nothing left to withdraw
+
+
+def test_the_whole_loop_goes_live_with_its_provenance(loop: Loop) -> None:
+    with loop.client(None) as anonymous:
+        before = anonymous.get("/health").json()["version"]
+    created = loop.propose("alice", material(title=TITLE.replace("visit", "tour")), note="From our 2025 programme")
+    assert created.status_code == 201, created.text
+    path = created.headers["location"]
+    with loop.client("erin") as editor:
+        review = editor.get(path).json()
+        assert review["status"] == "pending" and review["kind"] == "new material"
+        assert any("dcterms" in line or "purl.org/dc/terms/title" in line for line in review["added"])
+        assert editor.post(path + "/request-changes", json={"note": ""}).status_code == 400  # a note is needed
+        asked = editor.post(path + "/request-changes", json={"note": "Please use the programme's own title"})
+        assert asked.json()["status"] == "changes-requested"
+    with loop.client("alice") as author:
+        revised = author.put(path, content=material(), headers={"Content-Type": "text/turtle"})
+        assert revised.status_code == 200, revised.text
+        assert revised.json()["status"] == "pending"
+    with loop.client("erin") as editor:
+        approved = editor.post(path + "/approve", json={"note": "Welcome addition"})
+        assert approved.status_code == 200, approved.text
+        assert approved.json()["change_set"] >= 1
+        assert editor.post(path + "/approve", json={}).status_code == 409  # decided already
+    with loop.client(None) as anonymous:
+        assert anonymous.get("/health").json()["version"] != before
+        ask = anonymous.get(
+            "/sparql",
+            params={
+                "query": "PREFIX dcterms: <http://purl.org/dc/terms/> PREFIX prov: <http://www.w3.org/ns/prov#> "
+                f'ASK {{ ?m dcterms:title "{TITLE}"@en ; prov:wasGeneratedBy ?change . }}'
+            },
+            headers={"Accept": "application/sparql-results+json"},
+        )
+        assert ask.json()["boolean"] is True
+        assert TITLE in anonymous.get("/api/materials", params={"q": "heat pumps city halls"}).text
+        assert TITLE in anonymous.get("/search", params={"q": "heat pumps"}).text
+    assert "Traceback" not in loop.log.read_text()
