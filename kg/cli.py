@@ -521,5 +521,55 @@ def users_token(name: Annotated[str, typer.Argument(help="The account's name")])
     print(token)
 
 
+contributions = typer.Typer(no_args_is_help=True, help="Approved change sets: what editors accepted, in order.")
+app.add_typer(contributions, name="contributions")
+
+
+@contributions.command("export")
+@handles_errors
+def contributions_export(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the change sets into (created if missing)")],
+    format: Annotated[
+        str, typer.Option("--format", help="rdf-patch (.rdfp, https://afs.github.io/rdf-patch/) or sparql-update (.ru)")
+    ] = "rdf-patch",
+) -> None:
+    """Write every approved change set, in order, as a file of its own: 0001.rdfp, 0002.rdfp, … (RDF Patch
+    as the build replays it) or 0001.ru, … (SPARQL 1.1 Update: DELETE DATA, then INSERT DATA)."""
+    from kg.changes.ledger import Ledger
+    from kg.changes.patch import read_rdf_patch
+
+    if format not in ("rdf-patch", "sparql-update"):
+        raise SettingsError(f"--format must be rdf-patch or sparql-update, not {format!r}", field="format")
+    settings = get_settings()
+    change_sets = Ledger.from_settings(settings).change_sets() if settings.ledger_file.is_file() else []
+    directory.mkdir(parents=True, exist_ok=True)
+    for change_set in change_sets:
+        if format == "rdf-patch":
+            path, text = directory / f"{change_set.number:04d}.rdfp", change_set.patch
+        else:
+            change = read_rdf_patch(change_set.patch)
+            text = _sparql_update(change.removed, change.added, change_set)
+            path = directory / f"{change_set.number:04d}.ru"
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    out.print(f"{len(change_sets)} change set(s) written to {directory} as {format}", highlight=False)
+
+
+def _sparql_update(removed: set, added: set, change_set: Any) -> str:
+    def block(triples: set) -> str:
+        return "\n".join(
+            f"  {s.n3()} {p.n3()} {o.n3()} ." for s, p, o in sorted(triples, key=lambda t: tuple(map(str, t)))
+        )
+
+    header = (
+        f"# change set {change_set.number}: proposal {change_set.proposal} by {change_set.proposer}, "
+        f"approved by {change_set.approved_by} on {change_set.approved_at.isoformat()}\n"
+    )
+    parts = [f"DELETE DATA {{\n{block(removed)}\n}}"] if removed else []
+    parts += [f"INSERT DATA {{\n{block(added)}\n}}"] if added else []
+    return header + " ;\n".join(parts) + "\n"
+
+
 if __name__ == "__main__":
     app()

@@ -74,18 +74,12 @@ class Editorial:
         if found is None:
             store = ox.Store()
             store.bulk_load(path=str(release.directory / "dataset.nq"), format=ox.RdfFormat.N_QUADS)
-            found = Graph()
             wanted = ox.NamedNode(str(self.ns.graph("asserted")))
-            found.parse(
-                data=ox.serialize(
-                    (
-                        ox.Triple(q.subject, q.predicate, q.object)
-                        for q in store.quads_for_pattern(None, None, None, wanted)
-                    ),
-                    format=ox.RdfFormat.N_TRIPLES,
-                ).decode(),
-                format="nt",
+            triples = (
+                ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, wanted)
             )
+            text = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""  # no output file: bytes come back
+            found = Graph().parse(data=text.decode(), format="nt")
             self._graphs = {release.version: found}
         return found
 
@@ -208,7 +202,7 @@ def completed(proposed: Graph, current: Graph, ns: ProjectNamespaces) -> Graph:
         if not is_new(card) or (card, SCHEMA.position, None) in proposed:
             continue
         places = [
-            int(position)
+            int(str(position))
             for statement in proposed.objects(card, cap.inProblemStatement)
             for other in current.subjects(cap.inProblemStatement, statement)
             for position in current.objects(other, SCHEMA.position)
@@ -260,7 +254,7 @@ def _build_in_child(values: dict[str, object], patch: str) -> str | list[str]:
     from kg.pipeline import build
 
     try:
-        result = build(Settings(**values), pending=[patch], switch=False)
+        result = build(Settings.model_validate(values), pending=[patch], switch=False)
     except NonConformantData as exc:
         return exc.violations or [exc.problem]
     return str(result.directory)

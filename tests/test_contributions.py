@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from rdflib import Graph, URIRef
 
 from tests.conftest import ROOT, Built
 from tests.server import running_server
@@ -64,10 +66,14 @@ class Loop:
             return client.post("/api/contributions", content=body, headers={"Content-Type": media_type}, params=params)
 
 
+PASSWORD = "a long enough passphrase"
+
+
 def add_user(state_dir: Path, name: str, role: str) -> str:
     env = {**os.environ, "KG_STATE_DIR": str(state_dir)}
     done = subprocess.run(
-        [sys.executable, "-m", "kg.cli", "users", "add", name, "--role", role],
+        [sys.executable, "-m", "kg.cli", "users", "add", name, "--role", role, "--password-stdin"],
+        input=PASSWORD + "\n",
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -204,3 +210,99 @@ def test_the_whole_loop_goes_live_with_its_provenance(loop: Loop) -> None:
         assert TITLE in anonymous.get("/api/materials", params={"q": "heat pumps city halls"}).text
         assert TITLE in anonymous.get("/search", params={"q": "heat pumps"}).text
     assert "Traceback" not in loop.log.read_text()
+
+
+def signed_in(loop: Loop, name: str) -> httpx.Client:
+    """A browser-like client: the sign-in form with its token, then the session cookie."""
+    client = httpx.Client(base_url=loop.base, timeout=300)
+    form = client.get("/sign-in")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token, form.text
+    answer = client.post("/sign-in", data={"csrf": token[1], "name": name, "password": PASSWORD, "next": "/"})
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def test_contributed_text_is_escaped_on_every_page(loop: Loop) -> None:
+    script = '<script>alert("owned")</script>'
+    created = loop.propose("alice", material(title=f"Heat {script} pumps"), note=f"why {script}")
+    assert created.status_code == 201, created.text
+    with signed_in(loop, "erin") as editor:
+        for path in (created.headers["location"].removeprefix("/api"), "/contributions"):
+            page = editor.get(path)
+            assert page.status_code == 200, page.text
+            assert script not in page.text and "&lt;script&gt;" in page.text
+            assert page.headers["cache-control"] == "no-store, private"
+
+
+def test_forms_without_their_token_are_refused(loop: Loop) -> None:
+    created = loop.propose("alice", material(title="Token check material"))
+    decide = created.headers["location"].removeprefix("/api") + "/decide"
+    with signed_in(loop, "erin") as editor:
+        assert editor.post(decide, data={"action": "reject", "note": "no token"}).status_code == 403
+        assert editor.post(decide, data={"action": "reject", "note": "x", "csrf": "forged"}).status_code == 403
+        assert editor.post("/sign-out", data={}).status_code == 403
+    with httpx.Client(base_url=loop.base, timeout=60) as stranger:  # no session: sent to sign in, nothing done
+        answer = stranger.post(decide, data={"action": "approve"})
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/sign-in")
+        assert stranger.post("/sign-in", data={"name": "erin", "password": PASSWORD}).status_code == 403
+        wrong = stranger.get("/sign-in")
+        token = re.search(r'name="csrf" value="([^"]+)"', wrong.text)[1]  # type: ignore[index]
+        refused = stranger.post("/sign-in", data={"csrf": token, "name": "erin", "password": "not it"})
+        assert refused.status_code == 401 and "capkg_session" not in refused.cookies
+    with loop.client("erin") as editor:
+        assert editor.get(created.headers["location"]).json()["status"] == "pending"
+
+
+def test_two_editors_approving_conflicting_corrections_at_once(loop: Loop) -> None:
+    """Two corrections of one material: the first approval changes it; the second is 409 until revised."""
+    target = "https://w3id.org/capacities/lp/id/material/austrian-climate-neutral-cities-mission"
+    with loop.client("erin") as editor:
+        before = editor.get("/api/contributions", params={"status": "approved"}).json()
+    proposals = []
+    for note in ("first correction", "second correction"):
+        with loop.client(None) as anonymous:
+            turtle = anonymous.get(
+                target.replace("https://w3id.org/capacities/lp", ""), headers={"Accept": "text/turtle"}
+            )
+        assert turtle.status_code == 200
+        corrected = turtle.text.replace("Austrian Climate-Neutral Cities Mission", f"Austrian Mission ({note})")
+        answer = loop.propose("bob", corrected, action="replace", target=target, note=note)
+        assert answer.status_code == 201, answer.text
+        proposals.append(answer.headers["location"])
+    statuses: list[int] = []
+
+    def approve(path: str) -> None:
+        with loop.client("erin") as editor:
+            statuses.append(editor.post(path + "/approve", json={"note": "ok"}).status_code)
+
+    threads = [threading.Thread(target=approve, args=(path,)) for path in proposals]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    assert sorted(statuses) == [200, 409], statuses
+    with loop.client("erin") as editor:
+        after = editor.get("/api/contributions", params={"status": "approved"}).json()
+        assert len(after) == len(before) + 1
+        loser = next(p for p in proposals if editor.get(p).json()["status"] == "pending")
+        assert editor.get(loser).json()["changed_since_proposed"] is True
+
+
+def test_export_writes_the_change_sets_as_rdf_patch_and_sparql_update(loop: Loop, tmp_path: Path) -> None:
+    env = {**os.environ, "KG_STATE_DIR": str(loop.state_dir)}
+    for form in ("rdf-patch", "sparql-update"):
+        subprocess.run(
+            [sys.executable, "-m", "kg.cli", "contributions", "export", str(tmp_path / form), "--format", form],
+            env=env, cwd=ROOT, check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+    patches = sorted((tmp_path / "rdf-patch").glob("*.rdfp"))
+    updates = sorted((tmp_path / "sparql-update").glob("*.ru"))
+    assert patches and [p.stem for p in patches] == [u.stem for u in updates]
+    first = patches[0].read_text()
+    assert first.startswith("H id <https://w3id.org/capacities/lp/id/change/1>") and "\nTX .\n" in first
+    graph = Graph()
+    for update in updates:
+        graph.update(update.read_text())
+    titles = {str(o) for o in graph.objects(None, URIRef("http://purl.org/dc/terms/title"))}
+    assert TITLE in titles

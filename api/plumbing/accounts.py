@@ -14,11 +14,6 @@ from fastapi import Depends, Request
 
 from api.plumbing.errors import HTTPProblem
 from kg.changes.accounts import Account
-from kg.editorial import Editorial
-
-
-def editorial_of(request: Request) -> Editorial:
-    return request.app.state.editorial
 
 
 async def account_of(request: Request) -> Account | None:
@@ -26,8 +21,8 @@ async def account_of(request: Request) -> Account | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    editorial = editorial_of(request)
-    return await asyncio.to_thread(editorial.ledger.account_for_token, token.strip())
+    ledger = request.app.state.editorial.ledger  # kg.editorial.Editorial, made by api.app
+    return await asyncio.to_thread(ledger.account_for_token, token.strip())
 
 
 def requires(*roles: str) -> Callable[[Request], Awaitable[Account]]:
@@ -53,4 +48,3 @@ def role_of(account: Account) -> str:
 
 AnyAccount = Annotated[Account, Depends(requires())]
 Editor = Annotated[Account, Depends(requires("editor"))]
-EditorialDep = Annotated[Editorial, Depends(editorial_of)]

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.plumbing.accounts import AnyAccount, Editor, EditorialDep, role_of
+from api.plumbing.accounts import AnyAccount, Editor, role_of
 from api.plumbing.errors import HTTPProblem
 from api.plumbing.runtime import RuntimeDep, ServiceDep
 from kg.changes.accounts import Account
@@ -21,6 +21,13 @@ from kg.changes.model import Triple
 from kg.editorial import ACTIONS, Editorial
 
 router = APIRouter(prefix="/api/contributions", tags=["contributions"])
+
+
+def editorial_of(request: Request) -> Editorial:
+    return request.app.state.editorial
+
+
+EditorialDep = Annotated[Editorial, Depends(editorial_of)]
 STATUSES = ("pending", "approved", "rejected", "changes-requested", "withdrawn")
 PROPOSALS_PER_HOUR = 60
 RDF_TYPES = ("text/turtle", "application/ld+json")

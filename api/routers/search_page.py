@@ -47,7 +47,8 @@ async def entities_of(runtime: Runtime, catalogue: Catalogue) -> Entities:
 
         def make() -> Entities:  # CPU work, once per release: off the event loop
             counts = catalogue.facets(list(catalogue.materials.values()))["country"]
-            return Entities.from_rows(*rows, counts)
+            countries, cities, organisations, hashtags = rows
+            return Entities.from_rows(countries, cities, organisations, hashtags, counts)
 
         found = await runtime.cpu.run(make)
         _entities.clear()

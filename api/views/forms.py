@@ -132,7 +132,8 @@ def _list(shapes: Graph, head: Node | None) -> list[Node]:
 
 
 def _severity(shapes: Graph, shape: Node) -> URIRef:
-    return shapes.value(shape, SH.severity) or SH.Violation  # a property shape's default severity
+    severity = shapes.value(shape, SH.severity)
+    return severity if isinstance(severity, URIRef) else SH.Violation  # a property shape's default severity
 
 
 def _field(
@@ -164,11 +165,11 @@ def _field(
             classes += [c for c in shapes.objects(alternative, SH["class"]) if isinstance(c, URIRef)]
         allowed += _list(shapes, shapes.value(shape, SH["in"]))
         minimum = shapes.value(shape, SH.minCount)
-        if minimum is not None and int(minimum) >= 1 and _severity(shapes, shape) == SH.Violation:
+        if minimum is not None and int(str(minimum)) >= 1 and _severity(shapes, shape) == SH.Violation:
             required = True
         maximum = shapes.value(shape, SH.maxCount)
         if maximum is not None:
-            max_count = int(maximum) if max_count is None else min(max_count, int(maximum))
+            max_count = int(str(maximum)) if max_count is None else min(max_count, int(str(maximum)))
         unique_lang = unique_lang or bool(shapes.value(shape, SH.uniqueLang))
     if (path, RDF.type, OWL.FunctionalProperty) in ontology:  # checked by a shape on any subject, not on the card's
         max_count = 1
@@ -206,7 +207,7 @@ def _field(
         language=language,
         choices=choices,
         node=node,
-        datatype=None if language or choices else datatype,
+        datatype=None if language or choices or not isinstance(datatype, URIRef) else datatype,
     )
 
 

@@ -167,7 +167,9 @@ def _pending_provenance(change: Change, ns: ProjectNamespaces) -> Change:
 
 
 def _validate(data: Graph, shapes: Graph, ontology: Graph, focus: set[Node], ns: ProjectNamespaces) -> list[Finding]:
-    skolem = {node: URIRef(_SKOLEM + str(node)) for node in data.all_nodes() if isinstance(node, BNode)}
+    skolem: dict[Node, URIRef] = {
+        node: URIRef(_SKOLEM + str(node)) for node in data.all_nodes() if isinstance(node, BNode)
+    }
     back: dict[Node, Node] = {iri: node for node, iri in skolem.items()}
     if skolem:
         data = _relabelled(data, skolem)

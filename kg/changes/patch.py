@@ -81,7 +81,7 @@ def _order(node: Node, added: Graph) -> tuple[str, ...]:
 
 
 def _renamed(triples: set[Triple], minted: dict[Node, URIRef]) -> set[Triple]:
-    return {(minted.get(s, s), minted.get(p, p), minted.get(o, o)) for s, p, o in triples}  # type: ignore[misc]
+    return {(minted.get(s, s), minted.get(p, p), minted.get(o, o)) for s, p, o in triples}
 
 
 # -- provenance ------------------------------------------------------------------------------------
