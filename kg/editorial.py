@@ -33,7 +33,7 @@ from kg.changes.proposal import proposed_change, read_proposal, target_digest
 from kg.errors import EditorialConflict, NonConformantData, ProposalNonConformant
 from kg.namespaces import SCHEMA, ProjectNamespaces
 from kg.reasoning.validate import load_turtle_dir
-from kg.release.layout import Release
+from kg.release.layout import Release, current_build
 from kg.release.write import make_current
 from kg.settings import Settings
 
@@ -152,9 +152,13 @@ class Editorial:
         changed = subject is not None and target_digest(current, subject) != proposal.target_digest
         return Review(proposal, change, findings, changed)
 
-    def approve(self, proposal_id: int, editor: str, note: str, release: Release) -> tuple[ChangeSet, Path]:
-        """Build with the change and record it; the new release (already `current`)."""
+    def approve(self, proposal_id: int, editor: str, note: str) -> tuple[ChangeSet, Path]:
+        """Build with the change and record it; the new release (already `current`).
+
+        The proposal is judged against the release `current` points at once the lock is held, not the one
+        the request started with: another approval may have gone live meanwhile."""
         with self._lock, _file_lock(self.settings.state_dir / "approve.lock"):
+            release = Release.open(current_build(self.settings))
             proposal = self.ledger.get(proposal_id)
             if proposal is None:
                 raise EditorialConflict(f"no proposal {proposal_id}")
@@ -187,7 +191,7 @@ class Editorial:
             change = with_provenance(
                 mint(review.change, current, self.ns, number), provenance, self.ns, current=current
             )
-            patch = to_rdf_patch(change, {"id": f"<{provenance.change_set}>", "proposal": str(proposal_id)})
+            patch = to_rdf_patch(change, {"id": str(provenance.change_set), "proposal": str(proposal_id)})
             directory = build_with(self.settings, patch)
             change_set = self.ledger.approve(proposal_id, editor, patch, note)
             make_current(self.settings.build_dir, directory)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,22 @@ from selenium.webdriver.chrome.service import Service
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+AXE = Path(__file__).resolve().parent / "axe"
+
+
+def axe_script() -> str:
+    """axe.min.js from npm at the version tests/axe/package-lock.json pins (installed once, offline when cached)."""
+    script = AXE / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        npm = shutil.which("npm")
+        assert npm, "npm is needed for the accessibility tests (Node.js 20 with npm is on every machine of this kind)"
+        subprocess.run(
+            [npm, "ci", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=AXE,
+            check=True,
+            timeout=600,
+        )
+    return script.read_text(encoding="utf-8")
 
 
 def chromium(

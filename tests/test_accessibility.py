@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,7 +44,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser import chromium
+from tests.browser import axe_script, chromium
 from tests.conftest import ROOT, Built
 from tests.server import running_server
 
@@ -84,6 +82,7 @@ FIXED_PAGES: list[tuple[str, str | None]] = [
     ("personas", "/personas"),
     ("glossary", "/glossary"),
     ("not-found", "/id/material/no-such-material"),
+    ("contribute", "/contributions"),  # a visitor is sent to sign in; the signed-in pages: test_editorial_browser
 ]
 # pages the fixed list stands for, by the first segment of their path (test_site_links_are_all_checked)
 COVERED_SEGMENTS = {urlsplit(p).path.strip("/").split("/")[0] for _, p in FIXED_PAGES if p} | {"id", "search"}
@@ -144,18 +143,7 @@ PAGE_IDS = [name for name, _ in FIXED_PAGES] + [c.replace(":", "-") for c in CLA
 
 @pytest.fixture(scope="module")
 def axe_source() -> str:
-    """axe.min.js from npm at the version tests/axe/package-lock.json pins (installed once, offline when cached)."""
-    script = AXE / "node_modules" / "axe-core" / "axe.min.js"
-    if not script.exists():
-        npm = shutil.which("npm")
-        assert npm, "npm is needed for the accessibility tests (Node.js 20 with npm is on every machine of this kind)"
-        subprocess.run(
-            [npm, "ci", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=AXE,
-            check=True,
-            timeout=600,
-        )
-    return script.read_text(encoding="utf-8")
+    return axe_script()
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,10 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.browser import chromium
+from tests.browser import axe_script, chromium
 from tests.conftest import ROOT, Built
 from tests.server import running_server
+from tests.test_accessibility import FAILING_IMPACTS, RUN_AXE, WCAG_TAGS
 
 SHOTS = ROOT / "test-artifacts" / "screenshots" / "editorial"
 TITLE = "Heat pumps for city halls: a peer-learning tour"
@@ -68,6 +69,17 @@ def shot(browser: webdriver.Chrome, name: str) -> None:
     browser.save_screenshot(str(SHOTS / f"{name}.png"))
 
 
+def accessible(browser: webdriver.Chrome, axe: str) -> None:
+    """axe-core finds no serious or critical WCAG 2.1 A/AA violation on the page as it is now."""
+    browser.execute_script(axe)
+    violations = browser.execute_async_script(RUN_AXE, WCAG_TAGS)
+    assert isinstance(violations, list), violations
+    serious = [
+        f"{v['id']} ({v['impact']}): {v['help']} — {v['targets']}" for v in violations if v["impact"] in FAILING_IMPACTS
+    ]
+    assert not serious, f"{browser.current_url}:\n  " + "\n  ".join(serious)
+
+
 def sign_in(browser: webdriver.Chrome, site: Site, name: str) -> None:
     browser.get(site.base + "/contributions")  # sends a visitor to the sign-in page, and back afterwards
     assert browser.find_element(By.TAG_NAME, "h1").text == "Sign in"
@@ -88,7 +100,12 @@ def fill(browser: webdriver.Chrome, field_id: str, text: str) -> None:
     element.send_keys(text)
 
 
-def test_propose_fix_review_approve_and_find(browser: webdriver.Chrome, site: Site) -> None:
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    return axe_script()
+
+
+def test_propose_fix_review_approve_and_find(browser: webdriver.Chrome, site: Site, axe_source: str) -> None:
     sign_in(browser, site, "paula")
     shot(browser, "01-contributor-signed-in")
     browser.find_element(By.LINK_TEXT, "Propose a new learning material").click()
@@ -111,12 +128,14 @@ def test_propose_fix_review_approve_and_find(browser: webdriver.Chrome, site: Si
     assert "template text" in error.text  # the shape's own message, beside its field
     assert browser.find_element(By.ID, "field-material-releaseYear").get_attribute("value") == "2025"  # kept
     shot(browser, "03-violation-beside-the-field")
+    accessible(browser, axe_source)
     fill(browser, "field-material-title", TITLE)
     browser.find_element(By.XPATH, "//button[normalize-space()='Send the proposal']").click()
     WebDriverWait(browser, 20).until(lambda b: "/contributions/" in b.current_url)
     assert "Waiting for review" in browser.page_source
     proposal = browser.current_url
     shot(browser, "04-proposal-sent")
+    accessible(browser, axe_source)
     sign_out(browser)
 
     sign_in(browser, site, "edith")
@@ -126,6 +145,7 @@ def test_propose_fix_review_approve_and_find(browser: webdriver.Chrome, site: Si
     page = browser.page_source
     assert TITLE in page and "paula" in page and "From our 2025 programme" in page
     shot(browser, "05-editor-reviews")
+    accessible(browser, axe_source)
     browser.find_element(By.ID, "note").send_keys("Welcome addition")
     browser.find_element(By.XPATH, "//button[normalize-space()='Approve and publish']").click()
     WebDriverWait(browser, 120).until(lambda b: "Approved and published" in b.page_source)

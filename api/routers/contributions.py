@@ -171,7 +171,7 @@ async def approve(
     editor: Editor,
     note: Note = "",
 ) -> JSONResponse:
-    change_set, _ = await asyncio.to_thread(editorial.approve, proposal_id, editor.name, note, runtime.release)
+    change_set, _ = await asyncio.to_thread(editorial.approve, proposal_id, editor.name, note)
     await service.reload(force=True)
     return _json(
         {

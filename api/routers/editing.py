@@ -278,7 +278,7 @@ async def decide(request: Request, runtime: RuntimeDep, service: ServiceDep, pro
     if action == "withdraw":
         await asyncio.to_thread(editorial.ledger.withdraw, proposal_id, session.account)
     elif action == "approve":
-        await asyncio.to_thread(editorial.approve, proposal_id, session.account, note, runtime.release)
+        await asyncio.to_thread(editorial.approve, proposal_id, session.account, note)
         await service.reload(force=True)
     elif action in ("reject", "request-changes"):
         if not note.strip():
