@@ -28,6 +28,7 @@ from api.routers import (
     guides,
     linked_data,
     named_queries,
+    oidc,
     pages,
     resources,
     search_page,
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search_page.router)
     app.include_router(contributions.router)
     app.include_router(editing.router)
+    app.include_router(oidc.router)
     editing.install(app)
     app.mount(api_docs.ASSETS_URL, StaticFiles(directory=api_docs.ASSETS), name="apidocs")  # before /static
     app.mount("/static", StaticFiles(directory=Path(STATIC_DIR)), name="static")

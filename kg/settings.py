@@ -81,6 +81,23 @@ class Settings(BaseSettings):
     )
     cpu_wait: float = Field(5.0, gt=0, description="seconds a search or page may wait for such a thread (503 beyond)")
     cpu_queue: int = Field(64, ge=1, description="searches and pages that may wait for such a thread (503 beyond)")
+    # OpenID Connect sign-in on the site (api.routers.oidc), beside passwords. Empty issuer: off.
+    oidc_issuer: str = Field(
+        "",
+        description="issuer URL of the OpenID provider (its discovery document is <issuer>/.well-known/"
+        "openid-configuration); empty: OpenID Connect sign-in is off",
+    )
+    oidc_client_id: str = Field("", description="this site's client id at the OpenID provider")
+    oidc_client_secret: SecretStr = Field(SecretStr(""), description="this site's client secret at the provider")
+    oidc_name: str = Field(
+        "your organisation's sign-in", description="the provider's name on the sign-in page's button"
+    )
+    oidc_username_claim: str = Field(
+        "preferred_username", description="the claim holding the account name an existing account must have"
+    )
+    oidc_redirect_base: str = Field(
+        "", description="public base URL of this site for the provider's callback; default: from the request"
+    )
     access_log: bool = Field(True, description="one line per request on the server's output")
     public_base_url: str = Field(
         "", description="URL the API is reached at, for Link headers; default: from the request"

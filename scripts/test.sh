@@ -7,6 +7,7 @@ bash scripts/setup.sh
 bash scripts/lint.sh
 # jsonld.js, pinned, for tests/test_api_jsonld.py (the test installs it too when missing)
 npm ci --prefix tests/jsonld --no-audit --no-fund --loglevel=error
+npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error  # oidc-provider, pinned, for tests/test_oidc.py
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian's chromium and chromium-driver for the browser tests"

@@ -116,6 +116,7 @@ async def sign_in_page(request: Request, runtime: RuntimeDep, next: str = "/cont
         next=_safe_next(next),
         account_name="",
         error=None,
+        oidc_name=settings.oidc_name if (settings := _editorial(request).settings).oidc_issuer else None,
     )
     page.set_cookie(SIGN_IN_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return page
@@ -135,6 +136,7 @@ async def sign_in(request: Request, runtime: RuntimeDep) -> Response:
         page = _page(
             request, runtime, "sign_in.html", 401, csrf=token, next=back, account_name=name,
             error="That account name and password do not match.",
+            oidc_name=settings.oidc_name if (settings := editorial.settings).oidc_issuer else None,
         )  # fmt: skip
         page.set_cookie(SIGN_IN_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
         return page
