@@ -3,25 +3,30 @@ accounts and roles, a proposal checked by SHACL, review, approval that goes live
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
+import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from rdflib import Graph, URIRef
 
 from tests.conftest import ROOT, Built
-from tests.server import running_server
+from tests.server import free_port, running_server
 
 PROBLEM_STATEMENT = "https://w3id.org/capacities/lp/id/challenge/1.2"  # "1.2" in the portfolio's 1st challenge
 AUSTRIA = "http://publications.europa.eu/resource/authority/country/AUT"
@@ -308,3 +313,82 @@ def test_export_writes_the_change_sets_as_rdf_patch_and_sparql_update(loop: Loop
         graph.update(update.read_text())
     titles = {str(o) for o in graph.objects(None, URIRef("http://purl.org/dc/terms/title"))}
     assert TITLE in titles
+
+
+def _serve(build_dir: Path, state_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A server in a process group of its own, so that kill -9 takes its build process with it."""
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("KG_")},
+        "KG_BUILD_DIR": str(build_dir),
+        "KG_STATE_DIR": str(state_dir),
+        "KG_HOST": "127.0.0.1",
+        "KG_PORT": str(port),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kg.cli", "serve"], cwd=ROOT, env=env, stdout=log.open("ab"),
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(base + "/ready", timeout=2).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    raise RuntimeError(log.read_text())
+
+
+def test_kill_9_during_an_approval_leaves_nothing_half_applied(built: Built, tmp_path: Path) -> None:
+    build_dir, state_dir, log = tmp_path / "build", tmp_path / "state", tmp_path / "server.log"
+    shutil.copytree(built.settings.build_dir, build_dir, symlinks=True)
+    author, editor = add_user(state_dir, "alice", "contributor"), add_user(state_dir, "erin", "editor")
+    current = (build_dir / "current").resolve()
+    process, base = _serve(build_dir, state_dir, log)
+    try:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            made = client.post(
+                "/api/contributions", content=material(), headers={"Content-Type": "text/turtle",
+                "Authorization": f"Bearer {author}"},
+            )  # fmt: skip
+            assert made.status_code == 201, made.text
+            approving = threading.Thread(
+                target=lambda: _quietly(
+                    client.post,
+                    made.headers["location"] + "/approve",
+                    json={},
+                    headers={"Authorization": f"Bearer {editor}"},
+                )
+            )
+            approving.start()
+            time.sleep(4)  # the approval's build is under way (it takes tens of seconds)
+            os.killpg(process.pid, signal.SIGKILL)
+            approving.join(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    assert (build_dir / "current").resolve() == current  # what was served is what is served
+    with sqlite3.connect(state_dir / "ledger.sqlite3") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT status FROM proposals").fetchall() == [("pending",)]
+        assert db.execute("SELECT COUNT(*) FROM change_sets").fetchone() == (0,)
+        assert db.execute("SELECT COUNT(*) FROM decisions").fetchone() == (0,)
+    process, base = _serve(build_dir, state_dir, log)  # after a restart the proposal is simply still pending
+    try:
+        with httpx.Client(base_url=base, timeout=600) as client:
+            again = client.post(
+                made.headers["location"] + "/approve", json={}, headers={"Authorization": f"Bearer {editor}"}
+            )
+            assert again.status_code == 200, again.text
+            assert TITLE in client.get("/api/materials", params={"q": "heat pumps city halls"}).text
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
+def _quietly(call: Any, *args: Any, **kwargs: Any) -> None:
+    with contextlib.suppress(httpx.HTTPError):
+        call(*args, **kwargs)

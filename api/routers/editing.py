@@ -20,18 +20,17 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 
 from api.plumbing.errors import HTTPProblem
 from api.plumbing.runtime import RuntimeDep, ServiceDep
+from api.plumbing.signin import PRIVATE, SESSION_COOKIE, safe_next, session_of, sessions_of, signed_in_redirect
 from api.views.forms import Field, findings_by_field, form_to_turtle, material_form
 from api.views.render import local, render
 from kg.changes.model import is_new
-from kg.changes.sessions import Session, Sessions
+from kg.changes.sessions import Session
 from kg.editorial import Editorial, Review
 from kg.errors import KGError, ProposalNonConformant
 from kg.namespaces import SCHEMA
 
 router = APIRouter(include_in_schema=False)
-SESSION_COOKIE = "capkg_session"
 SIGN_IN_COOKIE = "capkg_sign_in"
-PRIVATE = {"Cache-Control": "no-store, private"}
 STATUS_LABELS = {
     "pending": "Waiting for review",
     "changes-requested": "Changes requested",
@@ -48,17 +47,6 @@ SKOS_IN_PROBLEM_STATEMENT = URIRef(CAP + "inProblemStatement")
 
 def _editorial(request: Request) -> Editorial:
     return request.app.state.editorial
-
-
-def _sessions(request: Request) -> Sessions:
-    if getattr(request.app.state, "sessions", None) is None:
-        request.app.state.sessions = Sessions(_editorial(request).settings.ledger_file)
-    return request.app.state.sessions
-
-
-async def session_of(request: Request) -> Session | None:
-    cookie = request.cookies.get(SESSION_COOKIE)
-    return await asyncio.to_thread(_sessions(request).find, cookie) if cookie else None
 
 
 async def _signed_in(request: Request) -> Session:
@@ -97,11 +85,6 @@ def _page(request: Request, runtime: Any, template: str, code: int = 200, **cont
     return HTMLResponse(render(template, request, runtime, **context), status_code=code, headers=PRIVATE)
 
 
-def _safe_next(value: str) -> str:
-    """Only a path of this site: never another site (an open redirect)."""
-    return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else "/contributions"
-
-
 # signing in and out ------------------------------------------------------------------------------------
 
 
@@ -113,7 +96,7 @@ async def sign_in_page(request: Request, runtime: RuntimeDep, next: str = "/cont
         runtime,
         "sign_in.html",
         csrf=token,
-        next=_safe_next(next),
+        next=safe_next(next),
         account_name="",
         error=None,
         oidc_name=settings.oidc_name if (settings := _editorial(request).settings).oidc_issuer else None,
@@ -128,7 +111,7 @@ async def sign_in(request: Request, runtime: RuntimeDep) -> Response:
     sent, kept = _one(form, "csrf"), request.cookies.get(SIGN_IN_COOKIE, "")
     if not sent or not secrets.compare_digest(sent.encode(), kept.encode()):
         raise HTTPProblem(403, "Forbidden", "the sign-in form's security token is missing or stale: reload the page")
-    name, password, back = _one(form, "name")[:64], _one(form, "password")[:1024], _safe_next(_one(form, "next"))
+    name, password, back = _one(form, "name")[:64], _one(form, "password")[:1024], safe_next(_one(form, "next"))
     editorial = _editorial(request)
     account = await asyncio.to_thread(editorial.ledger.check_password, name, password) if name and password else None
     if account is None:
@@ -140,11 +123,7 @@ async def sign_in(request: Request, runtime: RuntimeDep) -> Response:
         )  # fmt: skip
         page.set_cookie(SIGN_IN_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
         return page
-    cookie, _ = await asyncio.to_thread(_sessions(request).open, account.name, account.role.value)
-    answer = RedirectResponse(back, status_code=303, headers=PRIVATE)
-    answer.set_cookie(
-        SESSION_COOKIE, cookie, httponly=True, samesite="lax", secure=request.url.scheme == "https", max_age=8 * 3600
-    )
+    answer = await signed_in_redirect(request, account.name, account.role.value, back)
     answer.delete_cookie(SIGN_IN_COOKIE)
     return answer
 
@@ -153,7 +132,7 @@ async def sign_in(request: Request, runtime: RuntimeDep) -> Response:
 async def sign_out(request: Request) -> Response:
     session = await _signed_in(request)
     _check_csrf(session, await _form(request))
-    await asyncio.to_thread(_sessions(request).close, request.cookies.get(SESSION_COOKIE))
+    await asyncio.to_thread(sessions_of(request).close, request.cookies.get(SESSION_COOKIE))
     answer = RedirectResponse("/", status_code=303, headers=PRIVATE)
     answer.delete_cookie(SESSION_COOKIE)
     return answer
@@ -370,4 +349,4 @@ def install(app: Any) -> None:
         return RedirectResponse(f"/sign-in?next={quote(exc.back)}", status_code=303, headers=PRIVATE)
 
 
-__all__ = ["KGError", "ProposalNonConformant", "install", "router", "session_of"]
+__all__ = ["install", "router"]

@@ -28,14 +28,12 @@ from fastapi.responses import RedirectResponse, Response
 from joserfc.errors import JoseError  # Authlib's own JOSE library (a dependency of Authlib), whose errors it raises
 
 from api.plumbing.errors import HTTPProblem
-from kg.changes.sessions import Sessions
+from api.plumbing.signin import PRIVATE, safe_next, signed_in_redirect
 from kg.settings import Settings
 
 router = APIRouter(include_in_schema=False)
 # the same as api.routers.editing's, which this router may not import (routers do not import each other):
 # a session opened here is the one password sign-in opens (tests/test_oidc.py signs in with it)
-SESSION_COOKIE = "capkg_session"
-PRIVATE = {"Cache-Control": "no-store, private"}
 FLOW_COOKIE = "capkg_oidc"
 FLOW_PATH = "/sign-in/oidc"
 FLOW_SECONDS = 600  # time to complete the sign-in at the provider
@@ -43,20 +41,8 @@ PROVIDER_TIMEOUT = 10.0
 SCOPE = "openid profile"
 
 
-def _editorial(request: Request) -> Any:  # kg.editorial.Editorial (api.app sets it up); no import: no new chain
+def _editorial(request: Request) -> Any:  # kg.editorial.Editorial, made by api.app (not imported: no build chain)
     return request.app.state.editorial
-
-
-def _sessions(request: Request) -> Sessions:
-    """The application's sessions, shared with password sign-in (the same attribute, made by whichever is first)."""
-    if getattr(request.app.state, "sessions", None) is None:
-        request.app.state.sessions = Sessions(_editorial(request).settings.ledger_file)
-    return request.app.state.sessions
-
-
-def _safe_next(value: str) -> str:
-    """Only a path of this site: never another site (an open redirect)."""
-    return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else "/contributions"
 
 
 def _settings(request: Request) -> Settings:
@@ -174,7 +160,7 @@ async def start(request: Request, next: str = "/contributions") -> Response:
         "state": started["state"],
         "nonce": started["nonce"],
         "verifier": started["code_verifier"],
-        "next": _safe_next(next),
+        "next": safe_next(next),
         "redirect_uri": redirect_uri,
         "expires": int(time.time()) + FLOW_SECONDS,
     }
@@ -245,12 +231,7 @@ async def callback(request: Request) -> Response:
             "No account",
             f"no account for {name!r} on this site; ask an editor to create one (signing in never creates one)",
         )
-    cookie, _ = await asyncio.to_thread(_sessions(request).open, account.name, account.role.value)
-    answer = RedirectResponse(_safe_next(str(flow["next"])), status_code=303, headers=PRIVATE)
-    # the same cookie, with the same flags, as password sign-in sets
-    answer.set_cookie(
-        SESSION_COOKIE, cookie, httponly=True, samesite="lax", secure=request.url.scheme == "https", max_age=8 * 3600
-    )
+    answer = await signed_in_redirect(request, account.name, account.role.value, str(flow["next"]))
     answer.delete_cookie(FLOW_COOKIE, path=FLOW_PATH)
     return answer
 
