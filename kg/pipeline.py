@@ -43,7 +43,7 @@ from kg.release.layout import (
     store_manifest,
 )
 from kg.release.published import write_published
-from kg.release.report import write_reports
+from kg.release.report import contributions, write_reports
 from kg.release.write import new_release
 from kg.search.answers import Rows, write_answer
 from kg.search.catalogue import CatalogueRows, write_rows
@@ -178,7 +178,9 @@ def build(
         with new_release(settings.build_dir, version, switch=switch, made=made) as directory:
             for format_name, (_, file_name) in EXPORT_FORMATS.items():
                 (directory / file_name).write_bytes(serialize(store, format_name, prefixes))
-            write_reports(directory, assembled.validation, assembled.findings, version)
+            write_reports(
+                directory, assembled.validation, assembled.findings, version, contributions(assembled.asserted)
+            )
             description = describe(
                 directory,
                 ns,

@@ -216,6 +216,10 @@ def test_the_whole_loop_goes_live_with_its_provenance(loop: Loop) -> None:
         assert ask.json()["boolean"] is True
         assert TITLE in anonymous.get("/api/materials", params={"q": "heat pumps city halls"}).text
         assert TITLE in anonymous.get("/search", params={"q": "heat pumps"}).text
+    report = (loop.state_dir.parent / "build" / "current" / "report.md").read_text(encoding="utf-8")
+    contributed = report.split("## Contributed by partners (not read from the text)", 1)[1]
+    assert "/material/heat-pumps-for-city-halls" in contributed  # the minted IRI, from the English title
+    assert "proposed by alice, approved by erin" in contributed
     assert "Traceback" not in loop.log.read_text()
 
 
