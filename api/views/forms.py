@@ -17,6 +17,7 @@ from rdflib.collection import Collection
 from rdflib.term import Node
 
 from kg.changes.model import NEW
+from kg.changes.proposal import owned_properties
 from kg.errors import KGError
 from kg.namespaces import DCTERMS, OWL, PROV, RDF, RDFS, SCHEMA, SH, SKOS, XSD, ProjectNamespaces
 
@@ -61,13 +62,10 @@ class Field:
         return "field-" + re.sub(r"[^A-Za-z0-9_-]", "-", self.key)
 
 
-def _owned_by_importer(ns: ProjectNamespaces) -> set[URIRef]:
+def _not_in_the_form(ns: ProjectNamespaces) -> set[URIRef]:
+    """What a contributor never writes (kg.changes.proposal.owned_properties), and what the form makes itself."""
     cap = ns.cap
-    return {
-        cap.sourceLocator,
-        cap.firstLine,
-        cap.lastLine,
-        cap.curationDecision,
+    return owned_properties(ns) | {
         SCHEMA.position,  # the service places the card in its subcategory
         cap.appearanceOf,  # implied: the card of the form is the card of its material
         RDF.type,
@@ -233,7 +231,7 @@ def material_form(
 ) -> list[Field]:
     """The fields of a learning material and of one card of it, material first, required fields first in each."""
     ns = ns or ProjectNamespaces()
-    skipped = _owned_by_importer(ns)
+    skipped = _not_in_the_form(ns)
     fields: list[Field] = []
     parts = (
         (MATERIAL, ns.capsh.LearningMaterialShape, existing or NEW_MATERIAL),
