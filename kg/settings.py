@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     oidc_redirect_base: str = Field(
         "", description="public base URL of this site for the provider's callback; default: from the request"
     )
+    proposals_per_hour: int = Field(60, ge=1, description="proposals one account may send an hour (429 beyond)")
     access_log: bool = Field(True, description="one line per request on the server's output")
     public_base_url: str = Field(
         "", description="URL the API is reached at, for Link headers; default: from the request"

@@ -396,3 +396,20 @@ def test_kill_9_during_an_approval_leaves_nothing_half_applied(built: Built, tmp
 def _quietly(call: Any, *args: Any, **kwargs: Any) -> None:
     with contextlib.suppress(httpx.HTTPError):
         call(*args, **kwargs)
+
+
+def test_an_account_over_its_proposals_an_hour_gets_429(built: Built, tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    token = add_user(state_dir, "alice", "contributor")
+    with running_server(built.settings.build_dir, state_dir=str(state_dir), proposals_per_hour="2") as base:
+        with httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {token}"}) as client:
+            statuses = [
+                client.post(
+                    "/api/contributions",
+                    content=material(title=f"Rate check {n}"),
+                    headers={"Content-Type": "text/turtle"},
+                )
+                for n in range(3)
+            ]
+    assert [answer.status_code for answer in statuses] == [201, 201, 429]
+    assert statuses[2].headers["retry-after"] == "60" and "2 proposals an hour" in statuses[2].json()["detail"]

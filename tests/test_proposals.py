@@ -261,3 +261,12 @@ def test_target_digest_follows_the_targets_description_only(current: Graph) -> N
     assert target_digest(graph, EQUITY) == before
     graph.add((EQUITY, DCTERMS.spatial, EUCOUNTRY.DEU))
     assert target_digest(graph, EQUITY) != before
+
+
+def test_json_nested_thousands_deep_is_422_not_a_crash() -> None:
+    """5,000 nested arrays exhaust Python's JSON parser (RecursionError): refused before it runs."""
+    with pytest.raises(ProposalRefused, match="nests 5000 levels deep") as refused:
+        read_proposal(("[" * 5000 + "]" * 5000).encode(), "application/ld+json")
+    assert refused.value.http_status == 422
+    brackets_in_a_string = json.dumps({"@id": "urn:x-new:a", "http://purl.org/dc/terms/title": "[" * 5000})
+    assert len(read_proposal(brackets_in_a_string.encode(), "application/ld+json")) == 1  # text is not nesting

@@ -29,7 +29,6 @@ def editorial_of(request: Request) -> Editorial:
 
 EditorialDep = Annotated[Editorial, Depends(editorial_of)]
 STATUSES = ("pending", "approved", "rejected", "changes-requested", "withdrawn")
-PROPOSALS_PER_HOUR = 60
 RDF_TYPES = ("text/turtle", "application/ld+json")
 Note = Annotated[str, Body(embed=True, max_length=4000, description="why: shown to the author and kept in the log")]
 
@@ -95,8 +94,11 @@ async def propose(
     if action in ("replace", "remove") and not target:
         raise HTTPProblem(400, "Bad request", f"action={action} needs target=<the resource's IRI>")
     recent = await asyncio.to_thread(editorial.ledger.count_recent, account.name, 3600)
-    if recent >= PROPOSALS_PER_HOUR:
-        raise HTTPProblem(429, "Too many proposals", f"at most {PROPOSALS_PER_HOUR} an hour", {"Retry-After": "60"})
+    allowed = editorial.settings.proposals_per_hour
+    if recent >= allowed:
+        raise HTTPProblem(
+            429, "Too many proposals", f"at most {allowed} proposals an hour from one account", {"Retry-After": "60"}
+        )
     proposal, warnings = await runtime.cpu.run(
         lambda: editorial.propose(
             account.name, runtime.release, body, media_type, action=action, target=target, note=note

@@ -94,7 +94,34 @@ def _turtle(text: str, ns: ProjectNamespaces) -> Graph:
     return graph
 
 
+MAX_JSON_DEPTH = 64  # a card and its material nest a few levels; thousands only exhaust the parser's stack
+
+
+def _json_depth(text: str) -> int:
+    """How deep arrays and objects nest, outside strings: one linear pass, before any parser recurses."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def _json_ld(text: str) -> Graph:
+    if (depth := _json_depth(text)) > MAX_JSON_DEPTH:
+        raise ProposalRefused(f"the JSON nests {depth} levels deep; at most {MAX_JSON_DEPTH} are accepted")
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
