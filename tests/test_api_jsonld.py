@@ -114,6 +114,8 @@ def _paths(base: str) -> list[str]:
     }
     paths: list[str] = []
     for route in routes:
+        if route.startswith("/api/contributions"):
+            continue  # an account's proposals (bearer token): private JSON, not part of the dataset's linked data
         if route == "/api/materials/{material_id}":
             paths += [f"/api/materials/{m}" for m in materials]
         elif route == "/api/countries/{code}":
