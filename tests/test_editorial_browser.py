@@ -122,6 +122,7 @@ def test_propose_fix_review_approve_and_find(browser: webdriver.Chrome, site: Si
     browser.find_element(By.XPATH, "//button[normalize-space()='Send the proposal']").click()
     summary = browser.find_element(By.CSS_SELECTOR, ".form-summary")
     assert "template text" in summary.text
+    assert "key features" not in summary.text  # a warning is the editors' to weigh, not a reason to refuse
     title = browser.find_element(By.ID, "field-material-title")
     assert title.get_attribute("aria-invalid") == "true"
     error = browser.find_element(By.ID, "field-material-title-error")
@@ -144,6 +145,10 @@ def test_propose_fix_review_approve_and_find(browser: webdriver.Chrome, site: Si
     assert browser.current_url == proposal
     page = browser.page_source
     assert TITLE in page and "paula" in page and "From our 2025 programme" in page
+    assert (
+        "Its card in problem statement 1.2" in page
+        and "urn:x-new" not in browser.find_element(By.TAG_NAME, "main").text
+    )
     shot(browser, "05-editor-reviews")
     accessible(browser, axe_source)
     browser.find_element(By.ID, "note").send_keys("Welcome addition")

@@ -184,7 +184,7 @@ def _name(graph: Graph, term: Any) -> str:
 
 def _thing_name(subject: Any, graph: Graph) -> str:
     """A resource as people call it: its title or label, or what it is ("A card in 1.2")."""
-    if any(graph.objects(subject, p) for p in NAMES):
+    if any(graph.value(subject, p) is not None for p in NAMES):
         return _name(graph, subject)
     statement = next(graph.objects(subject, SKOS_IN_PROBLEM_STATEMENT), None)
     if (subject, RDF.type, CARD) in graph and statement is not None:
@@ -331,7 +331,8 @@ async def propose_material(
             )
         )  # fmt: skip
     except ProposalNonConformant as exc:
-        errors = findings_by_field(fields, exc.findings)
+        # what must change before the proposal is kept; warnings go to the editors with the proposal
+        errors = findings_by_field(fields, [f for f in exc.findings if f["severity"] == "Violation"])
         return _form_page(request, runtime, session, fields, action=action, note=note, errors=errors, status=422)
     except KGError as exc:
         if exc.http_status >= 500:
