@@ -248,3 +248,11 @@ def test_page_shows_findings_and_escapes_prefilled_values(graphs: tuple[Graph, G
     assert "field-material-title-error" in field["aria-describedby"].split()
     summary = page.find(attrs={"role": "alert"})
     assert summary.find("a", href="#field-material-title") is not None
+
+
+def test_help_texts_are_written_for_people(fields: list[Field]) -> None:
+    """The shapes' sh:description (for people), not their rdfs:comment (for curators, naming RDF terms)."""
+    assert by_key(fields)["material.title"].help.startswith("The material's name, in English")
+    for form_field in fields:
+        assert form_field.help, form_field.key
+        assert not any(term in form_field.help for term in ("dcterms:", "cap:", "xsd:", "schema:")), form_field.key

@@ -151,7 +151,7 @@ def _field(
     )
     main = property_shapes[0]
     label = _text(shapes, main, [SH.name, RDFS.label]) or _text(ontology, path, [RDFS.label]) or _local_name(path)
-    help_text = _text(shapes, main, [RDFS.comment]) or ""
+    help_text = _text(shapes, main, [SH.description]) or _text(shapes, main, [RDFS.comment]) or ""  # people first
     datatype = next((d for s in property_shapes if (d := shapes.value(s, SH.datatype)) is not None), None)
     classes: list[URIRef] = []
     allowed: list[Node] = []
