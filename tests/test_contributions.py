@@ -413,3 +413,35 @@ def test_an_account_over_its_proposals_an_hour_gets_429(built: Built, tmp_path: 
             ]
     assert [answer.status_code for answer in statuses] == [201, 201, 429]
     assert statuses[2].headers["retry-after"] == "60" and "2 proposals an hour" in statuses[2].json()["detail"]
+
+
+def test_the_author_revises_on_the_site_after_changes_are_requested(loop: Loop) -> None:
+    created = loop.propose("alice", material(title="Revise me material"), note="first try")
+    assert created.status_code == 201, created.text
+    path = created.headers["location"]
+    with loop.client("erin") as editor:
+        assert editor.post(path + "/request-changes", json={"note": "say what it is"}).status_code == 200
+    proposal_id = path.rsplit("/", 1)[1]
+    with signed_in(loop, "bob") as stranger:
+        assert stranger.get(f"/contribute/material?revise={proposal_id}").status_code == 404
+    with signed_in(loop, "alice") as author:
+        assert f"/contribute/material?revise={proposal_id}" in author.get(f"/contributions/{proposal_id}").text
+        form = author.get(f"/contribute/material?revise={proposal_id}")
+        assert form.status_code == 200 and 'value="Revise me material"' in form.text  # as it stands
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)[1]  # type: ignore[index]
+        fields = {
+            "csrf": csrf,
+            "material.title": "Revised material: a peer-learning tour",
+            "material.releaseYear": "2025",
+            "card.inProblemStatement": PROBLEM_STATEMENT,
+            "card.typeLabel": "Peer-learning visit",
+            "card.titleAsPrinted": "Revised material",
+            "note": "second try",
+        }
+        sent = author.post(f"/contribute/material?revise={proposal_id}", data=fields)
+        assert sent.status_code == 303 and sent.headers["location"] == f"/contributions/{proposal_id}"
+    with loop.client("erin") as editor:
+        revised = editor.get(path).json()
+        assert revised["status"] == "pending" and revised["note"] == "second try"
+        assert any("Revised material: a peer-learning tour" in line for line in revised["added"])
+        assert not any("Revise me material" in line for line in revised["added"])

@@ -23,6 +23,7 @@ from api.plumbing.runtime import RuntimeDep, ServiceDep
 from api.plumbing.signin import PRIVATE, SESSION_COOKIE, safe_next, session_of, sessions_of, signed_in_redirect
 from api.views.forms import Field, findings_by_field, form_to_turtle, material_form
 from api.views.render import local, render
+from kg.changes.ledger import Proposal
 from kg.changes.model import is_new
 from kg.changes.sessions import Session
 from kg.editorial import Editorial, Review
@@ -295,39 +296,71 @@ def _form_page(
     )  # fmt: skip
 
 
+def _revisable(editorial: Editorial, session: Session, revise: int) -> Proposal:
+    """The author's own new-material proposal, while it may still be revised."""
+    proposal = editorial.ledger.get(revise)
+    if proposal is None or proposal.author != session.account:
+        raise HTTPProblem(404, "Not found", f"no proposal {revise} of yours")
+    if proposal.status.value not in ("pending", "changes-requested") or proposal.action != "add":
+        raise HTTPProblem(409, "Conflict", f"proposal {revise} is {proposal.status.value}: it cannot be revised here")
+    return proposal
+
+
+def _action(edit: str | None, card: str | None, revise: int | None) -> str:
+    if revise is not None:
+        return f"/contribute/material?revise={revise}"
+    return "/contribute/material" + (f"?{urlencode({'edit': edit, 'card': card or ''})}" if edit else "")
+
+
 @router.get("/contribute/material")
 async def material_page(
-    request: Request, runtime: RuntimeDep, edit: str | None = None, card: str | None = None
+    request: Request,
+    runtime: RuntimeDep,
+    edit: str | None = None,
+    card: str | None = None,
+    revise: int | None = None,
 ) -> Response:
     session = await _signed_in(request)
     editorial = _editorial(request)
     fields = await runtime.cpu.run(_material_fields, editorial, runtime.release, edit, card)
-    action = "/contribute/material" + (f"?{urlencode({'edit': edit, 'card': card or ''})}" if edit else "")
-    heading = "Correct a learning material" if edit else "Propose a learning material"
-    return _form_page(request, runtime, session, fields, action=action, heading=heading)
+    note, heading = "", "Correct a learning material" if edit else "Propose a learning material"
+    if revise is not None:  # the proposal as it stands, to change what the editors asked for
+        proposal = await asyncio.to_thread(_revisable, editorial, session, revise)
+        proposed = Graph().parse(data=proposal.body, format="nt")
+        for form_field in fields:
+            form_field.values = [str(value) for value in proposed.objects(form_field.node, form_field.path)]
+        note, heading = proposal.note, f"Revise proposal {revise}"
+    action = _action(edit, card, revise)
+    return _form_page(request, runtime, session, fields, action=action, note=note, heading=heading)
 
 
 @router.post("/contribute/material")
 async def propose_material(
-    request: Request, runtime: RuntimeDep, edit: str | None = None, card: str | None = None
+    request: Request,
+    runtime: RuntimeDep,
+    edit: str | None = None,
+    card: str | None = None,
+    revise: int | None = None,
 ) -> Response:
     session = await _signed_in(request)
     form = await _form(request)
     _check_csrf(session, form)
     editorial = _editorial(request)
+    if revise is not None:
+        await asyncio.to_thread(_revisable, editorial, session, revise)
     note = _one(form, "note")[:2000]
     submitted = [(key, value) for key, values in form.items() for value in values]
     fields = await runtime.cpu.run(_material_fields, editorial, runtime.release, edit, card)
     for form_field in fields:  # what was sent is shown again, whatever happens next
         form_field.values = form.get(form_field.key, [])
-    action = "/contribute/material" + (f"?{urlencode({'edit': edit, 'card': card or ''})}" if edit else "")
+    action = _action(edit, card, revise)
     material, chosen = (URIRef(edit) if edit else None), (URIRef(card) if card else None)
     try:
         turtle = form_to_turtle(fields, submitted, existing=material, card=chosen, ns=editorial.ns)
         proposal, _ = await runtime.cpu.run(
             lambda: editorial.propose(
                 session.account, runtime.release, turtle.encode(), "text/turtle",
-                action="replace" if material else "add", target=edit, note=note,
+                action="replace" if material else "add", target=edit, note=note, proposal_id=revise,
             )
         )  # fmt: skip
     except ProposalNonConformant as exc:
