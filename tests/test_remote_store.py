@@ -103,6 +103,7 @@ def _jobs(built: Built) -> list[tuple[str, QueryJob]]:
         "hashtag": [ids + "hashtag/ppp", ids + "hashtag/bottomup"],
         "label": [ids + "edition/2026", ids + "material/greek-moc", ids + "source/000_11870afa8f6afaf9.txt"],
         "city": [ids + "city/graz", ids + "city/lodz"],
+        "contributions": [ids + "material/greek-moc"],  # none in a build from the text alone: both stores say so
         "country_groups": [eu + "ROU", eu + "AUT"],
         "country_platform": [eu + "ROU", eu + "SWE"],
         "event_materials": [
