@@ -249,3 +249,12 @@ def test_export_without_a_build(tmp_path: Path) -> None:
     result = capkg("export", env={"KG_BUILD_DIR": str(tmp_path / "none")})
     assert result.returncode == 5
     assert "no build yet" in result.stderr
+
+
+def test_env_example_names_every_setting() -> None:
+    """.env.example is where an operator finds the settings: each field of kg.settings.Settings is in it."""
+    from kg.settings import Settings
+
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    missing = [f"KG_{name.upper()}" for name in Settings.model_fields if f"KG_{name.upper()}=" not in text]
+    assert not missing, f".env.example lacks {missing}"
