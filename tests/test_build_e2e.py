@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.errors import NonConformantData
+from kg.errors import KGError, NonConformantData
 from kg.pipeline import build
 from kg.settings import Settings
 from tests.conftest import ASSERTED, INFERRED, ROOT, Built
@@ -358,3 +358,29 @@ def test_a_violation_stops_the_build_before_any_release_is_written(built: Built,
     assert sorted(p.name for p in build_dir.iterdir()) == ["current", "releases"]
     assert [p.name for p in (build_dir / "releases").iterdir()] == [previous.name]
     assert (build_dir / "current").resolve() == previous
+
+
+def test_a_validation_process_that_dies_fails_the_build_and_leaves_nothing(
+    built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SHACL runs in a process of its own beside the rest of the build: if that process dies without an answer
+    (killed, out of memory), the build fails saying so, and neither a release nor a staging directory is left."""
+    import os
+
+    from kg import pipeline
+
+    monkeypatch.setattr(pipeline.Prepared, "validate", lambda self: os._exit(9))
+    build_dir = tmp_path / "build"
+    with pytest.raises(KGError, match=r"ended without an answer \(exit 9\)"):
+        build(Settings(build_dir=build_dir))
+    assert not (build_dir / "current").exists()
+    assert list((build_dir / "releases").iterdir()) == []
+
+
+def test_the_build_runs_shacl_beside_inference_and_reports_both(built: Built) -> None:
+    """The validation's own time is a stage of the build, and its report the one the build kept."""
+    stages = {timing.name for timing in built.result.timings}
+    assert {"validate (SHACL)", "infer (OWL-RL)", "write outputs"} <= stages
+    assert built.result.validation.counts()["Warning"] > 0
+    report = (built.result.directory / "report.md").read_text(encoding="utf-8")
+    assert "Warning" in report

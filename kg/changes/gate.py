@@ -10,21 +10,18 @@ the change brings (a warning it had before is not the contributor's).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pyshacl
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS
-from rdflib.plugins.sparql import processor
 from rdflib.term import Node
 
 from kg.changes.model import NEW, Change, Triple, is_new
 from kg.namespaces import SH, ProjectNamespaces
+from kg.reasoning.rdflib_tuning import parse_each_query_once
 from kg.reasoning.validate import SEVERITIES
 
 # a change set the gate pretends exists, so that new resources are judged as they will be once approved
@@ -173,7 +170,7 @@ def _validate(data: Graph, shapes: Graph, ontology: Graph, focus: set[Node], ns:
     back: dict[Node, Node] = {iri: node for node, iri in skolem.items()}
     if skolem:
         data = _relabelled(data, skolem)
-    with _prepared_queries():
+    with parse_each_query_once():
         _, results, _ = pyshacl.validate(
             data_graph=data,
             shacl_graph=shapes,
@@ -269,41 +266,3 @@ def _subclasses(ontology: Graph) -> Graph:
     return _SUBCLASSES[key]
 
 
-_PREPARED: dict[tuple[object, ...], object] = {}
-_MAX_PREPARED = 512  # the shapes hold a few dozen queries; the bound only guards against surprises
-_local = threading.local()
-_install_lock = threading.Lock()
-_installed = False
-
-
-@contextmanager
-def _prepared_queries() -> Iterator[None]:
-    """Parse each of the shapes' SPARQL queries once per process, not once per validation.
-
-    pySHACL hands rdflib query strings and rdflib parses a string on every call (~25-70 ms per query), which
-    costs more than validating a change. The wrapper is installed once and caches only in this thread,
-    inside this block, so that no other caller of rdflib's SPARQL sees it.
-    """
-    global _installed
-    with _install_lock:
-        if not _installed:
-            original = processor.SPARQLProcessor.query
-
-            def query(self, text, initBindings=None, initNs=None, base=None, DEBUG=False):  # noqa: ANN001, ANN202, N803
-                if getattr(_local, "active", False) and isinstance(text, str):
-                    key = (text, tuple(sorted((initNs or {}).items())), base)
-                    prepared = _PREPARED.get(key)
-                    if prepared is None:
-                        prepared = processor.prepareQuery(text, initNs, base)
-                        if len(_PREPARED) < _MAX_PREPARED:
-                            _PREPARED[key] = prepared
-                    text = prepared
-                return original(self, text, initBindings, initNs, base, DEBUG)
-
-            processor.SPARQLProcessor.query = query  # type: ignore[method-assign]
-            _installed = True
-    _local.active = True
-    try:
-        yield
-    finally:
-        _local.active = False

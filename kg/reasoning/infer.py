@@ -17,6 +17,7 @@ from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, PROV, RDF, RDFS, SKOS
 from rdflib.term import Identifier, Node
 
 from kg.namespaces import SCHEMA, ProjectNamespaces
+from kg.reasoning.rdflib_tuning import resolve_vocabulary_terms
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ def infer(asserted: Graph, ontology: Graph, ns: ProjectNamespaces) -> InferenceR
     for all instances of a class, and its inferred types are copied to them (rule cax-sco
     gives every instance of a class the same superclasses).
     """
+    resolve_vocabulary_terms()
     policy = InferencePolicy.for_namespaces(ns)
     work = Graph()
     for triple in ontology:

@@ -18,6 +18,7 @@ from rdflib.term import Node
 
 from kg.errors import SchemaFileError
 from kg.namespaces import SH, ProjectNamespaces
+from kg.reasoning.rdflib_tuning import parse_each_query_once
 
 SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 
@@ -78,16 +79,17 @@ class ValidationReport:
 
 def validate(data: Graph, shapes: Graph, ontology: Graph, ns: ProjectNamespaces) -> ValidationReport:
     """Run the shapes over the asserted data, the ontology supplying subclass axioms."""
-    _, results_graph, _ = pyshacl.validate(
-        data_graph=data,
-        shacl_graph=shapes,
-        ont_graph=ontology,
-        inference="none",
-        allow_warnings=True,
-        advanced=True,
-        abort_on_first=False,
-        meta_shacl=False,
-    )
+    with parse_each_query_once():
+        _, results_graph, _ = pyshacl.validate(
+            data_graph=data,
+            shacl_graph=shapes,
+            ont_graph=ontology,
+            inference="none",
+            allow_warnings=True,
+            advanced=True,
+            abort_on_first=False,
+            meta_shacl=False,
+        )
     report = ValidationReport()
     locate = _Locator(data, ns)
     for result in results_graph.subjects(predicate=SH.focusNode):
