@@ -445,3 +445,139 @@ def test_the_author_revises_on_the_site_after_changes_are_requested(loop: Loop) 
         assert revised["status"] == "pending" and revised["note"] == "second try"
         assert any("Revised material: a peer-learning tour" in line for line in revised["added"])
         assert not any("Revise me material" in line for line in revised["added"])
+
+
+AUSTRIAN_PROFILE = "https://w3id.org/capacities/lp/id/profile/2026/at"
+AUSTRIAN_MISSION = "https://w3id.org/capacities/lp/id/material/austrian-climate-neutral-cities-mission"
+LINK = "https://w3id.org/capacities/lp/id/link/assessment-tool-climate-equity/4.1/1"  # a card's "learn more" link
+
+
+def filled_in(html: str) -> dict[str, list[str]]:
+    """What a browser would send for a form as shown: every input, text area and selected choice."""
+    from bs4 import BeautifulSoup
+
+    form = BeautifulSoup(html, "html.parser").find("form", class_="contribute")
+    sent: dict[str, list[str]] = {}
+    for control in form.find_all(["input", "textarea", "select"]):
+        name = control.get("name")
+        if not name:
+            continue
+        if control.name == "textarea":
+            values = [control.get_text()]
+        elif control.name == "select":
+            values = [o["value"] for o in control.find_all("option") if o.has_attr("selected")]
+        elif control.get("type") == "checkbox":
+            values = [control["value"]] if control.has_attr("checked") else []
+        else:
+            values = [control.get("value", "")]
+        sent.setdefault(name, []).extend(v for v in values if v)
+    return sent
+
+
+def test_every_kind_of_proposal_has_a_form_on_the_site(loop: Loop) -> None:
+    """An update of a platform profile, a note on a problem statement, a new organisation, a new card for a
+    material, a removal: each from a link on the resource's page, through its form, into the editors' queue."""
+    from urllib.parse import quote
+
+    with signed_in(loop, "alice") as author:
+        profile_page = author.get("/id/profile/2026/at")
+        assert f"/contribute/profile?edit={quote(AUSTRIAN_PROFILE, safe='')}" in profile_page.text
+        form = author.get("/contribute/profile", params={"edit": AUSTRIAN_PROFILE})
+        assert form.status_code == 200 and "Correct a national platform profile" in form.text
+        sent = filled_in(form.text)
+        assert sent["profile.facilitatorText"][0].startswith("Federal Ministry of Innovation, Mobility")
+        sent["profile.regionalActorsText"] = ["The nine federal states' energy agencies."]
+        sent["profile.nationalActorsText"] = []  # a required cell emptied: the shapes refuse it, beside the field
+        refused = author.post("/contribute/profile", params={"edit": AUSTRIAN_PROFILE}, data=sent)
+        assert refused.status_code == 422
+        assert 'id="field-profile-nationalActorsText-error"' in refused.text
+        sent["profile.nationalActorsText"] = filled_in(form.text)["profile.nationalActorsText"]
+        sent["note"] = ["The regional cell was empty"]
+        accepted = author.post("/contribute/profile", params={"edit": AUSTRIAN_PROFILE}, data=sent)
+        assert accepted.status_code == 303, accepted.text
+        profile_proposal = accepted.headers["location"]
+
+        note_form = author.get("/contribute/note", params={"edit": PROBLEM_STATEMENT})
+        csrf = filled_in(note_form.text)["csrf"]
+        short = author.post(
+            "/contribute/note", params={"edit": PROBLEM_STATEMENT}, data={"csrf": csrf, "statement.note": "Soon."}
+        )
+        assert short.status_code == 422 and 'id="field-statement-note-error"' in short.text
+        note = "Materials on budgeting follow in the spring edition."
+        noted = author.post(
+            "/contribute/note", params={"edit": PROBLEM_STATEMENT}, data={"csrf": csrf, "statement.note": note}
+        )
+        assert noted.status_code == 303, noted.text
+        note_proposal = noted.headers["location"]
+
+        organisation = author.post(
+            "/contribute/organisation",
+            data={
+                "csrf": csrf,
+                "organisation.prefLabel": "Climate Agency of Ruritania",
+                "organisation.location": AUSTRIA,
+            },
+        )
+        assert organisation.status_code == 303, organisation.text
+
+        card_form = author.get("/contribute/card", params={"parent": AUSTRIAN_MISSION})
+        assert card_form.status_code == 200
+        card = author.post(
+            "/contribute/card",
+            params={"parent": AUSTRIAN_MISSION},
+            data={"csrf": csrf, "card.inProblemStatement": "https://w3id.org/capacities/lp/id/challenge/2.1",
+                  "card.typeLabel": "Mission", "card.titleAsPrinted": "Austrian Mission (again)"},
+        )  # fmt: skip
+        assert card.status_code == 303, card.text
+
+        removal_page = author.get("/contribute-removal", params={"target": AUSTRIAN_MISSION})
+        assert removal_page.status_code == 200 and "Austrian Climate-Neutral Cities Mission" in removal_page.text
+        assert (
+            author.post("/contribute-removal", params={"target": AUSTRIAN_MISSION}, data={"csrf": csrf}).status_code
+            == 422
+        )
+        # the material has cards and relations: removing it alone would leave them pointing at nothing
+        broken = author.post(
+            "/contribute-removal", params={"target": AUSTRIAN_MISSION}, data={"csrf": csrf, "note": "Listed twice"}
+        )
+        assert broken.status_code == 422 and "Removing it would leave the graph broken" in broken.text
+        assert "Card without a learning material" in broken.text and "Listed twice" in broken.text
+        assert "Its card in problem statement 1.2" in broken.text  # named as people call it, not by IRI
+        removal = author.post(
+            "/contribute-removal", params={"target": LINK}, data={"csrf": csrf, "note": "The page is gone"}
+        )
+        assert removal.status_code == 303, removal.text
+
+        assert author.get("/contribute/nothing").status_code == 404
+        assert author.get("/contribute/profile").status_code == 400  # a profile is updated, never added
+        assert author.get("/contribute/profile", params={"edit": AUSTRIAN_MISSION}).status_code == 404
+        assert author.get("/contribute/card").status_code == 400  # a new card names its material
+        assert (
+            author.post("/contribute-removal", params={"target": AUSTRIAN_MISSION}, data={"note": "x"}).status_code
+            == 403
+        )
+
+    with loop.client("erin") as editor:
+        kinds = {}
+        for location in (profile_proposal, note_proposal, organisation.headers["location"], card.headers["location"],
+                         removal.headers["location"]):  # fmt: skip
+            review = editor.get("/api" + location).json()
+            assert review["status"] == "pending" and not [f for f in review["findings"] if f["severity"] == "Violation"]
+            kinds[location] = review
+        profile_review = kinds[profile_proposal]
+        assert [line for line in profile_review["added"] if "regionalActorsText" in line]
+        assert [line for line in profile_review["removed"] if "regionalActorsText" in line]
+        assert not [line for line in profile_review["removed"] if "listsCity" in line or "profileOf" in line]
+        assert (
+            kinds[removal.headers["location"]]["action"] == "remove" and kinds[removal.headers["location"]]["removed"]
+        )
+        approved = editor.post("/api" + note_proposal + "/approve", json={"note": "Thanks"})
+        assert approved.status_code == 200, approved.text
+    with loop.client(None) as anonymous:
+        ask = anonymous.get(
+            "/sparql",
+            params={"query": f'ASK {{ <{PROBLEM_STATEMENT}> <http://www.w3.org/2004/02/skos/core#note> "{note}"@en }}'},
+            headers={"Accept": "application/sparql-results+json"},
+        )
+        assert ask.json()["boolean"] is True
+    assert "Traceback" not in loop.log.read_text()

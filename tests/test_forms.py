@@ -14,8 +14,9 @@ from api.views.forms import (
     Field,
     FormValueError,
     findings_by_field,
+    form_fields,
+    form_kinds,
     form_to_turtle,
-    material_form,
 )
 from api.views.render import TEMPLATES
 from kg.namespaces import DCTERMS, RDF, ProjectNamespaces
@@ -44,6 +45,14 @@ def graphs(built: Built) -> tuple[Graph, Graph, Graph]:
     dataset = Dataset()
     dataset.parse(built.result.directory / "dataset.nq", format="nquads")
     return shapes, ontology, dataset.graph(ASSERTED)
+
+
+KINDS = form_kinds(ProjectNamespaces())
+MATERIAL = KINDS["material"]
+
+
+def material_form(shapes: Graph, ontology: Graph, graph: Graph, *, existing: URIRef | None = None) -> list[Field]:
+    return form_fields(MATERIAL, shapes, ontology, graph, existing=existing)
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +112,7 @@ def test_filled_form_yields_exactly_the_expected_triples(fields: list[Field]) ->
         ("card.keyFeature", ""),
         ("card.keyFeature", "Examples"),
     ]
-    turtle = form_to_turtle(fields, submitted, existing=None, card=None)
+    turtle = form_to_turtle(MATERIAL, fields, submitted)
     parsed = Graph().parse(data=turtle, format="turtle")
     material, card = URIRef("urn:x-new:material"), URIRef("urn:x-new:card")
     expected = {
@@ -123,48 +132,63 @@ def test_filled_form_yields_exactly_the_expected_triples(fields: list[Field]) ->
     assert set(parsed) == expected
 
 
-def test_editing_writes_the_existing_iris(fields: list[Field]) -> None:
+def test_editing_writes_the_existing_iri_and_keeps_what_the_form_does_not_show(
+    graphs: tuple[Graph, Graph, Graph],
+) -> None:
+    shapes, ontology, current = graphs
+    fields = material_form(*graphs, existing=AUSTRIAN_MISSION)
+    assert {f.resource for f in fields} == {"material"}  # a correction of the material, not of its cards
     turtle = form_to_turtle(
-        fields, [("material.title", "New title")], existing=AUSTRIAN_MISSION, card=AUSTRIAN_MISSION_CARD
+        MATERIAL, fields, [("material.title", "New title")], existing=AUSTRIAN_MISSION, current=current
     )
     parsed = set(Graph().parse(data=turtle, format="turtle"))
-    assert (AUSTRIAN_MISSION_CARD, URIRef(CAP + "appearanceOf"), AUSTRIAN_MISSION) in parsed
     assert (AUSTRIAN_MISSION, DCTERMS.title, Literal("New title", lang="en")) in parsed
     assert not any(str(term).startswith("urn:x-new:") for triple in parsed for term in triple)
+    # its type and its links (not form fields) stay as they are; the fields left empty are emptied
+    assert (AUSTRIAN_MISSION, RDF.type, URIRef(CAP + "LearningMaterial")) in parsed
+    mentions = URIRef(CAP + "mentionsMaterial")  # the text says it mentions another material: not a form field
+    assert mentions not in {f.path for f in fields}
+    mentioned = set(current.objects(AUSTRIAN_MISSION, mentions))
+    assert mentioned and {o for s, p, o in parsed if p == mentions} == mentioned
+    assert not any(p == DCTERMS.spatial for _, p, _ in parsed)
+    # provenance is the build's: never written by a form
+    assert not any(p == URIRef(CAP + "sourceLocator") for _, p, _ in parsed)
 
 
 def test_a_value_not_among_the_choices_is_refused_naming_the_field(fields: list[Field]) -> None:
     with pytest.raises(FormValueError) as refused:
-        form_to_turtle(fields, [("material.spatial", "http://example.org/atlantis")], existing=None, card=None)
+        form_to_turtle(MATERIAL, fields, [("material.spatial", "http://example.org/atlantis")])
     assert refused.value.field == "material.spatial"
     assert "country or place" in str(refused.value) and "material.spatial" in str(refused.value)
     with pytest.raises(FormValueError) as literal:  # a choice never takes text, even a country's name
-        form_to_turtle(fields, [("card.inProblemStatement", "1.2")], existing=None, card=None)
+        form_to_turtle(MATERIAL, fields, [("card.inProblemStatement", "1.2")])
     assert literal.value.field == "card.inProblemStatement"
 
 
 def test_a_second_value_for_a_single_field_is_refused(fields: list[Field]) -> None:
     with pytest.raises(FormValueError) as refused:
-        form_to_turtle(fields, [("material.title", "One"), ("material.title", "Two")], existing=None, card=None)
+        form_to_turtle(MATERIAL, fields, [("material.title", "One"), ("material.title", "Two")])
     assert refused.value.field == "material.title"
 
 
 def test_quotes_backslashes_and_markup_round_trip_through_turtle(fields: list[Field]) -> None:
-    turtle = form_to_turtle(fields, [("material.title", NASTY)], existing=None, card=None)
+    turtle = form_to_turtle(MATERIAL, fields, [("material.title", NASTY)])
     parsed = Graph().parse(data=turtle, format="turtle")
     assert list(parsed.objects(NEW_MATERIAL, DCTERMS.title)) == [Literal(NASTY, lang="en")]
 
 
 def test_editing_a_real_material_prefills_its_values(graphs: tuple[Graph, Graph, Graph]) -> None:
-    fields = by_key(material_form(*graphs, existing=AUSTRIAN_MISSION, card=AUSTRIAN_MISSION_CARD))
+    fields = by_key(material_form(*graphs, existing=AUSTRIAN_MISSION))
     title = "Austrian Climate-Neutral Cities Mission and “Cities Mission Action Group”"
     assert fields["material.title"].values == [title]
     assert fields["material.spatial"].values == [AUSTRIA]
     assert fields["material.releaseYear"].values == ["2021"]
-    assert fields["card.inProblemStatement"].values == [CHALLENGE_1_2]
-    assert fields["card.titleAsPrinted"].values == ['Austrian "Cities Mission Action Group"']
-    assert len(fields["card.keyFeature"].values) == 3
-    assert fields["material.title"].node == AUSTRIAN_MISSION and fields["card.typeLabel"].node == AUSTRIAN_MISSION_CARD
+    assert fields["material.title"].node == AUSTRIAN_MISSION
+    card = by_key(form_fields(KINDS["card"], *graphs, existing=AUSTRIAN_MISSION_CARD))
+    assert card["card.inProblemStatement"].values == [CHALLENGE_1_2]
+    assert card["card.titleAsPrinted"].values == ['Austrian "Cities Mission Action Group"']
+    assert len(card["card.keyFeature"].values) == 3
+    assert card["card.typeLabel"].node == AUSTRIAN_MISSION_CARD
 
 
 def test_new_form_is_empty(fields: list[Field]) -> None:
@@ -202,7 +226,14 @@ def test_findings_go_beside_their_field(fields: list[Field]) -> None:
 
 def render(fields: list[Field], **context: object) -> str:
     return TEMPLATES.get_template("contribute.html").render(
-        request=None, version="test", fields=fields, csrf="tok-123", action="/contribute", **context
+        request=None,
+        version="test",
+        fields=fields,
+        csrf="tok-123",
+        action="/contribute",
+        parts=MATERIAL.new,
+        heading="Propose a learning material",
+        **context,
     )
 
 
@@ -256,3 +287,91 @@ def test_help_texts_are_written_for_people(fields: list[Field]) -> None:
     for form_field in fields:
         assert form_field.help, form_field.key
         assert not any(term in form_field.help for term in ("dcterms:", "cap:", "xsd:", "schema:")), form_field.key
+
+
+AUSTRIAN_PROFILE = URIRef(ID + "profile/2026/at")
+PROBLEM_STATEMENT_1_2 = URIRef(CHALLENGE_1_2)
+SKOS_NOTE = URIRef("http://www.w3.org/2004/02/skos/core#note")
+ORG_ORGANIZATION = URIRef("http://www.w3.org/ns/org#Organization")
+
+
+def test_every_kind_the_issue_names_has_a_form() -> None:
+    """New material, correction of a material or card, organisation, platform profile, note on a placeholder."""
+    assert set(KINDS) == {"material", "card", "organisation", "profile", "note"}
+    assert not KINDS["profile"].can_add and not KINDS["note"].can_add  # corrected, never added
+
+
+def test_a_new_organisation_has_a_required_english_name_other_names_and_a_place(
+    graphs: tuple[Graph, Graph, Graph],
+) -> None:
+    fields = by_key(form_fields(KINDS["organisation"], *graphs))
+    name = fields["organisation.prefLabel"]
+    assert name.required and name.language and not name.repeatable
+    assert fields["organisation.altLabel"].repeatable
+    location = fields["organisation.location"]
+    assert location.kind == "choice" and (AUSTRIA, "Austria") in location.choices
+    submitted = [("organisation.prefLabel", "Climate Agency of Ruritania"), ("organisation.location", AUSTRIA)]
+    parsed = set(
+        Graph().parse(data=form_to_turtle(KINDS["organisation"], list(fields.values()), submitted), format="turtle")
+    )
+    new = URIRef("urn:x-new:organisation")
+    assert parsed == {
+        (new, RDF.type, ORG_ORGANIZATION),
+        (
+            new,
+            URIRef("http://www.w3.org/2004/02/skos/core#prefLabel"),
+            Literal("Climate Agency of Ruritania", lang="en"),
+        ),
+        (new, URIRef("http://schema.org/location"), URIRef(AUSTRIA)),
+    }
+
+
+def test_a_profile_update_shows_its_cells_and_keeps_what_identifies_it(graphs: tuple[Graph, Graph, Graph]) -> None:
+    shapes, ontology, current = graphs
+    fields = by_key(form_fields(KINDS["profile"], *graphs, existing=AUSTRIAN_PROFILE))
+    # the Austrian profile's facilitator cell, as printed (lines 3213-3222 of the portfolio)
+    assert fields["profile.facilitatorText"].values[0].startswith("Federal Ministry of Innovation, Mobility")
+    assert fields["profile.formalisationText"].kind == "textarea"  # long cells get a text area
+    assert not {"profile.profileOf", "profile.spatial", "profile.listsCity"} & set(fields)
+    submitted = [(key, value) for key, f in fields.items() for value in f.values]
+    submitted = [(k, "Nobody yet." if k == "profile.regionalActorsText" else v) for k, v in submitted]
+    turtle = form_to_turtle(
+        KINDS["profile"], list(fields.values()), submitted, existing=AUSTRIAN_PROFILE, current=current
+    )
+    parsed = Graph().parse(data=turtle, format="turtle")
+    assert str(parsed.value(AUSTRIAN_PROFILE, URIRef(CAP + "regionalActorsText"))) == "Nobody yet."
+    assert parsed.value(AUSTRIAN_PROFILE, URIRef(CAP + "profileOf")) == URIRef(ID + "platform/at")
+    assert len(set(parsed.objects(AUSTRIAN_PROFILE, URIRef(CAP + "listsCity")))) == len(
+        set(current.objects(AUSTRIAN_PROFILE, URIRef(CAP + "listsCity")))
+    )
+
+
+def test_a_note_form_has_one_field_and_keeps_the_whole_problem_statement(graphs: tuple[Graph, Graph, Graph]) -> None:
+    shapes, ontology, current = graphs
+    fields = form_fields(KINDS["note"], *graphs, existing=PROBLEM_STATEMENT_1_2)
+    assert [(f.key, f.path, f.required, f.language) for f in fields] == [("statement.note", SKOS_NOTE, False, True)]
+    note = "Materials on budgeting follow in the spring edition."
+    turtle = form_to_turtle(
+        KINDS["note"], fields, [("statement.note", note)], existing=PROBLEM_STATEMENT_1_2, current=current
+    )
+    parsed = set(Graph().parse(data=turtle, format="turtle"))
+    kept = {t for t in current.triples((PROBLEM_STATEMENT_1_2, None, None)) if "sourceLocator" not in str(t[1])}
+    kept = {
+        t
+        for t in kept
+        if not any(w in str(t[1]) for w in ("firstLine", "lastLine", "wasDerivedFrom", "curationDecision"))
+    }
+    assert parsed - kept == {(PROBLEM_STATEMENT_1_2, SKOS_NOTE, Literal(note, lang="en"))}
+    assert kept <= parsed
+
+
+def test_a_new_card_belongs_to_the_material_it_names(graphs: tuple[Graph, Graph, Graph]) -> None:
+    fields = form_fields(KINDS["card"], *graphs)
+    submitted = [("card.inProblemStatement", CHALLENGE_1_2), ("card.typeLabel", "Toolkit")]
+    with pytest.raises(FormValueError) as refused:
+        form_to_turtle(KINDS["card"], fields, submitted)
+    assert refused.value.field == "parent"
+    parsed = set(
+        Graph().parse(data=form_to_turtle(KINDS["card"], fields, submitted, parent=AUSTRIAN_MISSION), format="turtle")
+    )
+    assert (URIRef("urn:x-new:card"), URIRef(CAP + "appearanceOf"), AUSTRIAN_MISSION) in parsed

@@ -21,7 +21,7 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 from api.plumbing.errors import HTTPProblem
 from api.plumbing.runtime import RuntimeDep, ServiceDep
 from api.plumbing.signin import PRIVATE, SESSION_COOKIE, safe_next, session_of, sessions_of, signed_in_redirect
-from api.views.forms import Field, findings_by_field, form_to_turtle, material_form
+from api.views.forms import Field, FormKind, findings_by_field, form_fields, form_kinds, form_to_turtle
 from api.views.render import local, render
 from kg.changes.ledger import Proposal
 from kg.changes.model import is_new
@@ -40,6 +40,7 @@ STATUS_LABELS = {
     "withdrawn": "Withdrawn",
 }
 ACTION_LABELS = {"approve": "approved", "reject": "rejected", "request-changes": "asked for changes"}
+REMOVAL_NEEDS_A_REASON = "Say why it should go: the editors decide with your reason in front of them."
 NAMES = (DCTERMS.title, SKOS.prefLabel, RDFS.label, SCHEMA.name)
 CAP = "https://w3id.org/capacities/lp/ontology#"
 CARD = URIRef(CAP + "MaterialAppearance")
@@ -243,6 +244,7 @@ async def proposal_page(request: Request, runtime: RuntimeDep, proposal_id: int)
         added=sorted(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in review.change.added),
         removed=sorted(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in review.change.removed),
         may_decide=may_decide, is_author=proposal.author == session.account,
+        revise_path=_revise_path(editorial, current, proposal),
         decisions=[
             {"at": d.at.strftime("%d %b %Y, %H:%M"), "editor": d.editor, "note": d.note,
              "action_label": ACTION_LABELS.get(d.action, d.action)}
@@ -271,107 +273,219 @@ async def decide(request: Request, runtime: RuntimeDep, service: ServiceDep, pro
     return RedirectResponse(f"/contributions/{proposal_id}", status_code=303, headers=PRIVATE)
 
 
-# proposing a learning material ---------------------------------------------------------------------------
+# proposing through a form: a new resource, a correction, a removal ---------------------------------------
 
 
-def _material_fields(editorial: Editorial, release: Any, existing: str | None, card: str | None) -> list[Field]:
+def _kind(editorial: Editorial, slug: str) -> FormKind:
+    kind = form_kinds(editorial.ns).get(slug)
+    if kind is None:
+        raise HTTPProblem(404, "Not found", f"no form for {slug!r}; forms: {', '.join(form_kinds(editorial.ns))}")
+    return kind
+
+
+def _existing(current: Graph, iri: str | None, cls: URIRef, what: str) -> URIRef | None:
+    if not iri:
+        return None
+    node = URIRef(iri)
+    if (node, RDF.type, cls) not in current:
+        raise HTTPProblem(404, "Not found", f"no such {what}")
+    return node
+
+
+def _fields(
+    editorial: Editorial, release: Any, kind: FormKind, edit: str | None, parent: str | None
+) -> tuple[list[Field], URIRef | None, URIRef | None, Graph]:
     shapes, ontology = editorial.schema()
     current = editorial.asserted(release)
-    material = URIRef(existing) if existing else None
-    if material is not None and (material, RDF.type, editorial.ns.cap.LearningMaterial) not in current:
-        raise HTTPProblem(404, "Not found", "no such learning material to correct")
-    chosen = URIRef(card) if card else None
-    if chosen is not None and (chosen, editorial.ns.cap.appearanceOf, material) not in current:
-        raise HTTPProblem(404, "Not found", "no such card of this learning material")
-    return material_form(shapes, ontology, current, existing=material, card=chosen, ns=editorial.ns)
+    existing = _existing(current, edit, kind.target_class, kind.noun)
+    if existing is None and not kind.can_add:
+        raise HTTPProblem(400, "Bad request", f"a {kind.noun} is corrected, not added: name it with ?edit=")
+    owner = None
+    if existing is None and kind.parent_class is not None:
+        owner = _existing(current, parent, kind.parent_class, "resource for it to belong to")
+        if owner is None:
+            raise HTTPProblem(400, "Bad request", f"a new {kind.noun} names what it belongs to with ?parent=")
+    fields = form_fields(kind, shapes, ontology, current, existing=existing, ns=editorial.ns)
+    return fields, existing, owner, current
 
 
 def _form_page(
-    request: Request, runtime: Any, session: Session, fields: list[Field], *, action: str, note: str = "",
-    errors: dict[str, list[str]] | None = None, heading: str | None = None, status: int = 200,
+    request: Request, runtime: Any, session: Session, kind: FormKind, fields: list[Field], *, action: str,
+    editing: bool, note: str = "", errors: dict[str, list[str]] | None = None, heading: str | None = None,
+    status: int = 200,
 ) -> HTMLResponse:  # fmt: skip
+    parts = [kind.edit] if editing and kind.edit else list(kind.new)
+    heading = heading or (f"Correct a {kind.noun}" if editing else f"Propose a {kind.noun}")
     return _page(
         request, runtime, "contribute.html", status, fields=fields, csrf=session.csrf, action=action, signed_in=session,
-        note=note, errors=errors or {}, heading=heading,
+        note=note, errors=errors or {}, heading=heading, parts=parts,
     )  # fmt: skip
 
 
 def _revisable(editorial: Editorial, session: Session, revise: int) -> Proposal:
-    """The author's own new-material proposal, while it may still be revised."""
+    """The author's own proposal made with a form, while it may still be revised."""
     proposal = editorial.ledger.get(revise)
     if proposal is None or proposal.author != session.account:
         raise HTTPProblem(404, "Not found", f"no proposal {revise} of yours")
-    if proposal.status.value not in ("pending", "changes-requested") or proposal.action != "add":
+    if proposal.status.value not in ("pending", "changes-requested") or proposal.action == "remove":
         raise HTTPProblem(409, "Conflict", f"proposal {revise} is {proposal.status.value}: it cannot be revised here")
     return proposal
 
 
-def _action(edit: str | None, card: str | None, revise: int | None) -> str:
+def _action(slug: str, edit: str | None, parent: str | None, revise: int | None) -> str:
+    query = {name: value for name, value in (("edit", edit), ("parent", parent)) if value}
     if revise is not None:
-        return f"/contribute/material?revise={revise}"
-    return "/contribute/material" + (f"?{urlencode({'edit': edit, 'card': card or ''})}" if edit else "")
+        query["revise"] = str(revise)
+    return f"/contribute/{slug}" + (f"?{urlencode(query)}" if query else "")
 
 
-@router.get("/contribute/material")
-async def material_page(
+@router.get("/contribute/{slug}")
+async def contribute_page(
     request: Request,
     runtime: RuntimeDep,
+    slug: str,
     edit: str | None = None,
-    card: str | None = None,
+    parent: str | None = None,
     revise: int | None = None,
 ) -> Response:
     session = await _signed_in(request)
     editorial = _editorial(request)
-    fields = await runtime.cpu.run(_material_fields, editorial, runtime.release, edit, card)
-    note, heading = "", "Correct a learning material" if edit else "Propose a learning material"
+    kind = _kind(editorial, slug)
+    note, heading = "", None
     if revise is not None:  # the proposal as it stands, to change what the editors asked for
         proposal = await asyncio.to_thread(_revisable, editorial, session, revise)
+        edit = edit or (proposal.target if proposal.action == "replace" else None)
+    fields, existing, _, _ = await runtime.cpu.run(_fields, editorial, runtime.release, kind, edit, parent)
+    if revise is not None:
         proposed = Graph().parse(data=proposal.body, format="nt")
         for form_field in fields:
             form_field.values = [str(value) for value in proposed.objects(form_field.node, form_field.path)]
         note, heading = proposal.note, f"Revise proposal {revise}"
-    action = _action(edit, card, revise)
-    return _form_page(request, runtime, session, fields, action=action, note=note, heading=heading)
+    action = _action(slug, edit, parent, revise)
+    return _form_page(
+        request, runtime, session, kind, fields, action=action, editing=existing is not None, note=note, heading=heading
+    )
 
 
-@router.post("/contribute/material")
-async def propose_material(
+@router.post("/contribute/{slug}")
+async def propose(
     request: Request,
     runtime: RuntimeDep,
+    slug: str,
     edit: str | None = None,
-    card: str | None = None,
+    parent: str | None = None,
     revise: int | None = None,
 ) -> Response:
     session = await _signed_in(request)
     form = await _form(request)
     _check_csrf(session, form)
     editorial = _editorial(request)
+    kind = _kind(editorial, slug)
     if revise is not None:
         await asyncio.to_thread(_revisable, editorial, session, revise)
     note = _one(form, "note")[:2000]
     submitted = [(key, value) for key, values in form.items() for value in values]
-    fields = await runtime.cpu.run(_material_fields, editorial, runtime.release, edit, card)
+    fields, existing, owner, current = await runtime.cpu.run(_fields, editorial, runtime.release, kind, edit, parent)
     for form_field in fields:  # what was sent is shown again, whatever happens next
         form_field.values = form.get(form_field.key, [])
-    action = _action(edit, card, revise)
-    material, chosen = (URIRef(edit) if edit else None), (URIRef(card) if card else None)
+    action = _action(slug, edit, parent, revise)
+
+    def again(errors: dict[str, list[str]]) -> HTMLResponse:
+        return _form_page(
+            request, runtime, session, kind, fields, action=action, editing=existing is not None, note=note,
+            errors=errors, status=422,
+        )  # fmt: skip
+
     try:
-        turtle = form_to_turtle(fields, submitted, existing=material, card=chosen, ns=editorial.ns)
+        turtle = form_to_turtle(
+            kind, fields, submitted, existing=existing, parent=owner, current=current, ns=editorial.ns
+        )
         proposal, _ = await runtime.cpu.run(
             lambda: editorial.propose(
                 session.account, runtime.release, turtle.encode(), "text/turtle",
-                action="replace" if material else "add", target=edit, note=note, proposal_id=revise,
+                action="replace" if existing is not None else "add", target=edit if existing is not None else None,
+                note=note, proposal_id=revise,
             )
         )  # fmt: skip
     except ProposalNonConformant as exc:
         # what must change before the proposal is kept; warnings go to the editors with the proposal
-        errors = findings_by_field(fields, [f for f in exc.findings if f["severity"] == "Violation"])
-        return _form_page(request, runtime, session, fields, action=action, note=note, errors=errors, status=422)
+        return again(findings_by_field(fields, [f for f in exc.findings if f["severity"] == "Violation"]))
     except KGError as exc:
         if exc.http_status >= 500:
             raise
-        errors = {exc.field or "": [exc.problem]}
-        return _form_page(request, runtime, session, fields, action=action, note=note, errors=errors, status=422)
+        return again({exc.field or "": [exc.problem]})
+    return RedirectResponse(f"/contributions/{proposal.id}", status_code=303, headers=PRIVATE)
+
+
+def _revise_path(editorial: Editorial, current: Graph, proposal: Proposal) -> str | None:
+    """The form that revises `proposal`: the form of the kind of resource it adds or corrects."""
+    if proposal.action == "remove":
+        return None
+    kinds = form_kinds(editorial.ns).values()
+    if proposal.action == "replace" and proposal.target:
+        target = URIRef(proposal.target)
+        slug = next((k.slug for k in kinds if k.edit and (target, RDF.type, k.target_class) in current), None)
+        return _action(slug, proposal.target, None, proposal.id) if slug else None
+    proposed = Graph().parse(data=proposal.body, format="nt")
+    for kind in kinds:
+        if kind.new and (kind.new[0].new_node, RDF.type, kind.new[0].cls) in proposed:
+            owner = proposed.value(kind.new[0].new_node, kind.parent) if kind.parent is not None else None
+            return _action(kind.slug, None, str(owner) if owner is not None else None, proposal.id)
+    return None
+
+
+def _removable(editorial: Editorial, release: Any, target: str) -> tuple[str, int]:
+    """The resource's name and how many statements its removal takes away (its own and those pointing at it)."""
+    current = editorial.asserted(release)
+    node = URIRef(target)
+    if (node, None, None) not in current:
+        raise HTTPProblem(404, "Not found", "no such resource to remove")
+    statements = len(set(current.triples((node, None, None))) | set(current.triples((None, None, node))))
+    return _thing_name(node, current), statements
+
+
+@router.get("/contribute-removal")
+async def removal_page(request: Request, runtime: RuntimeDep, target: str) -> Response:
+    session = await _signed_in(request)
+    name, statements = await runtime.cpu.run(_removable, _editorial(request), runtime.release, target)
+    return _page(
+        request, runtime, "remove.html", csrf=session.csrf, signed_in=session, target=target, thing=name,
+        statements=statements, errors=[], note="", note_missing=False,
+    )  # fmt: skip
+
+
+@router.post("/contribute-removal")
+async def propose_removal(request: Request, runtime: RuntimeDep, target: str) -> Response:
+    session = await _signed_in(request)
+    form = await _form(request)
+    _check_csrf(session, form)
+    editorial = _editorial(request)
+    name, statements = await runtime.cpu.run(_removable, editorial, runtime.release, target)
+    note = _one(form, "note")[:2000]
+
+    def again(errors: list[str], note_missing: bool = False) -> HTMLResponse:
+        return _page(
+            request, runtime, "remove.html", 422, csrf=session.csrf, signed_in=session, target=target, thing=name,
+            statements=statements, errors=errors, note=note, note_missing=note_missing,
+        )  # fmt: skip
+
+    if not note.strip():
+        return again([REMOVAL_NEEDS_A_REASON], note_missing=True)
+    try:
+        proposal, _ = await runtime.cpu.run(
+            lambda: editorial.propose(
+                session.account, runtime.release, b"", "text/turtle", action="remove", target=target, note=note
+            )
+        )
+    except ProposalNonConformant as exc:  # what would be left pointing at nothing, or missing
+        current = editorial.asserted(runtime.release)
+        return again(
+            [
+                f"{_thing_name(URIRef(str(f['focus'])), current)}: {f['message']}"
+                for f in exc.findings
+                if f["severity"] == "Violation"
+            ]
+        )
     return RedirectResponse(f"/contributions/{proposal.id}", status_code=303, headers=PRIVATE)
 
 

@@ -19,12 +19,13 @@ from rdflib.term import Node
 from kg.changes.model import NEW
 from kg.changes.proposal import owned_properties
 from kg.errors import KGError
-from kg.namespaces import DCTERMS, OWL, PROV, RDF, RDFS, SCHEMA, SH, SKOS, XSD, ProjectNamespaces
+from kg.namespaces import DCTERMS, ORG, OWL, PROV, RDF, RDFS, SCHEMA, SH, SKOS, XSD, ProjectNamespaces
 
 MATERIAL = "material"
 CARD = "card"
 NEW_MATERIAL = URIRef(NEW + MATERIAL)
 NEW_CARD = URIRef(NEW + CARD)
+LONG_TEXT_CHARACTERS = 160  # a property whose values in the graph run longer, on average, gets a text area
 
 LABELS = (SKOS.prefLabel, RDFS.label, DCTERMS.title, SCHEMA.name)
 LONG_TEXT = {DCTERMS.description}
@@ -47,7 +48,7 @@ class Field:
     label: str
     help: str
     path: URIRef
-    resource: str  # MATERIAL or CARD
+    resource: str  # the part of the form: MATERIAL, CARD, "organisation" …
     kind: str  # text, textarea, year, number, choice, multi-choice
     required: bool = False
     repeatable: bool = False
@@ -125,6 +126,12 @@ def _tagged(graph: Graph, path: URIRef) -> bool:
     return bool(values) and all(isinstance(v, Literal) and v.language for v in values)
 
 
+def _long(graph: Graph, path: URIRef) -> bool:
+    """Whether the graph's texts for `path` are, on average, longer than a line."""
+    lengths = [len(str(v)) for v in graph.objects(None, path) if isinstance(v, Literal)]
+    return bool(lengths) and sum(lengths) / len(lengths) > LONG_TEXT_CHARACTERS
+
+
 def _list(shapes: Graph, head: Node | None) -> list[Node]:
     return list(Collection(shapes, head)) if head is not None else []
 
@@ -189,7 +196,7 @@ def _field(
         kind = "year"
     elif datatype in NUMBERS:
         kind = "number"
-    elif path in LONG_TEXT:
+    elif path in LONG_TEXT or _long(graph, path):
         kind = "textarea"
     else:
         kind = "text"
@@ -220,39 +227,105 @@ def _current_values(graph: Graph, form_field: Field) -> list[str]:
     return sorted(str(o) for o in literals)
 
 
-def material_form(
+@dataclass(frozen=True)
+class Part:
+    """One resource of a form: its fields come from `shape`'s property shapes."""
+
+    resource: str  # the prefix of its inputs' names, and its node `urn:x-new:{resource}` when new
+    legend: str
+    shape: URIRef
+    cls: URIRef  # the type of a new one
+    only: frozenset[URIRef] | None = None  # just these properties (a note form)
+    skip: frozenset[URIRef] = frozenset()  # not these (what identifies the resource): kept as they are
+
+    @property
+    def new_node(self) -> URIRef:
+        return URIRef(NEW + self.resource)
+
+
+@dataclass(frozen=True)
+class FormKind:
+    """What a form proposes: a new resource (`new` parts), a correction of one (`edit` part), or both."""
+
+    slug: str  # /contribute/{slug}
+    noun: str  # "learning material"
+    new: tuple[Part, ...]
+    edit: Part | None
+    target_class: URIRef  # what an edited resource is
+    parent: URIRef | None = None  # a new one belongs to an existing resource by this property (a card's material)
+    parent_class: URIRef | None = None
+
+    @property
+    def can_add(self) -> bool:
+        return bool(self.new)
+
+
+def form_kinds(ns: ProjectNamespaces) -> dict[str, FormKind]:
+    cap, capsh = ns.cap, ns.capsh
+    material = Part(MATERIAL, "The learning material", capsh.LearningMaterialShape, cap.LearningMaterial)
+    card = Part(CARD, "Its card in a problem statement", capsh.MaterialAppearanceShape, cap.MaterialAppearance)
+    organisation = Part("organisation", "The organisation", capsh.OrganizationShape, ORG.Organization)
+    profile = Part(
+        "profile",
+        "The national platform's profile",
+        capsh.PlatformProfileShape,
+        cap.PlatformProfile,
+        skip=frozenset({cap.profileOf, DCTERMS.spatial, cap.listsCity}),
+    )
+    note = Part(
+        "statement", "A note on the problem statement", capsh.ProblemStatementShape, cap.ProblemStatement,
+        only=frozenset({SKOS.note}),
+    )  # fmt: skip
+    kinds = [
+        FormKind("material", "learning material", (material, card), material, cap.LearningMaterial),
+        FormKind(
+            "card",
+            "card of a learning material",
+            (card,),
+            card,
+            cap.MaterialAppearance,
+            parent=cap.appearanceOf,
+            parent_class=cap.LearningMaterial,
+        ),  # fmt: skip
+        FormKind("organisation", "organisation", (organisation,), organisation, ORG.Organization),
+        FormKind("profile", "national platform profile", (), profile, cap.PlatformProfile),
+        FormKind("note", "note on a problem statement", (), note, cap.ProblemStatement),
+    ]
+    return {kind.slug: kind for kind in kinds}
+
+
+def form_fields(
+    kind: FormKind,
     shapes: Graph,
     ontology: Graph,
     graph: Graph,
     *,
     existing: URIRef | None = None,
-    card: URIRef | None = None,
     ns: ProjectNamespaces | None = None,
 ) -> list[Field]:
-    """The fields of a learning material and of one card of it, material first, required fields first in each."""
+    """The fields of a new resource of `kind` (each part in turn) or of `existing`, required fields first in each
+    part, an existing resource's current values filled in."""
     ns = ns or ProjectNamespaces()
     skipped = _not_in_the_form(ns)
     fields: list[Field] = []
-    parts = (
-        (MATERIAL, ns.capsh.LearningMaterialShape, existing or NEW_MATERIAL),
-        (CARD, ns.capsh.MaterialAppearanceShape, card or NEW_CARD),
-    )
-    for resource, node_shape, node in parts:
+    parts = [(kind.edit, existing)] if existing is not None and kind.edit else [(p, p.new_node) for p in kind.new]
+    for part, node in parts:
         by_path: dict[URIRef, list[Node]] = {}
-        for property_shape in shapes.objects(node_shape, SH.property):
+        for property_shape in shapes.objects(part.shape, SH.property):
             path = shapes.value(property_shape, SH.path)
-            if not isinstance(path, URIRef) or path in skipped or path.startswith(str(PROV)):
+            if not isinstance(path, URIRef) or path in skipped or path in part.skip or path.startswith(str(PROV)):
                 continue  # blank-node paths are inverse or sequence paths: another resource states them
+            if part.only is not None and path not in part.only:
+                continue
             by_path.setdefault(path, []).append(property_shape)
-        part = [_field(shapes, ontology, graph, resource, p, s, node, ns) for p, s in by_path.items()]
-        part.sort(key=lambda f: (not f.required, _natural(f.label), f.key))
-        fields += part
+        section = [_field(shapes, ontology, graph, part.resource, p, s, node, ns) for p, s in by_path.items()]
+        section.sort(key=lambda f: (not f.required, _natural(f.label), f.key))
+        fields += section
     keys = [f.key for f in fields]
     if len(keys) != len(set(keys)):  # two paths with the same local name: the form could not tell their inputs apart
         raise KGError(f"two form fields share a name: {sorted(k for k in keys if keys.count(k) > 1)}")
-    editing = {MATERIAL: existing is not None, CARD: card is not None}
-    for form_field in fields:
-        if editing[form_field.resource]:
+    if existing is not None:
+        for form_field in fields:
             form_field.values = _current_values(graph, form_field)
             offered = {value for value, _ in form_field.choices}
             # a current value the choices miss (an unnamed resource) stays selectable, so that editing keeps it
@@ -275,22 +348,40 @@ def _term(form_field: Field, value: str) -> Node:
 
 
 def form_to_turtle(
+    kind: FormKind,
     fields: list[Field],
     submitted: list[tuple[str, str]],
     *,
-    existing: URIRef | None,
-    card: URIRef | None,
+    existing: URIRef | None = None,
+    parent: URIRef | None = None,
+    current: Graph | None = None,
     ns: ProjectNamespaces | None = None,
 ) -> str:
-    """The proposal the submitted form makes, as Turtle. Keys that are not fields (csrf, note) are ignored."""
+    """The proposal the submitted form makes, as Turtle. Keys that are not fields (csrf, note) are ignored.
+
+    A new resource: each part's node typed, a new card tied to its material (`parent`, or the form's own).
+    A correction: the resource's whole new description, as a replacement is: what the form does not show
+    (its type, its links, its other properties) is written as it is in `current`, so that only what the form
+    changed changes."""
     ns = ns or ProjectNamespaces()
-    material_node = existing or NEW_MATERIAL
-    card_node = card or NEW_CARD
     proposal = Graph()
     ns.bind(proposal)
-    proposal.add((material_node, RDF.type, ns.cap.LearningMaterial))
-    proposal.add((card_node, RDF.type, ns.cap.MaterialAppearance))
-    proposal.add((card_node, ns.cap.appearanceOf, material_node))
+    owned = owned_properties(ns)
+    if existing is not None:
+        shown = {f.path for f in fields}
+        for _, predicate, kept in (current if current is not None else Graph()).triples((existing, None, None)):
+            if predicate not in shown and predicate not in owned:
+                proposal.add((existing, predicate, kept))
+    else:
+        nodes = {part.resource: part.new_node for part in kind.new}
+        for part in kind.new:
+            proposal.add((part.new_node, RDF.type, part.cls))
+        if MATERIAL in nodes and CARD in nodes:
+            proposal.add((nodes[CARD], ns.cap.appearanceOf, nodes[MATERIAL]))
+        if kind.parent is not None:
+            if parent is None:
+                raise FormValueError(f"a new {kind.noun} names the resource it belongs to", field="parent")
+            proposal.add((kind.new[0].new_node, kind.parent, parent))
     by_key = {f.key: f for f in fields}
     values: dict[str, list[str]] = {}
     for key, value in submitted:
@@ -301,9 +392,8 @@ def form_to_turtle(
         form_field = by_key[key]
         if len(texts) > 1 and not form_field.repeatable:
             raise FormValueError(f"{form_field.label}: one value only, {len(texts)} given", field=key)
-        subject = material_node if form_field.resource == MATERIAL else card_node
         for text in texts:
-            proposal.add((subject, form_field.path, _term(form_field, text)))
+            proposal.add((form_field.node, form_field.path, _term(form_field, text)))
     return proposal.serialize(format="turtle")
 
 

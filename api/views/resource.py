@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from urllib.parse import quote
 
 from fastapi import Request
 
@@ -56,9 +57,36 @@ async def resource_page(request: Request, runtime: Runtime, iri: str, rows: list
         properties=_table(runtime, facts, facts.outgoing),
         incoming=_table(runtime, facts, facts.incoming),
         contributed=contributed,
+        proposing=proposing(iri, facts.types, runtime.ns.id),
         from_text=SOURCE_LOCATOR in facts.outgoing or PROV_DERIVED in facts.outgoing,
         **extra,
     )
+
+
+CAP = "https://w3id.org/capacities/lp/ontology#"
+ORG = "http://www.w3.org/ns/org#"
+# (type, what the link says, the form): the editorial loop's forms (api.routers.editing) for a kind of resource
+PROPOSING = (
+    (CAP + "LearningMaterial", "Correct this learning material", "/contribute/material?edit="),
+    (CAP + "LearningMaterial", "Add a card for it in another problem statement", "/contribute/card?parent="),
+    (CAP + "MaterialAppearance", "Correct this card", "/contribute/card?edit="),
+    (ORG + "Organization", "Correct this organisation", "/contribute/organisation?edit="),
+    (ORG + "FormalOrganization", "Correct this organisation", "/contribute/organisation?edit="),
+    (ORG + "OrganizationalCollaboration", "Correct this organisation", "/contribute/organisation?edit="),
+    (CAP + "PlatformProfile", "Update this profile", "/contribute/profile?edit="),
+    (CAP + "ProblemStatement", "Add a note for readers", "/contribute/note?edit="),
+)
+
+
+def proposing(iri: str, types: list[str], id_namespace: str) -> list[tuple[str, str]]:
+    """The changes a partner can propose to this resource: (what the link says, where it goes)."""
+    links: dict[str, str] = {}
+    for cls, text, form in PROPOSING:
+        if cls in types:
+            links.setdefault(text, form + quote(iri, safe=""))
+    if iri.startswith(str(id_namespace)):
+        links["Propose removing it"] = "/contribute-removal?target=" + quote(iri, safe="")
+    return list(links.items())
 
 
 async def _contributed(runtime: Runtime, iri: str) -> list[dict[str, object]]:
