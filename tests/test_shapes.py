@@ -721,6 +721,22 @@ CASES: list[Case] = [
         "dcterms:description",
     ),
     Case(
+        "subcategory-note-too-short",
+        "capsh:ProblemStatement-note",
+        V,
+        "$ps",
+        add('$ps skos:note "Soon."@en .'),
+        "skos:note",
+    ),
+    Case(
+        "subcategory-note-not-english",
+        "capsh:ProblemStatement-note",
+        V,
+        "$ps",
+        add('$ps skos:note "Les documents suivront au printemps."@fr .'),
+        "skos:note",
+    ),
+    Case(
         "key-challenge-empty",
         "capsh:ProblemStatement-keyChallenge",
         V,
