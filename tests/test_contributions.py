@@ -483,7 +483,7 @@ def test_every_kind_of_proposal_has_a_form_on_the_site(loop: Loop) -> None:
         profile_page = author.get("/id/profile/2026/at")
         assert f"/contribute/profile?edit={quote(AUSTRIAN_PROFILE, safe='')}" in profile_page.text
         form = author.get("/contribute/profile", params={"edit": AUSTRIAN_PROFILE})
-        assert form.status_code == 200 and "Correct a national platform profile" in form.text
+        assert form.status_code == 200 and "Update “Snapshot Profile of the National Platform: Austria”" in form.text
         sent = filled_in(form.text)
         assert sent["profile.facilitatorText"][0].startswith("Federal Ministry of Innovation, Mobility")
         sent["profile.regionalActorsText"] = ["The nine federal states' energy agencies."]

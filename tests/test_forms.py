@@ -375,3 +375,14 @@ def test_a_new_card_belongs_to_the_material_it_names(graphs: tuple[Graph, Graph,
         Graph().parse(data=form_to_turtle(KINDS["card"], fields, submitted, parent=AUSTRIAN_MISSION), format="turtle")
     )
     assert (URIRef("urn:x-new:card"), URIRef(CAP + "appearanceOf"), AUSTRIAN_MISSION) in parsed
+
+
+@pytest.mark.parametrize("slug", ["organisation", "card", "profile", "note"])
+def test_every_form_speaks_to_people(graphs: tuple[Graph, Graph, Graph], slug: str) -> None:
+    """Labels and help from the shapes' sh:name and sh:description, never their curators' RDF terms."""
+    kind = KINDS[slug]
+    existing = {"profile": AUSTRIAN_PROFILE, "note": PROBLEM_STATEMENT_1_2}.get(slug)
+    for form_field in form_fields(kind, *graphs, existing=existing):
+        assert form_field.help, form_field.key
+        for text in (form_field.help, form_field.label):
+            assert not any(term in text for term in ("dcterms:", "cap:", "xsd:", "schema:", "skos:", "org:")), text

@@ -311,11 +311,12 @@ def _fields(
 
 def _form_page(
     request: Request, runtime: Any, session: Session, kind: FormKind, fields: list[Field], *, action: str,
-    editing: bool, note: str = "", errors: dict[str, list[str]] | None = None, heading: str | None = None,
+    editing: str | None, note: str = "", errors: dict[str, list[str]] | None = None, heading: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:  # fmt: skip
-    parts = [kind.edit] if editing and kind.edit else list(kind.new)
-    heading = heading or (f"Correct a {kind.noun}" if editing else f"Propose a {kind.noun}")
+    """`editing`: the name of the resource the form corrects, None for a new one."""
+    parts = [kind.edit] if editing is not None and kind.edit else list(kind.new)
+    heading = heading or (kind.edit_heading.format(name=editing) if editing is not None else f"Propose a {kind.noun}")
     return _page(
         request, runtime, "contribute.html", status, fields=fields, csrf=session.csrf, action=action, signed_in=session,
         note=note, errors=errors or {}, heading=heading, parts=parts,
@@ -355,15 +356,16 @@ async def contribute_page(
     if revise is not None:  # the proposal as it stands, to change what the editors asked for
         proposal = await asyncio.to_thread(_revisable, editorial, session, revise)
         edit = edit or (proposal.target if proposal.action == "replace" else None)
-    fields, existing, _, _ = await runtime.cpu.run(_fields, editorial, runtime.release, kind, edit, parent)
+    fields, existing, _, current = await runtime.cpu.run(_fields, editorial, runtime.release, kind, edit, parent)
     if revise is not None:
         proposed = Graph().parse(data=proposal.body, format="nt")
         for form_field in fields:
             form_field.values = [str(value) for value in proposed.objects(form_field.node, form_field.path)]
         note, heading = proposal.note, f"Revise proposal {revise}"
     action = _action(slug, edit, parent, revise)
+    editing = _thing_name(existing, current) if existing is not None else None
     return _form_page(
-        request, runtime, session, kind, fields, action=action, editing=existing is not None, note=note, heading=heading
+        request, runtime, session, kind, fields, action=action, editing=editing, note=note, heading=heading
     )
 
 
@@ -392,8 +394,9 @@ async def propose(
 
     def again(errors: dict[str, list[str]]) -> HTMLResponse:
         return _form_page(
-            request, runtime, session, kind, fields, action=action, editing=existing is not None, note=note,
-            errors=errors, status=422,
+            request, runtime, session, kind, fields, action=action,
+            editing=_thing_name(existing, current) if existing is not None else None, note=note, errors=errors,
+            status=422,
         )  # fmt: skip
 
     try:

@@ -28,7 +28,7 @@ NEW_CARD = URIRef(NEW + CARD)
 LONG_TEXT_CHARACTERS = 160  # a property whose values in the graph run longer, on average, gets a text area
 
 LABELS = (SKOS.prefLabel, RDFS.label, DCTERMS.title, SCHEMA.name)
-LONG_TEXT = {DCTERMS.description}
+LONG_TEXT = {DCTERMS.description, SKOS.note}
 NUMBERS = {XSD.integer, XSD.decimal, XSD.nonNegativeInteger, XSD.positiveInteger, XSD.int}
 # classes whose instances are offered only when they have a name: an unnamed place cannot be told apart
 NAMED_ONLY = {DCTERMS.Location}
@@ -254,6 +254,7 @@ class FormKind:
     target_class: URIRef  # what an edited resource is
     parent: URIRef | None = None  # a new one belongs to an existing resource by this property (a card's material)
     parent_class: URIRef | None = None
+    edit_heading: str = "Correct “{name}”"  # the page's heading when `edit` is the form: {name} the resource's
 
     @property
     def can_add(self) -> bool:
@@ -288,8 +289,17 @@ def form_kinds(ns: ProjectNamespaces) -> dict[str, FormKind]:
             parent_class=cap.LearningMaterial,
         ),  # fmt: skip
         FormKind("organisation", "organisation", (organisation,), organisation, ORG.Organization),
-        FormKind("profile", "national platform profile", (), profile, cap.PlatformProfile),
-        FormKind("note", "note on a problem statement", (), note, cap.ProblemStatement),
+        FormKind(
+            "profile", "national platform profile", (), profile, cap.PlatformProfile, edit_heading="Update “{name}”"
+        ),
+        FormKind(
+            "note",
+            "note on a problem statement",
+            (),
+            note,
+            cap.ProblemStatement,
+            edit_heading="A note for readers of “{name}”",
+        ),  # fmt: skip
     ]
     return {kind.slug: kind for kind in kinds}
 
