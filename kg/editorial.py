@@ -12,6 +12,7 @@ move. A crash before the record leaves an unused release (pruned later); after i
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import multiprocessing
 import threading
@@ -30,7 +31,7 @@ from kg.changes.ledger import ChangeSet, Ledger, Proposal
 from kg.changes.model import Change, Provenance, is_new
 from kg.changes.patch import mint, to_rdf_patch, with_provenance
 from kg.changes.proposal import proposed_change, read_proposal, target_digest
-from kg.errors import EditorialConflict, NonConformantData, ProposalNonConformant
+from kg.errors import EditorialConflict, NonConformantData, ProposalNonConformant, StorageFull
 from kg.namespaces import SCHEMA, ProjectNamespaces
 from kg.reasoning.validate import load_turtle_dir
 from kg.release.layout import Release, current_build
@@ -243,8 +244,17 @@ def build_with(settings: Settings, patch: str) -> Path:
     seconds of CPU: in the server's process it would hold the interpreter lock against every request);
     `current` does not move. A violation refuses the approval, saying why."""
     spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-        outcome = pool.submit(_build_in_child, settings.model_dump(), patch).result()
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+            outcome = pool.submit(_build_in_child, settings.model_dump(), patch).result()
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise
+        raise StorageFull(
+            f"the release with this change could not be written ({exc.strerror}); nothing was approved: "
+            "free some space and approve again",
+            file=exc.filename,
+        ) from exc
     if isinstance(outcome, list):
         raise NonConformantData(
             f"the build with this change has {len(outcome)} SHACL violation(s); nothing was approved:\n  "

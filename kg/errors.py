@@ -98,6 +98,13 @@ class BuildOutputError(KGError):
     http_status = 503
 
 
+class StorageFull(BuildOutputError):
+    """A file could not be written: no space left, a quota or a file size limit reached."""
+
+    title = "Storage full"
+    http_status = 507
+
+
 class QuerySyntaxError(KGError):
     """A SPARQL query does not parse (the message carries the parser's position)."""
 

@@ -42,9 +42,16 @@ def make_build(directory: Path, quads: str, version: str = "test") -> Path:
 
 @contextmanager
 def running_server(
-    build_dir: Path, log_file: Path | None = None, wait_for: str = "/ready", **settings: str
+    build_dir: Path,
+    log_file: Path | None = None,
+    wait_for: str = "/ready",
+    max_file_bytes: int | None = None,
+    **settings: str,
 ) -> Iterator[str]:
     """uvicorn serving `build_dir`/current on a free loopback port; yields the base URL.
+
+    `max_file_bytes`: no file the server (or a process it starts) writes may grow past it (RLIMIT_FSIZE):
+    a disk that fills up, for the files that matter, without filling the machine's disk.
 
     The server's output goes to `log_file` when given (tests read it), else to a temporary file. It is
     up once `wait_for` answers 200 (/health: listening, though perhaps not ready).
@@ -60,9 +67,17 @@ def running_server(
     }
     # a pipe nobody reads could fill up and block the server
     log = open(log_file, "w+b") if log_file else tempfile.TemporaryFile()  # noqa: SIM115
+
+    def limits() -> None:
+        if max_file_bytes is not None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+
     process = subprocess.Popen(
-        [sys.executable, "-m", "kg.cli", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+        [sys.executable, "-m", "kg.cli", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        preexec_fn=limits if max_file_bytes is not None else None,  # noqa: PLW1509 (no threads start before it)
+    )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -581,3 +581,32 @@ def test_every_kind_of_proposal_has_a_form_on_the_site(loop: Loop) -> None:
         )
         assert ask.json()["boolean"] is True
     assert "Traceback" not in loop.log.read_text()
+
+
+def test_a_full_disk_during_an_approval_is_507_and_nothing_is_approved(built: Built, tmp_path: Path) -> None:
+    """No file may grow past 1.5 MB (the release's dumps are bigger; the ledger is not): the approval's build
+    cannot write its release. The editor gets 507 saying so; the proposal stays pending, no change set, the
+    server keeps serving the release it had, and no half-written release is left."""
+    build_dir = tmp_path / "build"
+    shutil.copytree(built.settings.build_dir, build_dir, symlinks=True)
+    state_dir = tmp_path / "state"
+    tokens = {name: add_user(state_dir, name, role) for name, role in [("alice", "contributor"), ("erin", "editor")]}
+    log = tmp_path / "server.log"
+    releases_before = sorted(p.name for p in (build_dir / "releases").iterdir())
+    with running_server(build_dir, log_file=log, state_dir=str(state_dir), max_file_bytes=1_500_000) as base:
+        full = Loop(base, tokens, state_dir, log)
+        created = full.propose("alice", material(title="A material for a full disk"))
+        assert created.status_code == 201, created.text  # the ledger is small: proposing still works
+        with full.client("erin") as editor:
+            version = editor.get("/health").json()["version"]
+            refused = editor.post(created.headers["location"] + "/approve", json={"note": "ok"})
+            assert refused.status_code == 507, refused.text
+            problem = refused.json()
+            assert "could not be written" in problem["detail"] and "nothing was approved" in problem["detail"]
+            assert "Traceback" not in refused.text
+            assert editor.get(created.headers["location"]).json()["status"] == "pending"
+            assert editor.get("/health").json()["version"] == version
+    with sqlite3.connect(state_dir / "ledger.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM change_sets").fetchone()[0] == 0
+    assert sorted(p.name for p in (build_dir / "releases").iterdir()) == releases_before
+    assert not list(build_dir.rglob(".staging-*"))
