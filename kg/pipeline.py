@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -103,19 +103,6 @@ class Stages:
         self.progress("done", name)
 
 
-@dataclass
-class Assembled:
-    """Everything up to validation: what `validate` and `report` need without writing a build."""
-
-    attribution: str
-    ns: ProjectNamespaces
-    asserted: Graph
-    ontology: Graph
-    shapes: Graph
-    findings: list[Finding]
-    validation: ValidationReport
-
-
 T = TypeVar("T")
 
 
@@ -187,6 +174,13 @@ class Prepared:
         return validate(self.asserted, self.shapes, self.ontology, self.ns)
 
 
+@dataclass
+class Assembled(Prepared):
+    """Everything up to validation, validated: what `validate` and `report` need without writing a build."""
+
+    validation: ValidationReport
+
+
 def prepare(settings: Settings, stages: Stages, pending: Sequence[str] = ()) -> Prepared:
     """Sources, curation and approved change sets (then `pending` ones, RDF Patch texts) as RDF."""
     ns = ProjectNamespaces(settings.base_iri)
@@ -209,8 +203,7 @@ def assemble(settings: Settings, stages: Stages, pending: Sequence[str] = ()) ->
     prepared = prepare(settings, stages, pending)
     with stages.stage("validate (SHACL)"):
         report = prepared.validate()
-    p = prepared
-    return Assembled(p.attribution, p.ns, p.asserted, p.ontology, p.shapes, p.findings, report)
+    return Assembled(**{f.name: getattr(prepared, f.name) for f in fields(prepared)}, validation=report)
 
 
 def build(
