@@ -167,3 +167,35 @@ def test_propose_fix_review_approve_and_find(browser: webdriver.Chrome, site: Si
     browser.get(site.base + "/id/challenge/1.2")
     assert TITLE in browser.page_source
     shot(browser, "08-on-its-problem-statement")
+
+
+def test_each_resource_page_leads_to_its_forms_and_every_form_is_accessible(
+    browser: webdriver.Chrome, site: Site, axe_source: str
+) -> None:
+    """From a platform profile's page to its update form, from a problem statement's page to its note form, from
+    a material's page to its removal: each form is reached by its link, reads as a form for people, passes axe,
+    and a note too short for the shapes is shown beside its field."""
+    browser.delete_all_cookies()
+    sign_in(browser, site, "paula")
+    browser.get(site.base + "/id/profile/2026/at")
+    browser.find_element(By.LINK_TEXT, "Update this profile").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Update “Snapshot Profile of the National Platform")
+    assert browser.find_element(By.ID, "field-profile-formalisationText").tag_name == "textarea"  # long cells
+    shot(browser, "09-profile-form")
+    accessible(browser, axe_source)
+
+    browser.get(site.base + "/id/challenge/1.2")
+    browser.find_element(By.LINK_TEXT, "Add a note for readers").click()
+    fill(browser, "field-statement-note", "Soon.")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Send the proposal']").click()
+    error = browser.find_element(By.ID, "field-statement-note-error").text
+    assert "at least 10 characters" in error
+    shot(browser, "10-note-refused")
+    accessible(browser, axe_source)
+
+    browser.get(site.base + "/id/material/greek-moc")
+    browser.find_element(By.LINK_TEXT, "Propose removing it").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Propose removing")
+    shot(browser, "11-removal")
+    accessible(browser, axe_source)
+    sign_out(browser)
