@@ -580,6 +580,8 @@ def test_every_kind_of_proposal_has_a_form_on_the_site(loop: Loop) -> None:
             headers={"Accept": "application/sparql-results+json"},
         )
         assert ask.json()["boolean"] is True
+        page = anonymous.get("/id/challenge/1.2").text
+        assert f"<strong>Note for readers:</strong> {note}" in page
     assert "Traceback" not in loop.log.read_text()
 
 

@@ -26,5 +26,6 @@ async def context(runtime: Runtime, facts: Facts) -> dict[str, object]:
     return {
         "details": details,
         "notation": facts.one("http://www.w3.org/2004/02/skos/core#notation"),
+        "note": facts.one("http://www.w3.org/2004/02/skos/core#note"),  # a partner's, for readers (issue 14)
         "materials": len({card["link"] for card in details["card"]}),
     }
