@@ -158,6 +158,7 @@ class Editorial:
 
         The proposal is judged against the release `current` points at once the lock is held, not the one
         the request started with: another approval may have gone live meanwhile."""
+        self.ledger.require_decider(editor)  # before the lock and the build: a build is seconds of CPU
         with self._lock, _file_lock(self.settings.state_dir / "approve.lock"):
             release = Release.open(current_build(self.settings))
             proposal = self.ledger.get(proposal_id)

@@ -259,7 +259,12 @@ async def decide(request: Request, runtime: RuntimeDep, service: ServiceDep, pro
     form = await _form(request)
     _check_csrf(session, form)
     editorial, action, note = _editorial(request), _one(form, "action"), _one(form, "note")[:4000]
+    if action in ("approve", "reject", "request-changes") and session.role != "editor":
+        raise HTTPProblem(403, "Not allowed", "only an editor may decide on a proposal")
     if action == "withdraw":
+        proposal = await asyncio.to_thread(editorial.ledger.get, proposal_id)
+        if proposal is None or proposal.author != session.account:  # another's proposal is not there for them
+            raise HTTPProblem(404, "Not found", f"no proposal {proposal_id} of yours")
         await asyncio.to_thread(editorial.ledger.withdraw, proposal_id, session.account)
     elif action == "approve":
         await asyncio.to_thread(editorial.approve, proposal_id, session.account, note)

@@ -360,6 +360,12 @@ class Ledger:
                 db.execute("UPDATE tokens SET last_used = ? WHERE digest = ?", (at, digest))
         return Account(row[0], Role(row[1]), _time(row[2]))
 
+    def require_decider(self, name: str) -> None:
+        """NotAllowed unless `name` is an editor: before any work is done on an editor's behalf."""
+        with self._reading() as db:
+            if not self._account(db, name, field="editor").role.can_decide:
+                raise NotAllowed("only an editor may decide on a proposal", field="editor")
+
     def accounts(self) -> list[Account]:
         with self._reading() as db:
             rows = db.execute("SELECT name, role, created FROM accounts ORDER BY name").fetchall()
@@ -468,7 +474,7 @@ class Ledger:
     def _pending_for(self, db: sqlite3.Connection, id: int, editor: str, step: str) -> Proposal:
         proposal = self._proposal(db, id)
         if not self._account(db, editor, field="editor").role.can_decide:
-            raise NotAllowed(f"only an editor or an admin may {step} a proposal", field="editor")
+            raise NotAllowed("only an editor may decide on a proposal", field="editor")
         if proposal.status != Status.pending:
             raise ProposalConflict(
                 f"proposal {id} is {proposal.status.value}: only a pending proposal can be {step}ed",
