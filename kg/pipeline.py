@@ -29,6 +29,8 @@ from kg.errors import KGError, NonConformantData, QueryParameterError
 from kg.namespaces import ProjectNamespaces
 from kg.rdf import Finding, map_sources
 from kg.reasoning.infer import InferenceResult, infer
+from kg.reasoning.justify import justify
+from kg.reasoning.justify_store import check_published, justification_quads
 from kg.reasoning.validate import ValidationReport, load_turtle_dir, validate
 from kg.release.dataset import dataset_version, load_graphs, serialize, triples_per_graph, write_store
 from kg.release.describe import describe
@@ -254,14 +256,22 @@ def _build_checked(
     ns = p.ns
     with stages.stage("infer (OWL-RL)"):
         inference = infer(p.asserted, p.ontology, ns)
+    with stages.stage("justify"):
+        # every kept entailment with its rule and premises (kg.reasoning.justify); a gap stops the build
+        justifications = justify(p.asserted, inference.graph, p.ontology)
+        justifications.check(_InAny((p.asserted, p.ontology, inference.graph)))
+        justified = list(justifications.triples(ns))
+        justified_quads = justification_quads(justified, ns)
     with stages.stage("load store"):
         named = {
             ns.graph("ontology"): p.ontology,
             ns.graph("asserted"): p.asserted,
             ns.graph("inferred"): inference.graph,
         }
-        store = load_graphs(named)
+        store = load_graphs(named, justified_quads)
         version = dataset_version(store)
+    with stages.stage("check justifications"):
+        check_published(store, ns)  # the graph as published, not only as computed
     result = BuildResult(
         directory=settings.build_dir / "current",
         version=version,
@@ -285,7 +295,7 @@ def _build_checked(
                 p.asserted,
                 p.attribution,
                 [file_name for _, file_name in EXPORT_FORMATS.values()],
-                list(named.values()),
+                [*named.values(), justified],
                 settings.curation_dir,
             )
             description.serialize(directory / VOID_FILE, format="turtle")
@@ -356,6 +366,16 @@ def _answer(store: ox.Store, query: NamedQuery, bindings: dict[str, ox.NamedNode
     variables = [variable.value for variable in solutions.variables]
     terms = [[encode_term(s[v]) if s[v] is not None else None for v in variables] for s in solutions]
     return query.plain_rows(variables, terms)
+
+
+class _InAny:
+    """Whether a triple is in any of the graphs (the dataset for `Justifications.check`), without a copy."""
+
+    def __init__(self, graphs: Sequence[Graph]) -> None:
+        self.graphs = graphs
+
+    def __contains__(self, triple: object) -> bool:
+        return any(triple in graph for graph in self.graphs)
 
 
 def _classes(graph: Graph) -> dict[str, int]:
