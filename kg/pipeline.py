@@ -375,7 +375,7 @@ class _InAny:
         self.graphs = graphs
 
     def __contains__(self, triple: object) -> bool:
-        return any(triple in graph for graph in self.graphs)
+        return any(triple in graph for graph in self.graphs)  # type: ignore[operator]
 
 
 def _classes(graph: Graph) -> dict[str, int]:

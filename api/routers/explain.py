@@ -299,7 +299,7 @@ async def explain_page(request: Request, runtime: RuntimeDep) -> Response:
         request,
         runtime,
         answer=answer,
-        name=lambda term: _name(runtime, term, proof.labels),
+        name_of=lambda term: _name(runtime, term, proof.labels),
         link=lambda term: local(runtime, term) if isinstance(term, str) and not term.startswith("_:") else None,
         origins=ORIGINS,
     )
