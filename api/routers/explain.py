@@ -35,6 +35,7 @@ from api.plumbing.negotiation import cached_response, choose
 from api.plumbing.runtime import Runtime, RuntimeDep
 from api.views.render import curie, local, render
 from kg.engines.protocol import QueryJob, Term, decode_term, encode_term
+from kg.errors import QueryParameterError
 from kg.release.layout import SOURCE_TEXT_PREFIX
 from kg.sparql.registry import iri_node, single_values
 from kg.sparql.results import GRAPH_FORMATS
@@ -86,9 +87,8 @@ def _terms(request: Request) -> dict[str, Term]:
     terms: dict[str, Term] = {}
     for name in PARAMETERS:
         if name not in values:
-            raise HTTPProblem(
-                400, "Bad request", f"{name}= is missing: give the triple's subject, predicate and object"
-            )
+            problem = f"{name}= is missing: give the triple's subject, predicate and object"
+            raise QueryParameterError(problem, field=name)
         terms[name] = encode_term(iri_node(values[name].strip(), field=name))
     return terms
 
