@@ -262,6 +262,7 @@ def _build_checked(
         justifications.check(_InAny((p.asserted, p.ontology, inference.graph)))
         justified = list(justifications.triples(ns))
         justified_quads = justification_quads(justified, ns)
+    registry = QueryRegistry.load(ns)
     with stages.stage("load store"):
         named = {
             ns.graph("ontology"): p.ontology,
@@ -271,7 +272,7 @@ def _build_checked(
         store = load_graphs(named, justified_quads)
         version = dataset_version(store)
     with stages.stage("check justifications"):
-        check_published(store, ns)  # the graph as published, not only as computed
+        check_published(store, registry)  # the graph as published, not only as computed
     result = BuildResult(
         directory=settings.build_dir / "current",
         version=version,
@@ -301,7 +302,6 @@ def _build_checked(
             description.serialize(directory / VOID_FILE, format="turtle")
             write_published(directory, settings.sources_dir, p.asserted, p.shapes, ns)
             document_ontology(settings.ontology_dir / "capacities.ttl", directory / ONTOLOGY_PAGE)
-            registry = QueryRegistry.load(ns)
             write_rows(directory / CATALOGUE_FILE, catalogue_rows(store, registry))
             write_answers(directory / ANSWERS_DIR, store, registry)
             write_store(directory)

@@ -19,8 +19,8 @@ import pyoxigraph as ox
 import pytest
 
 from kg.errors import KGError
-from kg.namespaces import ProjectNamespaces
 from kg.reasoning.justify_store import check_published
+from kg.sparql.registry import QueryRegistry
 from tests.conftest import ASSERTED, Built
 from tests.stores import serving
 
@@ -174,7 +174,7 @@ def copy_of(built: Built) -> ox.Store:
 
 
 def test_the_build_check_passes_on_the_release(built: Built) -> None:
-    check_published(built.store, ProjectNamespaces())
+    check_published(built.store, QueryRegistry.load())
 
 
 def one(store: ox.Store, query: str) -> ox.QuerySolution:
@@ -194,7 +194,7 @@ def test_the_build_check_fails_on_a_premise_outside_the_dataset(built: Built) ->
     store.remove(ox.Quad(found["n"], ox.NamedNode(RDF + "object"), found["o"], graph))
     store.add(ox.Quad(found["n"], ox.NamedNode(RDF + "object"), ox.NamedNode(ID + "material/not-printed"), graph))
     with pytest.raises(KGError, match="not in the dataset.*material/not-printed"):
-        check_published(store, ProjectNamespaces())
+        check_published(store, QueryRegistry.load())
 
 
 def test_the_build_check_fails_on_an_entailment_without_justification(built: Built) -> None:
@@ -208,7 +208,7 @@ def test_the_build_check_fails_on_an_entailment_without_justification(built: Bui
     for quad in list(store.quads_for_pattern(found["j"], None, None, graph)):
         store.remove(quad)
     with pytest.raises(KGError, match="problem") as raised:
-        check_published(store, ProjectNamespaces())
+        check_published(store, QueryRegistry.load())
     # the first problem in N-Triples order: a proof that uses the removed justification as a premise
     assert found["j"].value in str(raised.value) or "greek-moc" in str(raised.value)
 

@@ -1,15 +1,14 @@
 """The justifications in the release's store: their quads for the build, and the check of the published graph.
 
 `Justifications.check` checks the proofs as computed; `check_published` checks the named graph as it is
-in the store (the one the dumps, the SPARQL endpoint and /api/explain serve), with the queries of
-a reading of its quads: every kept entailment has a justification node, every premise node is a
+in the store (the one the dumps, the SPARQL endpoint and /api/explain serve), with the queries
+kg/sparql/queries/explain/check_*.rq: every kept entailment has a justification node, every premise node is a
 justification or a statement whose triple is in the graph it names, and every justification that is not a
 hidden step justifies a triple of the inferred graph. A tampered or truncated graph stops the build.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 
 import pyoxigraph as ox
@@ -18,6 +17,7 @@ from rdflib.term import Node
 
 from kg.namespaces import ProjectNamespaces
 from kg.reasoning.justify import Triple, UnjustifiedInference
+from kg.sparql.registry import QueryRegistry
 
 GRAPH = "justifications"  # ns.graph(GRAPH): the named graph of the justifications
 CHECKS = {
@@ -58,60 +58,20 @@ def _term(node: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     raise TypeError(f"not an RDF term: {node!r}")
 
 
-def check_published(store: ox.Store, ns: ProjectNamespaces) -> None:
+def check_published(store: ox.Store, registry: QueryRegistry) -> None:
     """Raise UnjustifiedInference naming the first triple (in N-Triples order) that breaks a check.
 
-    Read from the store's quads, not with SPARQL: the premises' negated joins take a minute in Oxigraph."""
-    rdf, cap = "http://www.w3.org/1999/02/22-rdf-syntax-ns#", str(ns.cap)
-    graph = ox.NamedNode(str(ns.graph(GRAPH)))
-    fields: dict[object, dict[str, list[object]]] = defaultdict(lambda: defaultdict(list))
-    for quad in store.quads_for_pattern(None, None, None, graph):
-        fields[quad.subject][quad.predicate.value].append(quad.object)
-    graphs = {name: ox.NamedNode(str(ns.graph(name))) for name in ("asserted", "ontology", "inferred")}
-
-    def triple_of(node: object) -> tuple[object, object, object] | None:
-        about = fields.get(node, {})
-        parts = [about.get(rdf + name, []) for name in ("subject", "predicate", "object")]
-        return (parts[0][0], parts[1][0], parts[2][0]) if all(len(part) == 1 for part in parts) else None
-
-    held = {
-        name: {(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, iri)}
-        for name, iri in graphs.items()
-    }
-
-    def holds(triple: tuple[object, object, object], name: str) -> bool:
-        return triple in held[name]
-
+    The checks are anti-joins (MINUS), which Oxigraph answers by hashing: 0.2 s on the portfolio, where the
+    same checks with FILTER NOT EXISTS take a minute."""
     problems: list[tuple[str, str]] = []
-    justified = set()
-    for node, about in fields.items():
-        if ox.NamedNode(cap + "Justification") not in about.get(rdf + "type", []):
-            continue
-        conclusion = triple_of(node)
-        if conclusion is None or len(about.get(cap + "rule", [])) != 1:
-            problems.append((_line((node, ox.NamedNode(cap + "rule"), ox.Literal("?"))), CHECKS["check_conclusions"]))
-            continue
-        justified.add(conclusion)
-        if ox.Literal(True) not in about.get(cap + "hidden", []) and not holds(conclusion, "inferred"):
-            problems.append((_line(conclusion), CHECKS["check_conclusions"]))
-        for premise in about.get(cap + "premise", []):
-            if ox.NamedNode(cap + "Justification") in fields.get(premise, {}).get(rdf + "type", []):
-                continue
-            stated = triple_of(premise)
-            named = fields.get(premise, {}).get(cap + "inGraph", [])
-            where = [name for name in ("asserted", "ontology") if graphs[name] in named]
-            if stated is None or len(named) != 1 or not where or not holds(stated, where[0]):
-                shown = stated or (premise, ox.NamedNode(cap + "premise"), premise)
-                problems.append((_line(shown), CHECKS["check_premises"]))
-    for triple in held["inferred"]:
-        if triple not in justified and not holds(triple, "asserted") and not holds(triple, "ontology"):
-            problems.append((_line(triple), CHECKS["check_unjustified"]))
+    for name, problem in CHECKS.items():
+        solutions = store.query(registry.text(f"explain/{name}"))
+        assert isinstance(solutions, ox.QuerySolutions), f"explain/{name}.rq is a SELECT"
+        for solution in solutions:
+            # pyoxigraph writes its terms in N-Triples
+            problems.append((" ".join(str(solution[variable]) for variable in ("s", "p", "o")) + " .", problem))
     if problems:
         line, problem = min(problems)
         raise UnjustifiedInference(
             f"the justification graph does not hold ({len(problems)} problem(s)), first: {problem}: {line}"
         )
-
-
-def _line(triple: tuple[object, object, object]) -> str:
-    return " ".join(str(term) for term in triple) + " ."  # pyoxigraph writes its terms in N-Triples
