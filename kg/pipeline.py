@@ -30,7 +30,7 @@ from kg.namespaces import ProjectNamespaces
 from kg.rdf import Finding, map_sources
 from kg.reasoning.infer import InferenceResult, infer
 from kg.reasoning.justify import justify
-from kg.reasoning.justify_store import check_published, justification_quads
+from kg.reasoning.justify_store import InAnyGraph, check_published, justification_quads
 from kg.reasoning.validate import ValidationReport, load_turtle_dir, validate
 from kg.release.dataset import dataset_version, load_graphs, serialize, triples_per_graph, write_store
 from kg.release.describe import describe
@@ -259,7 +259,7 @@ def _build_checked(
     with stages.stage("justify"):
         # every kept entailment with its rule and premises (kg.reasoning.justify); a gap stops the build
         justifications = justify(p.asserted, inference.graph, p.ontology)
-        justifications.check(_InAny((p.asserted, p.ontology, inference.graph)))
+        justifications.check(InAnyGraph((p.asserted, p.ontology, inference.graph)))
         justified = list(justifications.triples(ns))
         justified_quads = justification_quads(justified, ns)
     registry = QueryRegistry.load(ns)
@@ -366,16 +366,6 @@ def _answer(store: ox.Store, query: NamedQuery, bindings: dict[str, ox.NamedNode
     variables = [variable.value for variable in solutions.variables]
     terms = [[encode_term(s[v]) if s[v] is not None else None for v in variables] for s in solutions]
     return query.plain_rows(variables, terms)
-
-
-class _InAny:
-    """Whether a triple is in any of the graphs (the dataset for `Justifications.check`), without a copy."""
-
-    def __init__(self, graphs: Sequence[Graph]) -> None:
-        self.graphs = graphs
-
-    def __contains__(self, triple: object) -> bool:
-        return any(triple in graph for graph in self.graphs)  # type: ignore[operator]
 
 
 def _classes(graph: Graph) -> dict[str, int]:
