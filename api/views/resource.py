@@ -129,19 +129,14 @@ async def _inferred(runtime: Runtime, iri: str) -> set[tuple[str, str, str]]:
     return {(row["subject"], row["predicate"], row["object"]) for row in rows}
 
 
-REIFICATION = (
-    "http://www.w3.org/1999/02/22-rdf-syntax-ns#subject",
-    "http://www.w3.org/1999/02/22-rdf-syntax-ns#object",
-)
-
-
 def _without_reification(runtime: Runtime, iri: str, rows: list[EncodedTriple]) -> list[EncodedTriple]:
-    """The page's rows without the justification graph's nodes that point at the resource (its statements'
-    proofs, reached from the statements' markers), unless the page is one of those nodes."""
+    """The page's rows without the justification graph's nodes that point at the resource (the proofs of its
+    statements, reached from their markers instead; a graph's page would list every statement node of it),
+    unless the page is one of those nodes."""
     nodes = (f"{runtime.ns.id}justification/", f"{runtime.ns.id}statement/")
     if iri.startswith(nodes):
         return rows
-    return [row for row in rows if not (row[0][1].startswith(nodes) and row[2][1] == iri and row[1][1] in REIFICATION)]
+    return [row for row in rows if not (row[0][1].startswith(nodes) and row[2][1] == iri)]
 
 
 EU_COUNTRY = "http://publications.europa.eu/resource/authority/country/"

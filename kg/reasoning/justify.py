@@ -73,8 +73,8 @@ cap:premise ?premise`, then the same for each ?premise that is a cap:Justificati
 
 The statement nodes carry no `rdf:type rdf:Statement`, and `rdf:object` of the chain axiom's statement is
 the ontology's blank node (the release labels it canonically with the rest of the dataset).
-The terms cap:Justification, cap:rule, cap:premise, cap:proofDepth, cap:hidden and cap:inGraph are not in
-ontology/capacities.ttl yet.
+The terms cap:Justification, cap:rule, cap:premise, cap:proofDepth, cap:hidden and cap:inGraph are declared in
+ontology/capacities.ttl; the build loads the graph as id:graph/justifications (kg.reasoning.justify_store).
 """
 
 from __future__ import annotations
