@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import html5lib
 import httpx
 import pyoxigraph as ox
 import pytest
@@ -262,3 +263,20 @@ def test_the_explanation_page_escapes_what_it_is_given(server: str) -> None:
     assert response.status_code == 400 and response.headers["content-type"].startswith("application/problem+json")
     response = httpx.get(f"{server}/explain", params={"subject": MOC, "predicate": CAP + "x", "object": MOC})
     assert response.status_code == 404 and "<script" not in response.text.split("</main>")[0].split("<main")[1]
+
+
+def test_the_explanation_page_is_valid_html_on_the_site_s_template(server: str) -> None:
+    response = httpx.get(
+        f"{server}/explain",
+        params={"subject": MOC, "predicate": CAP + "listedUnderChallenge", "object": CHALLENGE},
+        timeout=30,
+    )
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    html5lib.HTMLParser(strict=True).parse(response.text)  # raises on a parse error
+    text = response.text
+    assert '<meta name="viewport"' in text and "/static/site.css" in text and "/static/explain.css" in text
+    assert "//cdn" not in text and "https://unpkg" not in text  # everything from here
+    assert text.count("<h1") == 1 and '<html lang="en">' in text
+    # names, not IRIs, for people: the material's title and the challenge's name, the rule in a sentence
+    assert html.escape(MOC_TITLE) in text and "Engagement of Stakeholders and Co-Creation" in text
+    assert "A property chain" in text and "An inverse property" in text
