@@ -25,6 +25,7 @@ from api.routers import (
     api_docs,
     contributions,
     editing,
+    explain,
     guides,
     linked_data,
     named_queries,
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(service.router)
     app.include_router(api_docs.router)
     app.include_router(linked_data.router)
+    app.include_router(explain.router)
     app.include_router(pages.router)
     app.include_router(guides.router)
     app.include_router(search_page.router)

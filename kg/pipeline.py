@@ -29,6 +29,8 @@ from kg.errors import KGError, NonConformantData, QueryParameterError
 from kg.namespaces import ProjectNamespaces
 from kg.rdf import Finding, map_sources
 from kg.reasoning.infer import InferenceResult, infer
+from kg.reasoning.justify import justify
+from kg.reasoning.justify_store import InAnyGraph, check_published, justification_quads
 from kg.reasoning.validate import ValidationReport, load_turtle_dir, validate
 from kg.release.dataset import dataset_version, load_graphs, serialize, triples_per_graph, write_store
 from kg.release.describe import describe
@@ -247,14 +249,23 @@ def _build_checked(
     ns = p.ns
     with stages.stage("infer (OWL-RL)"):
         inference = infer(p.asserted, p.ontology, ns)
+    with stages.stage("justify"):
+        # every kept entailment with its rule and premises (kg.reasoning.justify); a gap stops the build
+        justifications = justify(p.asserted, inference.graph, p.ontology)
+        justifications.check(InAnyGraph((p.asserted, p.ontology, inference.graph)))
+        justified = list(justifications.triples(ns))
+        justified_quads = justification_quads(justified, ns)
+    registry = QueryRegistry.load(ns)
     with stages.stage("load store"):
         named = {
             ns.graph("ontology"): p.ontology,
             ns.graph("asserted"): p.asserted,
             ns.graph("inferred"): inference.graph,
         }
-        store = load_graphs(named)
+        store = load_graphs(named, justified_quads)
         version = dataset_version(store)
+    with stages.stage("check justifications"):
+        check_published(store, registry)  # the graph as published, not only as computed
     result = BuildResult(
         directory=settings.build_dir / "current",
         version=version,
@@ -278,13 +289,12 @@ def _build_checked(
                 p.asserted,
                 p.attribution,
                 [file_name for _, file_name in EXPORT_FORMATS.values()],
-                list(named.values()),
+                [*named.values(), justified],
                 settings.curation_dir,
             )
             description.serialize(directory / VOID_FILE, format="turtle")
             write_published(directory, settings.sources_dir, p.asserted, p.shapes, ns)
             document_ontology(settings.ontology_dir / "capacities.ttl", directory / ONTOLOGY_PAGE)
-            registry = QueryRegistry.load(ns)
             write_rows(directory / CATALOGUE_FILE, catalogue_rows(store, registry))
             write_answers(directory / ANSWERS_DIR, store, registry)
             write_store(directory)

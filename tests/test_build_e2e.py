@@ -311,7 +311,12 @@ def test_lessons_deep_dives_personas_events(built: Built, portfolio_lines) -> No
 
 def test_summary_counts(built: Built) -> None:
     summary = built.result.summary()
-    assert set(summary["graphs"]) == {ASSERTED, INFERRED, "https://w3id.org/capacities/lp/id/graph/ontology"}
+    assert set(summary["graphs"]) == {
+        ASSERTED,
+        INFERRED,
+        "https://w3id.org/capacities/lp/id/graph/ontology",
+        "https://w3id.org/capacities/lp/id/graph/justifications",
+    }
     assert summary["classes"]["cap:MaterialAppearance"] == 76
 
 

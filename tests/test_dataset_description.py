@@ -167,7 +167,7 @@ def test_keywords_themes_dates_and_countries(void: Graph) -> None:
 
 
 def test_graphs_are_named_by_their_iri_and_linksets_have_both_targets(void: Graph) -> None:
-    graphs = {BASE + "id/graph/" + name for name in ("asserted", "inferred", "ontology")}
+    graphs = {BASE + "id/graph/" + name for name in ("asserted", "inferred", "ontology", "justifications")}
     named = {
         str(void.value(graph, SD.name)): void.value(graph, SD.graph) for graph in void.subjects(RDF.type, SD.NamedGraph)
     }

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 
@@ -39,7 +40,9 @@ def facts_of(iri: str, rows: list[EncodedTriple]) -> Facts:
 
 
 async def resource_page(request: Request, runtime: Runtime, iri: str, rows: list[EncodedTriple]) -> str:
+    rows = _without_reification(runtime, iri, rows)
     facts = facts_of(iri, rows)
+    inferred = await _inferred(runtime, iri)
     kind = kind_of(runtime, facts.types)
     extra = await kind.context(runtime, facts) if kind else {}
     contributed = await _contributed(runtime, iri)
@@ -54,8 +57,8 @@ async def resource_page(request: Request, runtime: Runtime, iri: str, rows: list
             (facts.label(t) if t in facts.labels else curie(runtime, t), local(runtime, t))
             for t in sorted(set(facts.types))
         ],
-        properties=_table(runtime, facts, facts.outgoing),
-        incoming=_table(runtime, facts, facts.incoming),
+        properties=_table(runtime, facts, facts.outgoing, inferred, lambda p, v: (iri, p, v[1])),
+        incoming=_table(runtime, facts, facts.incoming, inferred, lambda p, v: (v[1], p, iri)),
         contributed=contributed,
         proposing=proposing(iri, facts.types, runtime.ns.id),
         from_text=SOURCE_LOCATOR in facts.outgoing or PROV_DERIVED in facts.outgoing,
@@ -115,22 +118,52 @@ def _day(stamp: str) -> str:
 
 
 def _table(
-    runtime: Runtime, facts: Facts, statements: dict[str, list[Term]]
-) -> list[tuple[str, list[tuple[str, str | None]]]]:
-    """Statements for the data section: by property name, each value once, in order."""
+    runtime: Runtime,
+    facts: Facts,
+    statements: dict[str, list[Term]],
+    inferred: set[tuple[str, str, str]] = frozenset(),  # type: ignore[assignment]
+    triple_of: Callable[[str, Term], tuple[str, str, str]] | None = None,
+) -> list[tuple[str, list[tuple[str, str | None, str | None]]]]:
+    """Statements for the data section: by property name, each value once, in order; the third member of a
+    value is the address of the explanation of an inferred statement (None for an asserted one)."""
+
+    def row(predicate: str, term: Term) -> tuple[str, str | None, str | None]:
+        text, href = _value(runtime, term, facts.labels)
+        triple = triple_of(predicate, term) if triple_of and term[0] == "iri" else None
+        explained = None
+        if triple is not None and triple in inferred:
+            explained = "/explain?" + urlencode(dict(zip(("subject", "predicate", "object"), triple, strict=True)))
+        return text, href, explained
+
     return sorted(
         (
             (
                 curie(runtime, predicate),
                 sorted(
-                    {_value(runtime, term, facts.labels) for term in terms},
-                    key=lambda v: (v[0].casefold(), v[1] or ""),
+                    {row(predicate, term) for term in terms},
+                    key=lambda v: (v[0].casefold(), v[1] or "", v[2] or ""),
                 ),
             )
             for predicate, terms in statements.items()
         ),
         key=lambda item: item[0],
     )
+
+
+async def _inferred(runtime: Runtime, iri: str) -> set[tuple[str, str, str]]:
+    """The resource's statements (either direction) that are inferred, not asserted: the page marks them."""
+    rows = await runtime.plain_rows(runtime.registry.text("explain/inferred_about"), {"s": ("iri", iri, None, None)})
+    return {(row["subject"], row["predicate"], row["object"]) for row in rows}
+
+
+def _without_reification(runtime: Runtime, iri: str, rows: list[EncodedTriple]) -> list[EncodedTriple]:
+    """The page's rows without the justification graph's nodes that point at the resource (the proofs of its
+    statements, reached from their markers instead; a graph's page would list every statement node of it),
+    unless the page is one of those nodes."""
+    nodes = (f"{runtime.ns.id}justification/", f"{runtime.ns.id}statement/")
+    if iri.startswith(nodes):
+        return rows
+    return [row for row in rows if not (row[0][1].startswith(nodes) and row[2][1] == iri)]
 
 
 EU_COUNTRY = "http://publications.europa.eu/resource/authority/country/"

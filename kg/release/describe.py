@@ -15,6 +15,7 @@ and the curator's choice of EU data themes. shapes/README.md lists the DCAT-AP f
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ FORMAT_NAMES = {".trig": "TriG", ".nq": "N-Quads", ".ttl": "Turtle", ".jsonld": 
 GRAPH_TITLES = {
     "asserted": "What the importer read from the sources and the curation files",
     "inferred": "The kept OWL 2 RL entailments",
+    "justifications": "Why each kept entailment holds: its OWL 2 RL rule and premises, down to asserted triples",
     "ontology": "The CapaCITIES ontology",
 }
 SPARQL_PROTOCOL = URIRef("https://www.w3.org/TR/sparql11-protocol/")
@@ -94,7 +96,7 @@ def describe(
     asserted: Graph,
     attribution: str,
     dumps: list[str],
-    named_graphs: list[Graph] | None = None,
+    named_graphs: Sequence[Iterable[tuple[Node, Node, Node]]] | None = None,
     curation_dir: Path | None = None,
 ) -> Graph:
     g = Graph()
@@ -315,7 +317,9 @@ def _graph_partitions(g: Graph, iris: Iris, dataset: URIRef, graphs: dict[str, i
             g.add((graph, RDFS.seeAlso, url))
 
 
-def _class_and_property_partitions(g: Graph, dataset: URIRef, asserted: Graph, graphs: list[Graph]) -> None:
+def _class_and_property_partitions(
+    g: Graph, dataset: URIRef, asserted: Graph, graphs: Sequence[Iterable[tuple[Node, Node, Node]]]
+) -> None:
     classes: dict[Identifier, set[Node]] = {}
     for subject, cls in asserted.subject_objects(RDF.type):
         if isinstance(cls, Identifier):
