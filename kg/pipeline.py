@@ -279,8 +279,8 @@ def _build_checked(
     made: list[Path] = []
     with new_release(settings.build_dir, version, switch=switch, made=made) as directory:
         with stages.stage("write outputs"):
-            for format_name, (_, file_name) in EXPORT_FORMATS.items():
-                (directory / file_name).write_bytes(serialize(store, format_name, prefixes))
+            for format_name, dump in serialize(store, prefixes).items():
+                (directory / EXPORT_FORMATS[format_name][1]).write_bytes(dump)
             description = describe(
                 directory,
                 ns,
@@ -294,7 +294,9 @@ def _build_checked(
             )
             description.serialize(directory / VOID_FILE, format="turtle")
             write_published(directory, settings.sources_dir, p.asserted, p.shapes, ns)
-            document_ontology(settings.ontology_dir / "capacities.ttl", directory / ONTOLOGY_PAGE)
+            document_ontology(
+                settings.ontology_dir / "capacities.ttl", directory / ONTOLOGY_PAGE, cache=settings.cache_dir
+            )
             write_rows(directory / CATALOGUE_FILE, catalogue_rows(store, registry))
             write_answers(directory / ANSWERS_DIR, store, registry)
             write_store(directory)

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     ontology_dir: Path = Field(PROJECT_ROOT / "ontology", description="OWL ontology, Turtle")
     shapes_dir: Path = Field(PROJECT_ROOT / "shapes", description="SHACL shapes, Turtle")
     build_dir: Path = Field(PROJECT_ROOT / "build", description="build output; 'current' points at the latest build")
+    cache_dir: Path = Field(
+        PROJECT_ROOT / ".cache",
+        description="what a build may reuse from an earlier one (the ontology's page, by content); safe to delete",
+    )
     state_dir: Path = Field(
         PROJECT_ROOT / "state",
         description="accounts, proposals, decisions, approved change sets and the audit log (SQLite); "

@@ -22,7 +22,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
@@ -137,6 +137,17 @@ def _paths(base: str) -> list[str]:
             ]
         elif route == "/api/materials/facets":
             paths += ["/api/materials/facets", "/api/materials/facets?category=01", "/api/materials/facets?q=city"]
+        elif route == "/api/explain":  # a kept entailment: the inverse of a card's appearanceOf
+            paths.append(
+                "/api/explain?"
+                + urlencode(
+                    {
+                        "subject": ID + "material/greek-moc",
+                        "predicate": CAP + "hasAppearance",
+                        "object": ID + "appearance/greek-moc/4.1",
+                    }
+                )
+            )
         elif route.startswith("/api/queries/"):
             name = route.removeprefix("/api/queries/")
             query = next(q for q in get("/api/queries") if q["name"] == name)

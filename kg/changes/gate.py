@@ -264,5 +264,3 @@ def _subclasses(ontology: Graph) -> Graph:
         _SUBCLASSES.clear()  # one ontology at a time
         _SUBCLASSES[key] = graph
     return _SUBCLASSES[key]
-
-

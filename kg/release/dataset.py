@@ -96,20 +96,22 @@ def write_store(directory: Path) -> Path:
     return target
 
 
-def serialize(store: ox.Store, format_name: str, prefixes: Mapping[str, str]) -> bytes:
-    """The dataset in one of EXPORT_FORMATS. Turtle, having no named graphs, holds their union.
+def serialize(store: ox.Store, prefixes: Mapping[str, str]) -> dict[str, bytes]:
+    """The dataset in each of EXPORT_FORMATS, by format name. Turtle, having no named graphs, holds their union.
 
     The statements are written sorted (by graph, subject, predicate, object), not in the store's own
-    order, which follows the order they were added in: the same data gives the same bytes.
+    order, which follows the order they were added in: the same data gives the same bytes. They are sorted
+    once for all the formats.
     """
-    if format_name not in EXPORT_FORMATS:
-        raise ValueError(f"unknown format {format_name!r}; use one of {sorted(EXPORT_FORMATS)}")
-    rdf_format, _ = EXPORT_FORMATS[format_name]
     declared = dict(sorted(prefixes.items()))
-    if format_name == "turtle":
-        triples = {quad.triple for quad in store}
-        return ox.serialize(sorted(triples, key=str), format=rdf_format, prefixes=declared) or b""
     quads = sorted(store, key=_quad_order)
-    if rdf_format.supports_datasets and format_name != "jsonld":
-        return ox.serialize(quads, format=rdf_format, prefixes=declared) or b""
-    return ox.serialize(quads, format=rdf_format) or b""
+    triples = sorted({quad.triple for quad in quads}, key=str)
+    written = {}
+    for format_name, (rdf_format, _) in EXPORT_FORMATS.items():
+        if format_name == "turtle":
+            written[format_name] = ox.serialize(triples, format=rdf_format, prefixes=declared) or b""
+        elif rdf_format.supports_datasets and format_name != "jsonld":
+            written[format_name] = ox.serialize(quads, format=rdf_format, prefixes=declared) or b""
+        else:
+            written[format_name] = ox.serialize(quads, format=rdf_format) or b""
+    return written

@@ -5,7 +5,10 @@ The diagram's layout is computed here and drawn by templates/class-diagram.svg.j
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +42,36 @@ SKIP_AND_HOME = (
 )
 
 
-def document_ontology(ontology_file: Path, target: Path) -> None:
-    """Write pyLODE's OntPub documentation of `ontology_file` to `target` (self-contained HTML)."""
+def document_ontology(ontology_file: Path, target: Path, cache: Path | None = None) -> None:
+    """Write pyLODE's OntPub documentation of `ontology_file` to `target` (self-contained HTML).
+
+    With a `cache` folder, a page made before from the same ontology by the same code is copied, not made
+    again: pyLODE takes about a second, and an approval's build never changes the ontology."""
+    if cache is not None:
+        cached = cache / f"ontology-{_fingerprint(ontology_file)}.html"
+        if cached.is_file():
+            shutil.copyfile(cached, target)
+            return
+        _document(ontology_file, target)
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.part")
+        shutil.copyfile(target, partial)
+        partial.replace(cached)  # whole or absent: another build may read it meanwhile
+        return
+    _document(ontology_file, target)
+
+
+def _fingerprint(ontology_file: Path) -> str:
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(ontology_file.read_bytes())
+    for code in (Path(__file__), *sorted(Path(__file__).parent.joinpath("templates").glob("class-diagram*"))):
+        digest.update(code.read_bytes())
+    digest.update(version("pylode").encode())
+    return digest.hexdigest()[:24]
+
+
+def _document(ontology_file: Path, target: Path) -> None:
     level = logging.getLogger().level
     from pylode import OntPub  # imported here: pyLODE loads its background ontologies on import
 
