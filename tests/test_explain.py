@@ -280,3 +280,18 @@ def test_the_explanation_page_is_valid_html_on_the_site_s_template(server: str) 
     # names, not IRIs, for people: the material's title and the challenge's name, the rule in a sentence
     assert html.escape(MOC_TITLE) in text and "Engagement of Stakeholders and Co-Creation" in text
     assert "A property chain" in text and "An inverse property" in text
+
+
+def test_linked_data_about_a_resource_leaves_the_proofs_out(server: str) -> None:
+    """A material's Turtle and a property's Turtle describe them, not the reified statements that name them
+    (thousands of justifications name cap:listedUnder); the proofs stay one link away, on /api/explain."""
+    from rdflib import Graph, URIRef
+
+    rdf_subject = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#subject")
+    for path in ("/id/material/greek-moc", "/id/appearance/greek-moc/4.1"):
+        answer = httpx.get(server + path, headers={"Accept": "text/turtle"}, timeout=60, follow_redirects=True)
+        assert answer.status_code == 200, answer.text
+        graph = Graph().parse(data=answer.text, format="turtle")
+        assert len(graph) > 5
+        assert not list(graph.triples((None, rdf_subject, None)))
+        assert "/id/justification/" not in answer.text and "/id/statement/" not in answer.text
