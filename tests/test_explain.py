@@ -98,6 +98,8 @@ def test_an_inverse_has_appearance(server: str, portfolio_lines: list[str]) -> N
     assert axiom["origin"] == "ontology"
     assert triple(stated) == (CARD, CAP + "appearanceOf", MOC)
     assert MOC_TITLE in quoted(stated, portfolio_lines)
+    # a card has no name of its own: it is named as people would, never by its IRI
+    assert answer["conclusion"]["labels"][CARD] == f"the card of “{MOC_TITLE}” in problem statement 4.1"
 
 
 def test_a_subclass_typing(server: str, portfolio_lines: list[str]) -> None:
