@@ -297,3 +297,19 @@ def test_linked_data_about_a_resource_leaves_the_proofs_out(server: str) -> None
         assert len(graph) > 5
         assert not list(graph.triples((None, rdf_subject, None)))
         assert "/id/justification/" not in answer.text and "/id/statement/" not in answer.text
+
+
+def test_a_material_says_why_it_is_listed_under_each_core_challenge(server: str) -> None:
+    """The question an editor asks ("why does this material show up under that challenge?") is answered where
+    it arises: beside each core challenge and problem statement of the material's summary."""
+    page = httpx.get(f"{server}/id/material/greek-moc", headers={"Accept": "text/html"}, timeout=30).text
+    summary = page.split("<dt>Core challenge", 1)[1].split("</dl>", 1)[0]
+    whys = re.findall(r'<a class="inferred" href="([^"]+)" aria-label="(Why is [^"]+)">', summary)
+    challenges = [why for why in whys if "listedUnderChallenge" in html.unescape(why[0])]
+    statements = [why for why in whys if "listedUnder&" in html.unescape(why[0])]
+    assert len(challenges) >= 2 and len(statements) >= 2  # the MoC is printed under several of each
+    assert all(MOC_TITLE in html.unescape(label) for _, label in whys)
+    for href, _ in (challenges[0], statements[0]):
+        explained = httpx.get(server + html.unescape(href), timeout=30)
+        assert explained.status_code == 200 and "Why is this true?" in explained.text
+        assert "prp-spo2" in explained.text  # a chain through one of its cards

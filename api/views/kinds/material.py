@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from urllib.parse import urlencode
 
 from api.plumbing.runtime import Runtime, field_text
 from api.views.kinds import Facts
@@ -11,6 +12,7 @@ from api.views.render import local
 
 CLASSES = ("cap:LearningMaterial",)
 TEMPLATE = "kinds/material.html"
+CAP = "https://w3id.org/capacities/lp/ontology#"
 
 # how a relation reads from its object's page (kg.rdf.relations.KINDS)
 INVERSE_LABELS = {
@@ -42,8 +44,13 @@ async def context(runtime: Runtime, facts: Facts) -> dict[str, object]:
     iri = facts.iri
     parts = by_kind(await linked_rows(runtime, "material_summary", iri))
     subcategories = unique_links(runtime, parts["subcategory"])
+    challenges = unique_links(runtime, parts["challenge"])
+    # the material is listed under these by inference (from its cards): each says why, down to the source lines
+    for links, predicate in ((challenges, CAP + "listedUnderChallenge"), (subcategories, CAP + "listedUnder")):
+        for link in links:
+            link["why"] = "/explain?" + urlencode({"subject": iri, "predicate": predicate, "object": link["iri"]})
     summary = {
-        "challenges": unique_links(runtime, parts["challenge"]),
+        "challenges": challenges,
         "subcategories": subcategories,
         "places": unique_links(runtime, parts["place"], path=place_path),
         "years": sorted({row["text"] for row in parts["year"]}),

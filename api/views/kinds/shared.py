@@ -66,7 +66,12 @@ def unique_links(runtime: Runtime, rows: list[dict], *, path: Callable[[Runtime,
     seen: dict[str, dict] = {}
     for row in rows:
         if row.get("link") and row["link"] not in seen:
-            seen[row["link"]] = {"path": path(runtime, row["link"]), "label": row["text"], "extra": row.get("extra")}
+            seen[row["link"]] = {
+                "path": path(runtime, row["link"]),
+                "label": row["text"],
+                "extra": row.get("extra"),
+                "iri": row["link"],
+            }
     return list(seen.values())
 
 
