@@ -12,17 +12,20 @@ issue asks for under 1 s at 1x and no faster growth than the inferred graph.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
-from rdflib import Dataset, Graph
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script, like the other benches
 
-from bench.bench_contributions import copies_of
-from kg.namespaces import ProjectNamespaces
-from kg.reasoning.justify import Justifications, justify
-from kg.reasoning.justify_store import InAnyGraph, check_published, justification_quads
-from kg.release.dataset import load_graphs
-from kg.sparql.registry import QueryRegistry
+from rdflib import Dataset, Graph  # noqa: E402
+
+from bench.bench_contributions import copies_of  # noqa: E402
+from kg.namespaces import ProjectNamespaces  # noqa: E402
+from kg.reasoning.justify import Justifications, justify  # noqa: E402
+from kg.reasoning.justify_store import check_published, justification_quads  # noqa: E402
+from kg.release.dataset import load_graphs  # noqa: E402
+from kg.sparql.registry import QueryRegistry  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NS = ProjectNamespaces()
@@ -52,11 +55,10 @@ def timed(asserted: Graph, inferred: Graph, ontology: Graph, repeat: int) -> tup
 
 
 def whole_stage(asserted: Graph, inferred: Graph, ontology: Graph) -> tuple[float, float, float]:
-    """The build's two stages (kg.pipeline): "justify" (justify, check, quads) and "check justifications" (the
+    """The build's two stages (kg.pipeline): "justify" (justify, quads) and "check justifications" (the
     published graph's check), and what the justification quads add to loading the store."""
     started = time.perf_counter()
     result = justify(asserted, inferred, ontology)
-    result.check(InAnyGraph((asserted, ontology, inferred)))
     quads = justification_quads(list(result.triples(NS)), NS)
     stage = time.perf_counter() - started
     named = {NS.graph("ontology"): ontology, NS.graph("asserted"): asserted, NS.graph("inferred"): inferred}
@@ -111,7 +113,7 @@ def main() -> None:
     large = report(f"{args.copies}x", seconds, bigger_inferred, result)
     print(f"\ntime per inferred triple, {args.copies}x / 1x: {large / small:.2f}")
 
-    print("\nthe build's stages (justify + check + quads; the published graph's check; added load time)")
+    print("\nthe build's stages (justify + quads; the published graph's check; added load time)")
     for label, graphs_at in (("1x", (asserted, inferred)), (f"{args.copies}x", (bigger_asserted, bigger_inferred))):
         stage, loading, published = whole_stage(*graphs_at, ontology)
         print(f"  {label:4} justify stage {stage:.3f} s, check justifications {published:.3f} s, load +{loading:.3f} s")

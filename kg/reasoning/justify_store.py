@@ -9,10 +9,10 @@ hidden step justifies a triple of the inferred graph. A tampered or truncated gr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
 from kg.namespaces import ProjectNamespaces
@@ -25,16 +25,6 @@ CHECKS = {
     "check_premises": "a premise of a justification is not in the dataset",
     "check_conclusions": "a justification justifies a triple the inferred graph does not hold",
 }
-
-
-class InAnyGraph:
-    """Whether a triple is in any of the graphs: the dataset for `Justifications.check`, without a copy."""
-
-    def __init__(self, graphs: Sequence[Graph]) -> None:
-        self.graphs = graphs
-
-    def __contains__(self, triple: object) -> bool:
-        return any(triple in graph for graph in self.graphs)  # type: ignore[operator]
 
 
 def justification_quads(triples: Iterable[Triple], ns: ProjectNamespaces) -> list[ox.Quad]:
