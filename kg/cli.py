@@ -322,6 +322,7 @@ def query(
     """Run a read-only SPARQL query on the current build and print the results as a table."""
     import pyoxigraph as ox
 
+    from kg.engines.outcome import default_graph
     from kg.namespaces import ProjectNamespaces
     from kg.release.dataset import open_dataset
     from kg.release.layout import current_build
@@ -334,7 +335,7 @@ def query(
     predeclared = ProjectNamespaces(settings.base_iri).prefixes()  # as the endpoint: no PREFIX lines needed
     prefixed = with_prefixes(text, predeclared)
     try:
-        results = store.query(prefixed.text, use_default_graph_as_union=True)
+        results = store.query(prefixed.text, default_graph=default_graph(store))
     except SyntaxError as exc:
         found = explain(text, str(exc), shift=prefixed.shift, prefixes=predeclared)
         console.print(f"error: malformed SPARQL: {found.message}", highlight=False)

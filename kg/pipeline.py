@@ -24,6 +24,7 @@ from rdflib.namespace import RDF
 from kg import __version__
 from kg.changes.replay import approved_patches, replay
 from kg.engines.binding import bind_values
+from kg.engines.outcome import default_graph
 from kg.engines.protocol import encode_term
 from kg.errors import KGError, NonConformantData, QueryParameterError
 from kg.namespaces import ProjectNamespaces
@@ -321,7 +322,7 @@ def catalogue_rows(store: ox.Store, registry: QueryRegistry) -> CatalogueRows:
     """The search catalogue's rows, from its queries on the release's data: each value's lexical form."""
     rows: CatalogueRows = {}
     for name, text in registry.folder("catalogue").items():
-        solutions = store.query(text, use_default_graph_as_union=True)
+        solutions = store.query(text, default_graph=default_graph(store))
         assert isinstance(solutions, ox.QuerySolutions), f"catalogue/{name}.rq is a SELECT"
         names = [variable.value for variable in solutions.variables]
         rows[name] = [{n: (s[n].value if s[n] is not None else None) for n in names} for s in solutions]
@@ -356,7 +357,7 @@ def _answer(store: ox.Store, query: NamedQuery, bindings: dict[str, ox.NamedNode
     text = query.text
     if bindings:
         text = bind_values(text, {name: encode_term(term) for name, term in bindings.items()})
-    solutions = store.query(text, use_default_graph_as_union=True)
+    solutions = store.query(text, default_graph=default_graph(store))
     assert isinstance(solutions, ox.QuerySolutions), f"{query.name}.rq is a SELECT"
     variables = [variable.value for variable in solutions.variables]
     terms = [[encode_term(s[v]) if s[v] is not None else None for v in variables] for s in solutions]

@@ -27,7 +27,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_the_build_mints_under_the_configured_base(server: str) -> None:
     health = httpx.get(server + "/health", timeout=30).json()
-    assert sorted(health["triples"]) == [f"{BASE}id/graph/{name}" for name in ("asserted", "inferred", "ontology")]
+    assert sorted(health["triples"]) == [
+        f"{BASE}id/graph/{name}" for name in ("asserted", "inferred", "justifications", "ontology")
+    ]
     query = f'SELECT (COUNT(*) AS ?n) {{ ?s ?p ?o FILTER(CONTAINS(STR(?s), "{DEFAULT}")) }}'
     stale = httpx.get(server + "/sparql", params={"query": query}, timeout=30).json()
     assert stale["results"]["bindings"][0]["n"]["value"] == "0"

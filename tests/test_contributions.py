@@ -393,6 +393,67 @@ def test_kill_9_during_an_approval_leaves_nothing_half_applied(built: Built, tmp
         process.wait(timeout=30)
 
 
+def test_kill_9_of_the_server_during_proposals_loses_none_it_acknowledged(built: Built, tmp_path: Path) -> None:
+    """Two partners send proposals as fast as the server takes them; the server is killed with SIGKILL mid-stream.
+    Every proposal it answered 201 for is in the ledger, whole, and served after a restart."""
+    build_dir, state_dir, log = tmp_path / "build", tmp_path / "state", tmp_path / "server.log"
+    shutil.copytree(built.settings.build_dir, build_dir, symlinks=True)
+    tokens = [add_user(state_dir, name, "contributor") for name in ("alice", "bob")]
+    acknowledged: dict[str, str] = {}  # Location -> title
+    stop = threading.Event()
+    process, base = _serve(build_dir, state_dir, log)
+
+    def propose(token: str, who: int) -> None:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            for number in range(50):
+                if stop.is_set():
+                    return
+                title = f"Killed-server material {who}-{number}"
+                try:
+                    made = client.post(
+                        "/api/contributions", content=material(title=title),
+                        headers={"Content-Type": "text/turtle", "Authorization": f"Bearer {token}"},
+                    )  # fmt: skip
+                except httpx.HTTPError:
+                    return  # the server is gone: this one was never acknowledged
+                if made.status_code == 201:
+                    acknowledged[made.headers["location"]] = title
+
+    senders = [threading.Thread(target=propose, args=(token, who)) for who, token in enumerate(tokens)]
+    try:
+        for sender in senders:
+            sender.start()
+        deadline = time.monotonic() + 60
+        while len(acknowledged) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGKILL)
+        stop.set()
+        for sender in senders:
+            sender.join(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    assert len(acknowledged) >= 4
+    with sqlite3.connect(state_dir / "ledger.sqlite3") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        kept = {f"/api/contributions/{id}": body for id, body in db.execute("SELECT id, body FROM proposals")}
+    for location, title in acknowledged.items():
+        assert location in kept and title in kept[location], location
+    process, base = _serve(build_dir, state_dir, log)
+    try:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            for location, title in acknowledged.items():
+                answer = client.get(location, headers={"Authorization": f"Bearer {tokens[0]}"})
+                if answer.status_code == 404:  # bob's: alice does not see it
+                    answer = client.get(location, headers={"Authorization": f"Bearer {tokens[1]}"})
+                assert answer.status_code == 200 and answer.json()["status"] == "pending", location
+                assert any(title in line for line in answer.json()["added"])
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
 def _quietly(call: Any, *args: Any, **kwargs: Any) -> None:
     with contextlib.suppress(httpx.HTTPError):
         call(*args, **kwargs)

@@ -14,7 +14,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg.engines.binding import bind_values
-from kg.engines.protocol import DEFAULT_MAX_BYTES, QueryJob, QueryOutcome, Term, encode_term
+from kg.engines.protocol import DEFAULT_MAX_BYTES, QueryJob, QueryOutcome, Term, encode_term, in_default_graph
 from kg.errors import QuerySyntaxError, ResultTooLarge
 from kg.sparql.results import GRAPH_FORMATS, BoundTerm, text_table_size, write_boolean, write_select
 
@@ -28,14 +28,21 @@ NAMED_FLOOR = {"json", "xml"}
 TRIPLE_FLOOR = 24  # an encoded triple (the "triples" format): three tuples of four
 
 
+def default_graph(store: ox.Store) -> list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph]:
+    """The graphs a query's default graph is the union of (kg.engines.protocol.in_default_graph)."""
+    return [
+        graph for graph in store.named_graphs() if isinstance(graph, ox.NamedNode) and in_default_graph(graph.value)
+    ]
+
+
 def execute(store: ox.Store, job: QueryJob) -> QueryOutcome:
     """Run one job on a store (in a worker, or directly in tests and the CLI)."""
     started = time.perf_counter()
     options: dict[str, Any] = {"base_iri": job.base_iri} if job.base_iri else {}
     if job.default_graphs is not None:
         options["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
-    else:
-        options["use_default_graph_as_union"] = job.union_default_graph
+    elif job.union_default_graph:
+        options["default_graph"] = default_graph(store)
     if job.named_graphs is not None:
         options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
     try:

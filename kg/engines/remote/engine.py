@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kg.engines.embedded import EmbeddedEngine
-from kg.engines.protocol import DEFAULT_MAX_BYTES, QueryJob, QueryOutcome
+from kg.engines.protocol import DEFAULT_MAX_BYTES, QueryJob, QueryOutcome, in_default_graph
 from kg.engines.remote.client import Dataset, StoreClient
 from kg.engines.remote.failures import Retryable
 from kg.engines.remote.text import forwarded_text, query_form
@@ -118,7 +118,7 @@ class RemoteEngine:
             return self._ours(job.default_graphs), self._ours(job.named_graphs)
         if not job.union_default_graph:
             return None  # the query's own FROM / FROM NAMED (checked against the dataset's graphs) decide
-        return self.graphs, self.graphs
+        return [graph for graph in self.graphs if in_default_graph(graph)], self.graphs
 
     def _ours(self, graphs: list[str] | None) -> list[str]:
         if not graphs:
