@@ -176,7 +176,8 @@ def answers(built: Built) -> Iterator[Answers]:
                 documents[path] = response.json()
             construct = client.get(
                 "/sparql",
-                params={"query": "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"},
+                # every graph, the justifications included (they are not in the default graph: /api/explain's are)
+                params={"query": "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"},
                 headers={"Accept": "application/n-triples"},
             )
             assert construct.status_code == 200

@@ -29,10 +29,12 @@ TRIPLE_FLOOR = 24  # an encoded triple (the "triples" format): three tuples of f
 
 
 def default_graph(store: ox.Store) -> list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph]:
-    """The graphs a query's default graph is the union of (kg.engines.protocol.in_default_graph)."""
-    return [
-        graph for graph in store.named_graphs() if isinstance(graph, ox.NamedNode) and in_default_graph(graph.value)
+    """What a query's default graph is the union of: the store's own default graph (a release leaves it empty)
+    and its named graphs but those kg.engines.protocol.in_default_graph leaves out."""
+    named = [
+        graph for graph in store.named_graphs() if not isinstance(graph, ox.NamedNode) or in_default_graph(graph.value)
     ]
+    return [ox.DefaultGraph(), *named]
 
 
 def execute(store: ox.Store, job: QueryJob) -> QueryOutcome:
