@@ -32,8 +32,16 @@ from kg.rdf import Finding, map_sources
 from kg.reasoning.infer import InferenceResult, infer
 from kg.reasoning.justify import justify
 from kg.reasoning.justify_store import check_published, justification_quads
+from kg.reasoning.rdflib_tuning import garbage_collection_paused
 from kg.reasoning.validate import ValidationReport, load_turtle_dir, validate
-from kg.release.dataset import dataset_version, load_graphs, serialize, triples_per_graph, write_store
+from kg.release.dataset import (
+    dataset_version,
+    load_graphs,
+    serialize,
+    triples_per_graph,
+    triples_per_property,
+    write_store,
+)
 from kg.release.describe import describe
 from kg.release.document import document_ontology
 from kg.release.layout import (
@@ -220,6 +228,11 @@ def build(
     """Build a release. `pending`: change sets not yet approved, applied after the approved ones; with
     `switch` False, `current` stays where it is and `result.directory` is the new release's directory."""
     stages = stages or Stages(progress)
+    with garbage_collection_paused():  # kg.reasoning.rdflib_tuning: the build allocates millions of terms
+        return _build(settings, stages, pending, switch)
+
+
+def _build(settings: Settings, stages: Stages, pending: Sequence[str], switch: bool) -> BuildResult:
     prepared = prepare(settings, stages, pending)
     # SHACL and the rest of the build are independent until the reports are written: the validation runs in
     # a process of its own meanwhile (about half the build's time), and decides before anything goes live
@@ -254,8 +267,7 @@ def _build_checked(
         # every kept entailment with its rule and premises (kg.reasoning.justify); "check justifications" below
         # stops the build on a gap, on the graphs as published
         justifications = justify(p.asserted, inference.graph, p.ontology)
-        justified = list(justifications.triples(ns))
-        justified_quads = justification_quads(justified, ns)
+        justified_quads = justification_quads(justifications, ns)
     registry = QueryRegistry.load(ns)
     with stages.stage("load store"):
         named = {
@@ -290,7 +302,7 @@ def _build_checked(
                 p.asserted,
                 p.attribution,
                 [file_name for _, file_name in EXPORT_FORMATS.values()],
-                [*named.values(), justified],
+                triples_per_property(store, registry),
                 settings.curation_dir,
             )
             description.serialize(directory / VOID_FILE, format="turtle")

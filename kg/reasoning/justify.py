@@ -83,6 +83,7 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
@@ -131,6 +132,23 @@ class Justification:
 
 
 Instance = tuple[Triple, str, tuple[Triple, ...]]
+T = TypeVar("T", covariant=True)
+
+
+class Terms(Protocol[T]):
+    """Makes the terms of `Justifications.triples_of`: an IRI from its text, and any rdflib term as a term."""
+
+    def iri(self, text: str) -> T: ...
+
+    def data(self, node: Node) -> T: ...
+
+
+class RdflibTerms:
+    def iri(self, text: str) -> Node:
+        return URIRef(text)
+
+    def data(self, node: Node) -> Node:
+        return node
 
 
 class _Schema:
@@ -337,38 +355,51 @@ class Justifications:
 
     def triples(self, ns: ProjectNamespaces) -> Iterator[Triple]:
         """The justifications in the RDF model of the module docstring, justification by justification."""
-        cap, prefix = ns.cap, str(ns.id)
-        justification_class, rule_property, depth_property, premise_property = (
-            cap.Justification,
-            cap.rule,
-            cap.proofDepth,
-            cap.premise,
-        )
-        graphs = {"asserted": ns.graph("asserted"), "ontology": ns.graph("ontology")}
-        slots = [RDF[f"_{position}"] for position in range(1, 1 + max((len(s.premises) for s in self), default=0))]
-        rules = {rule: Literal(rule) for rule in RULES}
-        depths: dict[int, Literal] = {}
-        hidden = Literal(True)
-        nodes: dict[Triple, URIRef] = {}  # a premise is often shared: hash it once
+        return self.triples_of(ns, RdflibTerms())
 
-        def node_of(triple: Triple, kind: str) -> URIRef:
+    def triples_of(self, ns: ProjectNamespaces, terms: Terms[T]) -> Iterator[tuple[T, T, T]]:
+        """`triples` made of `terms`' terms (kg.reasoning.justify_store makes pyoxigraph's)."""
+        iri, data = terms.iri, terms.data
+        prefix = str(ns.id)
+        type_, subject, predicate, object_ = (data(term) for term in (RDF.type, RDF.subject, RDF.predicate, RDF.object))
+        justification_class, rule_property, depth_property, premise_property, hidden_property, in_graph = (
+            data(term)
+            for term in (
+                ns.cap.Justification,
+                ns.cap.rule,
+                ns.cap.proofDepth,
+                ns.cap.premise,
+                ns.cap.hidden,
+                ns.cap.inGraph,
+            )
+        )
+        graphs = {"asserted": data(ns.graph("asserted")), "ontology": data(ns.graph("ontology"))}
+        slots = [
+            data(RDF[f"_{position}"]) for position in range(1, 1 + max((len(s.premises) for s in self), default=0))
+        ]
+        rules = {rule: data(Literal(rule)) for rule in RULES}
+        depths: dict[int, Any] = {}
+        hidden = data(Literal(True))
+        nodes: dict[Triple, Any] = {}  # a premise is often shared: hash it once
+
+        def node_of(triple: Triple, kind: str) -> Any:
             node = nodes.get(triple)
             if node is None:
-                node = nodes[triple] = URIRef(f"{prefix}{kind}/{_sha1(triple)}")
+                node = nodes[triple] = iri(f"{prefix}{kind}/{_sha1(triple)}")
             return node
 
         for step in self:
             node = node_of(step.conclusion, "justification")
-            yield node, RDF.type, justification_class
-            yield node, RDF.subject, step.conclusion[0]
-            yield node, RDF.predicate, step.conclusion[1]
-            yield node, RDF.object, step.conclusion[2]
+            yield node, type_, justification_class
+            yield node, subject, data(step.conclusion[0])
+            yield node, predicate, data(step.conclusion[1])
+            yield node, object_, data(step.conclusion[2])
             yield node, rule_property, rules[step.rule]
             if step.depth not in depths:
-                depths[step.depth] = Literal(step.depth)
+                depths[step.depth] = data(Literal(step.depth))
             yield node, depth_property, depths[step.depth]
             if step.hidden:
-                yield node, cap.hidden, hidden
+                yield node, hidden_property, hidden
             for slot, premise in zip(slots, step.premises, strict=False):
                 if premise in self._steps:
                     premise_node = node_of(premise, "justification")
@@ -376,10 +407,10 @@ class Justifications:
                     premise_node = nodes[premise]
                 else:
                     premise_node = node_of(premise, "statement")
-                    yield premise_node, RDF.subject, premise[0]
-                    yield premise_node, RDF.predicate, premise[1]
-                    yield premise_node, RDF.object, premise[2]
-                    yield premise_node, cap.inGraph, graphs[self._origin(premise)]
+                    yield premise_node, subject, data(premise[0])
+                    yield premise_node, predicate, data(premise[1])
+                    yield premise_node, object_, data(premise[2])
+                    yield premise_node, in_graph, graphs[self._origin(premise)]
                 yield node, premise_property, premise_node
                 yield node, slot, premise_node
 

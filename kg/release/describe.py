@@ -15,7 +15,8 @@ and the curator's choice of EU data themes. shapes/README.md lists the DCAT-AP f
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def describe(
     asserted: Graph,
     attribution: str,
     dumps: list[str],
-    named_graphs: Sequence[Iterable[tuple[Node, Node, Node]]] | None = None,
+    property_counts: Mapping[URIRef, int] | None = None,
     curation_dir: Path | None = None,
 ) -> Graph:
     g = Graph()
@@ -144,7 +145,7 @@ def describe(
         g.add((dataset, VOID.vocabulary, URIRef(vocabulary)))
     quad_dumps = [URIRef(f"{base}dumps/{dump_name(f, version)}") for f in dumps if f.endswith((".trig", ".nq"))]
     _graph_partitions(g, iris, dataset, graphs, quad_dumps)
-    _class_and_property_partitions(g, dataset, asserted, named_graphs or [asserted])
+    _class_and_property_partitions(g, dataset, asserted, property_counts)
     _linkset(
         g,
         iris,
@@ -318,8 +319,10 @@ def _graph_partitions(g: Graph, iris: Iris, dataset: URIRef, graphs: dict[str, i
 
 
 def _class_and_property_partitions(
-    g: Graph, dataset: URIRef, asserted: Graph, graphs: Sequence[Iterable[tuple[Node, Node, Node]]]
+    g: Graph, dataset: URIRef, asserted: Graph, property_counts: Mapping[URIRef, int] | None
 ) -> None:
+    """Classes of the asserted graph; properties of the whole dataset (`property_counts`), or else of the
+    asserted graph."""
     classes: dict[Identifier, set[Node]] = {}
     for subject, cls in asserted.subject_objects(RDF.type):
         if isinstance(cls, Identifier):
@@ -336,11 +339,7 @@ def _class_and_property_partitions(
         g.add((dataset, VOID.classPartition, partition))
         g.add((partition, VOID["class"], cls))
         g.add((partition, VOID.entities, Literal(len(members), datatype=XSD.integer)))
-    predicates: dict[URIRef, int] = {}
-    for graph in graphs:
-        for _, predicate, _ in graph:
-            if isinstance(predicate, URIRef):
-                predicates[predicate] = predicates.get(predicate, 0) + 1
+    predicates = dict(property_counts) if property_counts is not None else Counter(asserted.predicates(unique=False))
     g.add((dataset, VOID.properties, Literal(len(predicates), datatype=XSD.integer)))
     for number, (predicate, count) in enumerate(sorted(predicates.items())):
         partition = _node("propertyPartition", number)
