@@ -349,7 +349,9 @@ def attack_reload(base: str, seconds: float, build_dir: Path) -> str:
     switched = time.perf_counter()
     with new_release(build_dir, "reloaded") as directory:  # the same data under a new version
         for path in source.iterdir():
-            if path.name != "summary.json":
+            if path.is_dir():  # the on-disk store, the answers the build kept
+                shutil.copytree(path, directory / path.name)
+            elif path.name != "summary.json":
                 shutil.copy2(path, directory / path.name)
         summary = json.loads((source / "summary.json").read_text())
         summary.update(version="reloaded", files=file_manifest(directory))
