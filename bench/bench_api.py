@@ -501,19 +501,16 @@ def api_server(
 
 
 @contextmanager
-def oxigraph_server(command: str, location: Path, log: Path, deadline_s: float = 300) -> Iterator[tuple[str, float]]:
+def oxigraph_server(
+    command: str, location: Path, log: Path, deadline_s: float = 300, *, writable: bool = False
+) -> Iterator[tuple[str, float]]:
+    """Oxigraph's server on `location`: read-only with its union default graph, or `writable` (for
+    `capkg publish`: the Graph Store Protocol at /store, updates at /update)."""
     port = free_port()
+    mode = ["serve"] if writable else ["serve-read-only", "--union-default-graph"]
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [
-                command,
-                "serve-read-only",
-                "--location",
-                str(location),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--union-default-graph",
-            ],
+            [command, *mode[:1], "--location", str(location), "--bind", f"127.0.0.1:{port}", *mode[1:]],
             stdout=output,
             stderr=subprocess.STDOUT,
         )

@@ -369,6 +369,7 @@ async def check_store_release(runtime: Runtime, engine: RemoteEngine) -> None:
     """Say so when the external store holds another release than the build this server describes."""
     release = await asyncio.to_thread(read_release, engine.client, runtime.registry, runtime.ns)
     engine.release = release.version
+    engine.default_graph = release.default_graph
     if release.version != runtime.version:
         log.warning(
             "the SPARQL store holds release %s, this server's build is %s: run `capkg publish` "

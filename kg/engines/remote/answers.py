@@ -23,6 +23,7 @@ SELECT_ACCEPT = "application/sparql-results+json"
 GRAPH_ACCEPT = "application/n-triples, text/turtle;q=0.9, text/plain;q=0.5"
 GRAPH_FORMS = {"CONSTRUCT", "DESCRIBE"}
 XSD_BOOLEAN = ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean")
+BOOLEAN_NAME = b"boolean"  # in the JSON of any answer that has an xsd:boolean literal
 CANONICAL_BOOLEANS = {"1": ox.Literal("true", datatype=XSD_BOOLEAN), "0": ox.Literal("false", datatype=XSD_BOOLEAN)}
 
 
@@ -44,9 +45,10 @@ def shaped(body: bytes, media_type: str, form: str, job: QueryJob, started: floa
             triples = (ox.Triple(q.subject, q.predicate, q.object) for q in results)
             return shape_outcome(triples, job, started)
         solutions = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
-        return shape_outcome(
-            solutions if isinstance(solutions, ox.QueryBoolean) else _Canonical(solutions), job, started
-        )
+        if isinstance(solutions, ox.QueryBoolean) or BOOLEAN_NAME not in body:
+            # no xsd:boolean literal to canonicalise: looking at every term for one took a fifth of the API's time
+            return shape_outcome(solutions, job, started)
+        return shape_outcome(_Canonical(solutions), job, started)
     except KGError as error:
         return type(error)(error.problem, field=error.field)
     except SyntaxError as exc:

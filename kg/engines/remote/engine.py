@@ -79,6 +79,8 @@ class RemoteEngine:
         self._checker: EmbeddedEngine | None = None
         self._accepted: OrderedDict[bytes, None] = OrderedDict()
         self.release: str | None = None  # the release the store holds (kg.engines.publish), once read
+        # the graph holding the default graph's union, if that release has one (kg.engines.publish)
+        self.default_graph: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, graphs: list[str]) -> RemoteEngine:
@@ -118,6 +120,8 @@ class RemoteEngine:
             return self._ours(job.default_graphs), self._ours(job.named_graphs)
         if not job.union_default_graph:
             return None  # the query's own FROM / FROM NAMED (checked against the dataset's graphs) decide
+        if self.default_graph is not None:  # one graph: twice as fast as the union of three on Oxigraph
+            return [self.default_graph], self.graphs
         return [graph for graph in self.graphs if in_default_graph(graph)], self.graphs
 
     def _ours(self, graphs: list[str] | None) -> list[str]:
