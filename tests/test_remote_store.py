@@ -374,6 +374,30 @@ def test_the_default_graph_is_sent_as_the_one_graph_publish_made_of_the_union(pr
         assert sorted(seen.parameters["named-graph-uri"]) == sorted(built.result.graphs)
 
 
+def test_texts_sent_are_remembered_within_a_budget_of_characters(built: Built, monkeypatch) -> None:
+    """A text that passed the guard, the parser and the planner is remembered with the text sent for it
+    (sites send the same queries again and again), under a budget of characters, never past it."""
+    import kg.engines.remote.engine as remote_engine
+
+    monkeypatch.setattr(remote_engine, "REMEMBERED_CHARACTERS", 1000)
+    engine = RemoteEngine(StoreClient(Settings(store_query_url="http://127.0.0.1:9/query")), list(built.result.graphs))
+    keys = []
+    for n in range(30):
+        job = QueryJob(f"SELECT * WHERE {{ ?s ?p {n} }}", max_rows=10)
+        key = engine._guard_key(job)
+        assert key is not None
+        engine._remember(key, "SELECT", job.text + "\nLIMIT 11")
+        engine._remember(key, "SELECT", job.text + "\nLIMIT 11")  # a second request checked it meanwhile
+        keys.append(key)
+    held = sum(len(text) + len(sent) for (text, *_), (_, sent) in engine._guarded_texts.items())
+    assert engine._guarded_characters == held <= 1000
+    assert keys[-1] in engine._guarded_texts and keys[0] not in engine._guarded_texts, "the oldest go first"
+    bound = QueryJob("SELECT * WHERE { ?s ?p ?o }", substitutions={"o": ox.Literal("a")})
+    other = QueryJob("SELECT * WHERE { ?s ?p ?o }", substitutions={"o": ox.Literal("b")})
+    assert engine._guard_key(bound) != engine._guard_key(other), "a bound value is part of the text sent"
+    assert engine._guard_key(QueryJob("#" * (remote_engine.REMEMBERED_TEXT + 1))) is None
+
+
 def test_a_store_published_without_the_default_graph_gets_the_union_of_the_graphs(built: Built) -> None:
     engine = RemoteEngine(StoreClient(Settings(store_query_url="http://127.0.0.1:9/query")), list(built.result.graphs))
     job = QueryJob("SELECT * WHERE { ?s ?p ?o }")

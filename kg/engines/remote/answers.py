@@ -8,6 +8,7 @@ embedded store. Booleans get their canonical form (Virtuoso writes 1 and 0).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +24,9 @@ SELECT_ACCEPT = "application/sparql-results+json"
 GRAPH_ACCEPT = "application/n-triples, text/turtle;q=0.9, text/plain;q=0.5"
 GRAPH_FORMS = {"CONSTRUCT", "DESCRIBE"}
 XSD_BOOLEAN = ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean")
-BOOLEAN_NAME = b"boolean"  # in the JSON of any answer that has an xsd:boolean literal
+# a term of SPARQL JSON is an object without braces inside ({"type": …, "value": …, "datatype": …}), in any order
+BOOLEAN_TERM = re.compile(rb"\{[^{}]*XMLSchema#boolean[^{}]*\}")
+NOT_CANONICAL = re.compile(rb'"value"\s*:\s*"[01]"')
 CANONICAL_BOOLEANS = {"1": ox.Literal("true", datatype=XSD_BOOLEAN), "0": ox.Literal("false", datatype=XSD_BOOLEAN)}
 
 
@@ -45,8 +48,8 @@ def shaped(body: bytes, media_type: str, form: str, job: QueryJob, started: floa
             triples = (ox.Triple(q.subject, q.predicate, q.object) for q in results)
             return shape_outcome(triples, job, started)
         solutions = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
-        if isinstance(solutions, ox.QueryBoolean) or BOOLEAN_NAME not in body:
-            # no xsd:boolean literal to canonicalise: looking at every term for one took a fifth of the API's time
+        if isinstance(solutions, ox.QueryBoolean) or not _non_canonical_booleans(body):
+            # nothing to canonicalise: looking at every term for a boolean took a fifth of the API's time
             return shape_outcome(solutions, job, started)
         return shape_outcome(_Canonical(solutions), job, started)
     except KGError as error:
@@ -64,17 +67,24 @@ def _rdf_format(media_type: str) -> ox.RdfFormat:
     return ox.RdfFormat.N_TRIPLES  # application/n-triples, and text/plain, N-Triples' old media type
 
 
+def _non_canonical_booleans(body: bytes) -> bool:
+    """Whether the answer may hold an xsd:boolean written 1 or 0 (a term object with both; false positives only
+    cost the slower path)."""
+    return any(NOT_CANONICAL.search(term.group()) for term in BOOLEAN_TERM.finditer(body))
+
+
 class _Canonical:
-    """A store's solutions with booleans in their canonical lexical form."""
+    """A store's solutions with booleans in their canonical lexical form, each solution a list in the
+    variables' order."""
 
     def __init__(self, solutions: ox.QuerySolutions) -> None:
         self.solutions = solutions
         self.variables = solutions.variables
-        self.names = [v.value for v in solutions.variables]
+        self.positions = range(len(solutions.variables))
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def __iter__(self) -> Iterator[list[Any]]:
         for solution in self.solutions:
-            yield {name: _canonical(solution[name]) for name in self.names}
+            yield [_canonical(solution[index]) for index in self.positions]
 
 
 def _canonical(term: Any) -> Any:

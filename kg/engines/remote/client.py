@@ -92,10 +92,13 @@ class StoreClient:
         except Retryable as failure:
             raise failure.error from None
 
-    def attempt(self, job: QueryJob, form: str, dataset: Dataset | None, deadline: float) -> QueryOutcome:
-        """One try of a query; a failure after which it may be sent again raises Retryable."""
+    def attempt(
+        self, job: QueryJob, form: str, dataset: Dataset | None, deadline: float, text: str | None = None
+    ) -> QueryOutcome:
+        """One try of a query (`text`: the text to send, if already made from the job); a failure after which
+        it may be sent again raises Retryable."""
         started = time.perf_counter()
-        body, media_type = self._post_query(forwarded_text(job), form, dataset, deadline)
+        body, media_type = self._post_query(text or forwarded_text(job), form, dataset, deadline)
         outcome = shaped(body, media_type, form, job, started)
         if isinstance(outcome, QueryOutcome):
             return outcome

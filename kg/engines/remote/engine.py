@@ -35,6 +35,10 @@ from kg.sparql.guard import check_query
 
 EMPTY_GRAPH = "urn:x-capkg:no-such-graph"  # named instead of graphs outside the dataset: no store holds it
 ACCEPTED_TEXTS = 4096  # digests of texts already parsed and planned: not checked again
+# texts whose guard verdicts and rewrite (the text sent) are remembered, by size: sites send the same queries
+# again and again, and tokenising them anew cost a sixth of the API's time on the remote path
+REMEMBERED_TEXT = 64 * 1024  # characters: longer texts are checked each time, in a thread
+REMEMBERED_CHARACTERS = 8 * 2**20  # all remembered texts and rewrites together
 
 
 class RemoteEngine:
@@ -78,6 +82,8 @@ class RemoteEngine:
         self.memory_limit = memory_limit
         self._checker: EmbeddedEngine | None = None
         self._accepted: OrderedDict[bytes, None] = OrderedDict()
+        self._guarded_texts: OrderedDict[tuple[object, ...], tuple[str, str]] = OrderedDict()
+        self._guarded_characters = 0
         self.release: str | None = None  # the release the store holds (kg.engines.publish), once read
         # the graph holding the default graph's union, if that release has one (kg.engines.publish)
         self.default_graph: str | None = None
@@ -140,8 +146,16 @@ class RemoteEngine:
         # what leaves is checked as it leaves: the guard first (the parser must never see a live SERVICE:
         # Oxigraph would contact it), then the parser and planner, on the exact text sent (a client's
         # text has passed check_query(untrusted=True) at /sparql: no SERVICE anywhere in it)
-        form, forwarded = await asyncio.to_thread(self._guarded, job)
+        key = self._guard_key(job)
+        remembered = self._guarded_texts.get(key) if key is not None else None
+        if key is not None and remembered is not None:
+            self._guarded_texts.move_to_end(key)
+            form, forwarded = remembered
+        else:
+            form, forwarded = await asyncio.to_thread(self._guarded, job)
         await self._parsed(job, forwarded, deadline)
+        if remembered is None and key is not None:
+            self._remember(key, form, forwarded)
         attempt = 0
         while True:
             wait = self.down_until - time.monotonic()
@@ -151,7 +165,7 @@ class RemoteEngine:
                     retry_after=max(1, math.ceil(wait)),
                 )
             try:
-                outcome = await self._once(job, form, deadline)
+                outcome = await self._once(job, form, forwarded, deadline)
             except EngineUnavailable:  # refused credentials, no endpoint: /ready says so at once
                 self._probed = (time.monotonic(), False)
                 raise
@@ -180,6 +194,24 @@ class RemoteEngine:
         forwarded = forwarded_text(job)
         check_query(forwarded, set(self.graphs), dataset_given=dataset_given, untrusted=False)
         return query_form(job.text), forwarded
+
+    def _guard_key(self, job: QueryJob) -> tuple[object, ...] | None:
+        """What `_guarded`'s outcome depends on, for a text short enough to be remembered (else None)."""
+        if len(job.text) > REMEMBERED_TEXT:
+            return None
+        bound = tuple(sorted((name, str(term)) for name, term in job.substitutions.items()))
+        dataset_given = job.default_graphs is not None or job.named_graphs is not None
+        return job.text, bound, job.max_rows, job.base_iri, dataset_given
+
+    def _remember(self, key: tuple[object, ...], form: str, forwarded: str) -> None:
+        """Remember a text that passed the guard, the parser and the planner, within the characters' budget."""
+        if key in self._guarded_texts:  # two requests with the same text checked it side by side
+            return
+        self._guarded_texts[key] = (form, forwarded)
+        self._guarded_characters += len(key[0]) + len(forwarded)  # type: ignore[arg-type]
+        while self._guarded_characters > REMEMBERED_CHARACTERS:
+            (text, *_), (_, sent) = self._guarded_texts.popitem(last=False)
+            self._guarded_characters -= len(text) + len(sent)  # type: ignore[arg-type]
 
     async def _parsed(self, job: QueryJob, forwarded: str, deadline: float) -> None:
         """Raise unless Oxigraph parses and plans the text sent: standard SPARQL 1.1, no vendor extensions.
@@ -211,7 +243,7 @@ class RemoteEngine:
                 f"all {self.checkers} checkers were busy with other texts; try again"
             ) from None
 
-    async def _once(self, job: QueryJob, form: str, deadline: float) -> QueryOutcome:
+    async def _once(self, job: QueryJob, form: str, forwarded: str, deadline: float) -> QueryOutcome:
         assert self._executor is not None and self._slots is not None, "start() the engine first"
         try:
             await asyncio.wait_for(self._slots.acquire(), max(0.001, deadline - time.monotonic()))
@@ -222,7 +254,7 @@ class RemoteEngine:
             ) from None
         self.in_flight += 1
         future = asyncio.get_running_loop().run_in_executor(
-            self._executor, self.client.attempt, job, form, self.dataset(job), deadline
+            self._executor, self.client.attempt, job, form, self.dataset(job), deadline, forwarded
         )
         future.add_done_callback(self._release)
         try:
