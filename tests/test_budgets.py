@@ -115,10 +115,10 @@ class _Solutions:
         self.variables = [ox.Variable("x")]
         self.count, self.size, self.read = count, size, 0
 
-    def __iter__(self) -> Iterator[dict[str, ox.Literal]]:
+    def __iter__(self) -> Iterator[list[ox.Literal]]:
         for number in range(self.count):
             self.read += 1
-            yield {"x": ox.Literal(str(number) * self.size)}
+            yield [ox.Literal(str(number) * self.size)]  # by position in the variables' order, as ox.QuerySolution
 
 
 def test_an_answer_over_the_budget_is_refused_as_it_is_read_not_after() -> None:

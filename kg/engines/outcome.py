@@ -61,6 +61,8 @@ def execute(store: ox.Store, job: QueryJob) -> QueryOutcome:
 def shape_outcome(results: Any, job: QueryJob, started: float) -> QueryOutcome:
     """Turn query results (from a store, or parsed from a remote store's answer) into what the job asked for.
 
+    Solutions are read by position, in the order of `results.variables` (as `ox.QuerySolution` allows).
+
     The row and byte budgets are enforced here, for both engines: a result over either is an error, never
     cut short, and it is refused while it is read or written, so no more than about the byte budget is
     ever built.
