@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.browser import axe_script, chromium
@@ -94,6 +96,14 @@ def sign_out(browser: webdriver.Chrome) -> None:
     browser.delete_all_cookies()
 
 
+def submit(browser: webdriver.Chrome, element: WebElement) -> None:
+    """Click what leads to another page, and wait until that page has replaced this one: a click does not wait for
+    the answer to a form it sends, so a lookup right after it can read the old page."""
+    old_page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 30).until(staleness_of(old_page))
+
+
 def fill(browser: webdriver.Chrome, field_id: str, text: str) -> None:
     element = browser.find_element(By.ID, field_id)
     element.clear()
@@ -108,7 +118,7 @@ def axe_source() -> str:
 def test_propose_fix_review_approve_and_find(browser: webdriver.Chrome, site: Site, axe_source: str) -> None:
     sign_in(browser, site, "paula")
     shot(browser, "01-contributor-signed-in")
-    browser.find_element(By.LINK_TEXT, "Propose a new learning material").click()
+    submit(browser, browser.find_element(By.LINK_TEXT, "Propose a new learning material"))
     assert browser.find_element(By.TAG_NAME, "h1").text == "Propose a learning material"
     # the card table's own header as a title: the browser lets it through, the shapes do not
     fill(browser, "field-material-title", "Learning Material")
@@ -119,7 +129,7 @@ def test_propose_fix_review_approve_and_find(browser: webdriver.Chrome, site: Si
     fill(browser, "field-card-description", "Two city halls show their heat-pump retrofits to three ministries.")
     fill(browser, "field-note", "From our 2025 programme")
     shot(browser, "02-form-filled")
-    browser.find_element(By.XPATH, "//button[normalize-space()='Send the proposal']").click()
+    submit(browser, browser.find_element(By.XPATH, "//button[normalize-space()='Send the proposal']"))
     summary = browser.find_element(By.CSS_SELECTOR, ".form-summary")
     assert "template text" in summary.text
     assert "key features" not in summary.text  # a warning is the editors' to weigh, not a reason to refuse
@@ -131,7 +141,7 @@ def test_propose_fix_review_approve_and_find(browser: webdriver.Chrome, site: Si
     shot(browser, "03-violation-beside-the-field")
     accessible(browser, axe_source)
     fill(browser, "field-material-title", TITLE)
-    browser.find_element(By.XPATH, "//button[normalize-space()='Send the proposal']").click()
+    submit(browser, browser.find_element(By.XPATH, "//button[normalize-space()='Send the proposal']"))
     WebDriverWait(browser, 20).until(lambda b: "/contributions/" in b.current_url)
     assert "Waiting for review" in browser.page_source
     proposal = browser.current_url
@@ -141,7 +151,7 @@ def test_propose_fix_review_approve_and_find(browser: webdriver.Chrome, site: Si
 
     sign_in(browser, site, "edith")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Proposals to review"
-    browser.find_element(By.PARTIAL_LINK_TEXT, "Proposal ").click()
+    submit(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "Proposal "))
     assert browser.current_url == proposal
     page = browser.page_source
     assert TITLE in page and "paula" in page and "From our 2025 programme" in page
@@ -160,7 +170,7 @@ def test_propose_fix_review_approve_and_find(browser: webdriver.Chrome, site: Si
     shot(browser, "06-approved")
 
     browser.get(site.base + "/search?q=heat+pumps+city+halls")
-    browser.find_element(By.PARTIAL_LINK_TEXT, "Heat pumps for city halls").click()
+    submit(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "Heat pumps for city halls"))
     shot(browser, "07-material-page")
     page = browser.page_source
     assert "paula" in page and "edith" in page  # who proposed it and who approved it
@@ -178,23 +188,23 @@ def test_each_resource_page_leads_to_its_forms_and_every_form_is_accessible(
     browser.delete_all_cookies()
     sign_in(browser, site, "paula")
     browser.get(site.base + "/id/profile/2026/at")
-    browser.find_element(By.LINK_TEXT, "Update this profile").click()
+    submit(browser, browser.find_element(By.LINK_TEXT, "Update this profile"))
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Update “Snapshot Profile of the National Platform")
     assert browser.find_element(By.ID, "field-profile-formalisationText").tag_name == "textarea"  # long cells
     shot(browser, "09-profile-form")
     accessible(browser, axe_source)
 
     browser.get(site.base + "/id/challenge/1.2")
-    browser.find_element(By.LINK_TEXT, "Add a note for readers").click()
+    submit(browser, browser.find_element(By.LINK_TEXT, "Add a note for readers"))
     fill(browser, "field-statement-note", "Soon.")
-    browser.find_element(By.XPATH, "//button[normalize-space()='Send the proposal']").click()
+    submit(browser, browser.find_element(By.XPATH, "//button[normalize-space()='Send the proposal']"))
     error = browser.find_element(By.ID, "field-statement-note-error").text
     assert "at least 10 characters" in error
     shot(browser, "10-note-refused")
     accessible(browser, axe_source)
 
     browser.get(site.base + "/id/material/greek-moc")
-    browser.find_element(By.LINK_TEXT, "Propose removing it").click()
+    submit(browser, browser.find_element(By.LINK_TEXT, "Propose removing it"))
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Propose removing")
     shot(browser, "11-removal")
     accessible(browser, axe_source)
