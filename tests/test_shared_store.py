@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kg.errors import BuildOutputError
 from kg.release.layout import STORE_DIR, Release
 from tests.conftest import ROOT, Built
 from tests.server import running_server
@@ -155,3 +156,21 @@ def test_a_damaged_new_release_is_refused_while_its_workers_start(built: Built, 
         answer = httpx.get(base + "/sparql", params={"query": "ASK { ?s ?p ?o }"}, timeout=30)
         assert answer.status_code == 200 and answer.json()["boolean"] is True
         assert httpx.get(base + "/api/hashtags", timeout=30).status_code == 200
+
+
+def test_with_several_files_damaged_verification_names_the_first_by_name(built: Built, tmp_path: Path) -> None:
+    """The files are hashed side by side, largest first; whichever finishes first, the report names the same file:
+    the first damaged one in name order."""
+    release = Release.open(built.settings.build_dir / "current")
+    copy = tmp_path / release.directory.name
+    shutil.copytree(release.directory, copy)
+    damaged = sorted((copy / STORE_DIR).iterdir(), key=lambda path: path.stat().st_size)[-2:] + [copy / "void.ttl"]
+    for path in damaged:
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+    first = min(str(path.relative_to(copy)) for path in damaged)
+    with pytest.raises(BuildOutputError, match="SHA-256 differs") as refused:
+        Release.open(copy).verify()
+    assert refused.value.file == str(copy / first)
+    Release.open(copy).verify(only=[n for n in release.summary["files"] if n != "void.ttl"])  # the rest hold
