@@ -434,3 +434,46 @@ def test_a_query_over_the_worker_memory_limit_gets_the_documented_422(built: Bui
         assert "400 MiB" in detail
         _until_full(base, set())
         assert [_ask(base) for _ in range(5)] == [200] * 5
+
+
+# 512,000 distinct concatenations held at once in the worker, one number answered
+DISTINCT_CONCATENATIONS = """
+SELECT (COUNT(DISTINCT CONCAT(?a, ?b, ?c)) AS ?n) WHERE {
+  { SELECT (STR(?x) AS ?a) WHERE { ?s ?p ?x FILTER(isLiteral(?x) && STRLEN(STR(?x)) > 40) } LIMIT 80 }
+  { SELECT (STR(?y) AS ?b) WHERE { ?s ?p ?y FILTER(isLiteral(?y) && STRLEN(STR(?y)) > 40) } LIMIT 80 }
+  { SELECT (STR(?z) AS ?c) WHERE { ?s ?p ?z FILTER(isLiteral(?z) && STRLEN(STR(?z)) > 40) } LIMIT 80 }
+}"""
+
+
+def _memory_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} for process {pid}")
+
+
+def test_a_worker_gives_back_the_memory_of_a_query_once_it_is_answered(built: Built) -> None:
+    """A worker does not keep the peak of the largest query it ever ran: what a query freed goes back to the
+    system (glibc would keep it in its arenas), so four workers do not each hold their own high-water mark."""
+
+    async def scenario() -> tuple[int, int, int]:
+        engine = EmbeddedEngine(built.result.directory / "store", workers=1, timeout=60)
+        await engine.start()
+        try:
+            (pid,) = [worker.pid for worker in engine.workers]
+            await engine.run(QueryJob("ASK { ?s ?p ?o }"))
+            before = _memory_kib(pid, "VmRSS")
+            await engine.run(QueryJob(DISTINCT_CONCATENATIONS))
+            peak = _memory_kib(pid, "VmHWM")
+            for _ in range(100):  # the memory goes back after the answer is sent
+                after = _memory_kib(pid, "VmRSS")
+                if after - before < 40_000:
+                    break
+                await asyncio.sleep(0.05)
+            return before, peak, after
+        finally:
+            await engine.stop()
+
+    before, peak, after = asyncio.run(scenario())
+    assert peak - before > 100_000, (before, peak)  # the query did hold over 100 MB
+    assert after - before < 40_000, (before, peak, after)
