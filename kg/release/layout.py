@@ -135,7 +135,8 @@ class Release:
         # and the store's files (half each at 100x the portfolio) are hashed side by side
         largest_first = sorted(listed, key=lambda name: -int(listed[name]["bytes"]))
         with ThreadPoolExecutor(max_workers=max(1, min(len(listed), os.cpu_count() or 1))) as pool:
-            digests = dict(zip(largest_first, pool.map(lambda name: _sha256(self.directory / name), largest_first)))
+            hashed = pool.map(lambda name: _sha256(self.directory / name), largest_first)
+            digests = dict(zip(largest_first, hashed, strict=True))
         for name in sorted(listed):
             if digests[name] != listed[name]["sha256"]:
                 raise BuildOutputError(
