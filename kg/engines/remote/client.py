@@ -11,6 +11,7 @@ Credentials come from SecretStr settings and are held only in Account, which nev
 
 from __future__ import annotations
 
+import http.client
 import logging
 import time
 import weakref
@@ -26,6 +27,7 @@ from kg.engines.remote.answers import accepted, shaped
 from kg.engines.remote.failures import Retryable, excerpt, query_failure, timed_out, unreachable
 from kg.engines.remote.text import forwarded_text
 from kg.engines.remote.transport import DeadlineTransport, within
+from kg.engines.remote.wire import QueryWire, Reply
 from kg.errors import PublishError, StoreFailed, StoreTimeout
 from kg.settings import Settings
 
@@ -62,6 +64,17 @@ class StoreClient:
             settings.store_read_password if settings.store_read_user else settings.store_password
         ).get_secret_value()
         self.reader = Account(read_user, read_password) if read_user else None
+        # queries with no account or a Basic one go over plain http.client (see .wire); Digest's challenge and
+        # the build's writes go through httpx
+        self.wire = (
+            QueryWire(
+                self.query_url,
+                settings.store_connections,
+                *((self.reader.user, self.reader.password) if self.reader else (None, None)),
+            )
+            if self.query_url and (self.reader is None or self.auth == "basic")
+            else None
+        )
         self.http = httpx.Client(
             transport=DeadlineTransport(keepalive=settings.store_connections),
             headers={"Accept-Encoding": "identity"},  # the size cap then holds for what is parsed
@@ -74,6 +87,8 @@ class StoreClient:
 
     def close(self) -> None:
         self.http.close()
+        if self.wire is not None:
+            self.wire.close()
 
     def _credentials(self, account: Account | None) -> httpx.Auth | None:
         if account is None:
@@ -109,12 +124,11 @@ class StoreClient:
         if dataset is not None:
             fields += [("default-graph-uri", graph) for graph in dataset[0]]
             fields += [("named-graph-uri", graph) for graph in dataset[1]]
+        content, headers = urlencode(fields).encode(), {"Accept": accepted(form), "Content-Type": FORM}
+        if self.wire is not None:
+            return self._post_over_wire(self.wire, content, headers, deadline)
         request = self.http.build_request(
-            "POST",
-            self.query_url,
-            content=urlencode(fields).encode(),
-            headers={"Accept": accepted(form), "Content-Type": FORM},
-            timeout=_remaining(deadline),
+            "POST", self.query_url, content=content, headers=headers, timeout=_remaining(deadline)
         )
         with within(deadline):
             try:
@@ -136,6 +150,27 @@ class StoreClient:
                 return _read(response, deadline), media_type
             finally:
                 response.close()  # mid-answer (at the deadline, over the cap): the connection is closed
+
+    @staticmethod
+    def _post_over_wire(wire: QueryWire, content: bytes, headers: dict[str, str], deadline: float) -> tuple[bytes, str]:
+        """_post_query over http.client: the same outcomes and errors as through httpx."""
+        answering = False  # False until the status line and headers are in: then a failure is the body's
+        try:
+            with wire.post(content, headers, deadline) as reply:
+                if not 200 <= reply.status < 300:
+                    raise query_failure(reply.status, reply.headers, _reply_words(reply))
+                answering = True
+                media_type = str(reply.headers.get("Content-Type", "")).split(";")[0].strip().lower()
+                return reply.read(MAX_RESPONSE_BYTES, over_cap=_too_large), media_type
+        except TimeoutError:  # the socket's, or the deadline passed between two operations
+            raise timed_out("send its whole answer" if answering else "answer") from None
+        except (OSError, http.client.HTTPException) as exc:
+            if time.monotonic() >= deadline:
+                raise timed_out("send its whole answer" if answering else "answer") from None
+            if answering:  # cut off midway, or not HTTP at all
+                raise unreachable("the connection to the SPARQL store broke; try again shortly") from None
+            log.warning("the SPARQL store is unreachable: %s", type(exc).__name__)
+            raise unreachable("the SPARQL store is unreachable; try again shortly") from None
 
     # the build's writes ------------------------------------------------------------------------
 
@@ -244,7 +279,7 @@ def _read(response: httpx.Response, deadline: float) -> bytes:
         for chunk in response.iter_bytes():
             size += len(chunk)
             if size > MAX_RESPONSE_BYTES:
-                raise StoreFailed(f"the SPARQL store's answer is larger than {MAX_RESPONSE_BYTES >> 20} MiB")
+                raise _too_large()
             chunks.append(chunk)
             if time.monotonic() > deadline:
                 raise timed_out("send its whole answer")
@@ -256,6 +291,19 @@ def _read(response: httpx.Response, deadline: float) -> bytes:
         log.error("the SPARQL store's answer could not be read: %s", type(exc).__name__)
         raise StoreFailed("the SPARQL store's answer could not be read; the error was logged") from None
     return b"".join(chunks)
+
+
+def _too_large() -> StoreFailed:
+    return StoreFailed(f"the SPARQL store's answer is larger than {MAX_RESPONSE_BYTES >> 20} MiB")
+
+
+def _reply_words(reply: Reply) -> str:
+    """The start of an error answer over the wire, as an excerpt; what does not arrive in time is done without."""
+    try:
+        head = reply.read(ERROR_WORDS_BYTES)
+    except (OSError, http.client.HTTPException):
+        head = b""
+    return excerpt(head.decode("utf-8", "replace"))
 
 
 def _words(response: httpx.Response) -> str:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-
-import httpx
+from typing import Any, Protocol
 
 from kg.errors import EngineUnavailable, KGError, QuerySyntaxError, StoreFailed, StoreTimeout
 
@@ -36,7 +35,13 @@ def timed_out(what: str = "answer") -> StoreTimeout:
     return StoreTimeout(f"the SPARQL store did not {what} within the query's time budget")
 
 
-def query_failure(status: int, headers: httpx.Headers, words: str) -> Exception:
+class Headers(Protocol):
+    """An answer's headers: httpx's, or http.client's."""
+
+    def get(self, name: str, default: Any = None) -> Any: ...
+
+
+def query_failure(status: int, headers: Headers, words: str) -> Exception:
     """What a query answered with HTTP `status` (not 2xx) raises; `words`: the store's, from its answer."""
     if status == 400:
         return QuerySyntaxError("the SPARQL store rejected the query: " + words, field="query")
@@ -68,7 +73,7 @@ def query_failure(status: int, headers: httpx.Headers, words: str) -> Exception:
     return StoreFailed(f"the SPARQL store answered with HTTP {status}; the error was logged")
 
 
-def retry_after(headers: httpx.Headers) -> int | None:
+def retry_after(headers: Headers) -> int | None:
     value = headers.get("Retry-After")
     return int(value) if value and value.isdigit() else None
 

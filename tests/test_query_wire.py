@@ -1,0 +1,182 @@
+"""The queries' HTTP (kg.engines.remote.wire) against small loopback servers: kept connections, a store that
+closed one meanwhile, the size cap, the deadline over a trickling answer, and TLS with certificate checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from kg.engines.remote.wire import QueryWire
+
+
+class Store(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.connections = 0
+        self.requests: list[tuple[str, str | None, bytes]] = []
+        self.mode = "answer"  # answer, close (after answering), trickle
+
+    def get_request(self) -> Any:
+        self.connections += 1
+        return super().get_request()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: Store
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.requests.append((self.path, self.headers.get("Authorization"), body))
+        answer = b'{"head":{"vars":[]},"results":{"bindings":[]}}' * 4
+        self.send_response(200)
+        self.send_header("Content-Type", "application/sparql-results+json")
+        self.send_header("Content-Length", str(len(answer)))
+        if self.server.mode == "close":
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.server.mode == "trickle":
+            for byte in answer:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.2)
+        else:
+            self.wfile.write(answer)
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    server = Store()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def url(server: Store, scheme: str = "http") -> str:
+    return f"{scheme}://127.0.0.1:{server.server_address[1]}/store/query?x=1"
+
+
+def post(wire: QueryWire, body: bytes = b"query=ASK", seconds: float = 10) -> bytes:
+    with wire.post(body, {"Content-Type": "application/x-www-form-urlencoded"}, time.monotonic() + seconds) as reply:
+        assert reply.status == 200
+        return reply.read(1 << 20)
+
+
+def test_queries_one_after_another_share_one_connection_and_reach_the_path(store: Store) -> None:
+    wire = QueryWire(url(store), keepalive=2, user="reader", password="pass word")
+    answers = {post(wire, f"query={n}".encode()) for n in range(20)}
+    assert len(answers) == 1 and answers.pop().startswith(b'{"head"')
+    assert store.connections == 1
+    assert [path for path, _, _ in store.requests] == ["/store/query?x=1"] * 20
+    assert {authorization for _, authorization, _ in store.requests} == {"Basic cmVhZGVyOnBhc3Mgd29yZA=="}
+    assert "pass" not in repr(wire)
+    wire.close()
+
+
+def test_a_connection_the_store_closes_is_not_reused(store: Store) -> None:
+    wire = QueryWire(url(store), keepalive=2)
+    store.mode = "close"
+    post(wire)
+    post(wire)
+    assert store.connections == 2  # it said Connection: close, so the wire did not keep it
+
+
+def test_a_kept_connection_the_store_closed_while_idle_is_replaced_without_a_failure(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Handler, "timeout", 0.3)  # the store hangs up connections idle this long
+    wire = QueryWire(url(store), keepalive=2)
+    post(wire)
+    time.sleep(0.8)
+    assert post(wire).startswith(b'{"head"')  # sent on the kept one, refused there, sent again on a new one
+    assert store.connections == 2 and len(store.requests) == 2
+
+
+def test_an_answer_over_the_cap_raises_what_the_caller_gives(store: Store) -> None:
+    wire = QueryWire(url(store), keepalive=2)
+
+    class TooLarge(Exception):
+        pass
+
+    with (
+        pytest.raises(TooLarge),
+        wire.post(b"query=ASK", {}, time.monotonic() + 10) as reply,
+    ):
+        reply.read(50, over_cap=TooLarge)
+    assert post(wire).startswith(b'{"head"')  # the connection cut midway was not kept
+    assert store.connections == 2
+
+
+def test_a_trickling_answer_stops_at_the_deadline(store: Store) -> None:
+    wire = QueryWire(url(store), keepalive=2)
+    store.mode = "trickle"  # 188 bytes, one every 0.2 s: 38 s
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        post(wire, seconds=1.0)
+    assert time.monotonic() - started < 1.5
+
+
+def _certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test store")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "store.pem", directory / "store.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_file, key_file
+
+
+def test_tls_checks_the_certificate_and_keeps_the_deadline(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert_file, key_file = _certificate(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    store.socket = context.wrap_socket(store.socket, server_side=True)
+    with pytest.raises(ssl.SSLCertVerificationError):  # not trusted by the system's authorities
+        post(QueryWire(url(store, "https"), keepalive=2))
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # trusted, as an operator's own authority would be
+    wire = QueryWire(url(store, "https"), keepalive=2)
+    assert post(wire).startswith(b'{"head"') and post(wire).startswith(b'{"head"')
+    store.mode = "trickle"
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        post(wire, seconds=1.0)
+    assert time.monotonic() - started < 1.5
