@@ -2,9 +2,9 @@
 
 A query goes to the query endpoint as a form POST, always in the field `query` (fixed here, never
 guessed from the text), with its dataset spelt out (`default-graph-uri`, `named-graph-uri`), and is
-held to its deadline from the connection to the last byte of the answer (see .transport). The build's
-writes are the Graph Store Protocol's PUT and DELETE (retried: they are idempotent) and one SPARQL
-Update request (not retried). Every call shares one keep-alive connection pool.
+held to its deadline from the connection to the last byte of the answer (see .wire, and .transport for
+Digest accounts). The build's writes are the Graph Store Protocol's PUT and DELETE (retried: they are
+idempotent) and one SPARQL Update request (not retried), through httpx. Each way keeps its connections alive.
 
 Credentials come from SecretStr settings and are held only in Account, which never shows them.
 """
