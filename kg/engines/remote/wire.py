@@ -97,7 +97,8 @@ class Reply:
                 chunks.append(chunk[: len(chunk) - (size - cap)])
                 return b"".join(chunks)
             chunks.append(chunk)
-        self.response.close()  # read1 leaves a response of known length open at its end: the connection must see it done
+        # read1 leaves a response of known length open at its end; its connection takes no request until it is closed
+        self.response.close()
         self.read_whole = True
         return b"".join(chunks)
 
@@ -201,4 +202,3 @@ class QueryWire:
         with self._lock:
             while self._idle:
                 self._idle.pop()[0].close()
-
