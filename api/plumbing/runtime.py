@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from api.plumbing.cpu import CpuLane
-from kg.engines.embedded import EmbeddedEngine
+from kg.engines.embedded import EmbeddedEngine, give_back_memory
 from kg.engines.protocol import QueryEngine, QueryJob, Term, encode_term
 from kg.engines.publish import read_release
 from kg.engines.remote import RemoteEngine
@@ -352,7 +352,13 @@ async def kept_catalogue(release: Release) -> Catalogue | None:
     if not path.exists():
         return None
     await asyncio.to_thread(release.verify, [CATALOGUE_FILE])
-    return await asyncio.to_thread(read_catalogue, path)
+    return await asyncio.to_thread(_read_catalogue, path)
+
+
+def _read_catalogue(path: Path) -> Catalogue:
+    catalogue = read_catalogue(path)
+    give_back_memory()  # what parsing the file and building the index freed: 23 MB at 100x the portfolio
+    return catalogue
 
 
 async def load_catalogue(runtime: Runtime) -> Catalogue:
