@@ -522,6 +522,22 @@ def oxigraph_server(
         stop(process)
 
 
+def publish_into_oxigraph(command: str, build_dir: Path, location: Path) -> Path:
+    """A store at `location` as `capkg publish` leaves it (docs/remote-stores.md): the build's current release,
+    with the one default graph the service names with every query."""
+    with oxigraph_server(command, location, location.parent / "publish.log", writable=True) as (store, _):
+        publish(
+            Settings(
+                build_dir=build_dir,
+                store_query_url=store + "/query",
+                store_update_url=store + "/update",
+                store_gsp_url=store + "/store",
+            ),
+            (build_dir / "current").resolve(),
+        )
+    return location
+
+
 def stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
@@ -894,17 +910,7 @@ def main() -> None:
                 if remote_targets:
                     # the store as docs/remote-stores.md sets it up: the release published into it by
                     # `capkg publish`, whose one default graph the service names with every query
-                    published = scratch / f"published-{label}"
-                    with oxigraph_server(oxigraph, published, scratch / "publish.log", writable=True) as (store, _):
-                        publish(
-                            Settings(
-                                build_dir=directory,
-                                store_query_url=store + "/query",
-                                store_update_url=store + "/update",
-                                store_gsp_url=store + "/store",
-                            ),
-                            (directory / "current").resolve(),
-                        )
+                    published = publish_into_oxigraph(oxigraph, directory, scratch / f"published-{label}")
                     with (
                         oxigraph_server(oxigraph, published, scratch / f"oxigraph-{label}.log") as (store, _),
                         api_server(

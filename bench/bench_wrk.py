@@ -28,12 +28,19 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_api import api_server, ensure_build, make_dataset, oxigraph_command, oxigraph_server, routes  # noqa: E402
+from bench_api import (  # noqa: E402
+    api_server,
+    ensure_build,
+    make_dataset,
+    oxigraph_command,
+    oxigraph_server,
+    publish_into_oxigraph,
+    routes,
+)
 
 from kg.engines.protocol import in_default_graph  # noqa: E402
-from kg.engines.publish import default_graph, publish  # noqa: E402
+from kg.engines.publish import default_graph  # noqa: E402
 from kg.namespaces import ProjectNamespaces  # noqa: E402
-from kg.settings import Settings  # noqa: E402
 
 NS = ProjectNamespaces()
 
@@ -120,17 +127,7 @@ def main() -> None:
             [("default-graph-uri", g) for g in sorted(graphs) if in_default_graph(g)]
             + [("named-graph-uri", g) for g in sorted(graphs)]
         )
-        published = scratch / "published"  # a store as `capkg publish` leaves it: with its one default graph
-        with oxigraph_server(command, published, scratch / "publish.log", writable=True) as (store_base, _):
-            publish(
-                Settings(
-                    build_dir=build_dir,
-                    store_query_url=store_base + "/query",
-                    store_update_url=store_base + "/update",
-                    store_gsp_url=store_base + "/store",
-                ),
-                (build_dir / "current").resolve(),
-            )
+        published = publish_into_oxigraph(command, build_dir, scratch / "published")  # with its one default graph
         as_sent = "/query?" + urlencode(
             [("default-graph-uri", default_graph(NS))] + [("named-graph-uri", g) for g in sorted(graphs)]
         )
