@@ -4,7 +4,9 @@ closed one meanwhile, the size cap, the deadline over a trickling answer, and TL
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import ipaddress
+import socket
 import ssl
 import threading
 import time
@@ -178,3 +180,168 @@ def test_tls_checks_the_certificate_and_keeps_the_deadline(
     with pytest.raises(TimeoutError):
         post(wire, seconds=1.0)
     assert time.monotonic() - started < 1.5
+
+
+# -- stores that misbehave at the socket, one connection handler each --------------------------------------
+
+
+@pytest.fixture
+def raw_store() -> Iterator[tuple[str, list]]:
+    """A loopback listener whose connections are served by `handlers[0]` (the test sets it); `seen` collects what
+    handlers record."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+    handlers: list = []
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=handlers[0], args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/query", handlers
+    stop.set()
+    listener.close()
+
+
+def _read_request(conn: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    length = int(next(line.split(b":")[1] for line in lines if line.lower().startswith(b"content-length")))
+    while len(body) < length:
+        body += conn.recv(65536)
+    return body
+
+
+def test_a_query_the_store_read_whole_is_never_sent_again_by_the_wire(raw_store: tuple[str, list]) -> None:
+    """On a kept connection, the store reads the second query whole and hangs up (it crashed): the wire does not
+    send it again (the engine's retries decide that), so a query that kills a store is not doubled here."""
+    url_, handlers = raw_store
+    received: list[bytes] = []
+
+    def answer_once_then_hang_up(conn: socket.socket) -> None:
+        with conn:
+            received.append(_read_request(conn))
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            received.append(_read_request(conn))
+
+    handlers.append(answer_once_then_hang_up)
+    wire = QueryWire(url_, keepalive=2)
+    assert post(wire, b"query=first") == b"ok"
+    with pytest.raises(http.client.RemoteDisconnected):
+        post(wire, b"query=fatal")
+    time.sleep(0.3)
+    assert received == [b"query=first", b"query=fatal"]
+
+
+def test_a_store_that_refuses_the_body_before_reading_it_is_heard(raw_store: tuple[str, list]) -> None:
+    url_, handlers = raw_store
+
+    def refuse(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 9\r\nConnection: close\r\n\r\ntoo large")
+            time.sleep(0.5)
+
+    handlers.append(refuse)
+    wire = QueryWire(url_, keepalive=2)
+    with wire.post(b"query=" + b"x" * 8_000_000, {}, time.monotonic() + 10) as reply:
+        assert reply.status == 413
+        assert reply.read(100) == b"too large"
+
+
+def test_an_interim_answer_never_leaves_its_final_answer_to_the_next_query(raw_store: tuple[str, list]) -> None:
+    url_, handlers = raw_store
+
+    def early_hints(conn: socket.socket) -> None:
+        with conn:
+            try:
+                while True:
+                    body = _read_request(conn)
+                    answer = b"answer-to-" + body
+                    if body == b"query=1":
+                        conn.sendall(b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n")
+                        time.sleep(0.1)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(answer), answer))
+            except (OSError, StopIteration):
+                return
+
+    handlers.append(early_hints)
+    wire = QueryWire(url_, keepalive=2)
+    with wire.post(b"query=1", {}, time.monotonic() + 10) as reply:
+        assert reply.status == 103  # the caller refuses it (kg.engines.remote.failures: HTTP 103 is a failure)
+        reply.read(100)
+    time.sleep(0.3)
+    with wire.post(b"query=2", {}, time.monotonic() + 10) as reply:
+        assert (reply.status, reply.read(100)) == (200, b"answer-to-query=2")  # not the first query's answer
+
+
+def test_a_tls_handshake_gets_only_what_connecting_left_of_the_deadline(
+    raw_store: tuple[str, list], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connecting took 0.8 s of a 1 s budget; the handshake with a store that never answers it gets the rest."""
+    url_, handlers = raw_store
+    handlers.append(lambda conn: (time.sleep(5), conn.close()))  # accepts, says nothing
+    connect = socket.create_connection
+
+    def slow_connect(*args: Any, **kwargs: Any) -> socket.socket:
+        time.sleep(0.8)
+        return connect(*args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", slow_connect)
+    wire = QueryWire(url_.replace("http:", "https:"), keepalive=2)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        post(wire, seconds=1.0)
+    assert time.monotonic() - started < 1.3
+
+
+def test_a_kept_tls_connection_the_store_closed_while_idle_is_replaced_without_a_failure(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert_file, key_file = _certificate(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    store.socket = context.wrap_socket(store.socket, server_side=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
+    monkeypatch.setattr(Handler, "timeout", 0.3)
+    wire = QueryWire(url(store, "https"), keepalive=2)
+    post(wire)
+    time.sleep(0.8)
+    assert post(wire).startswith(b'{"head"')
+    assert store.connections == 2 and len(store.requests) == 2
+
+
+def test_a_compressed_answer_nobody_asked_for_is_refused_with_its_reason(raw_store: tuple[str, list]) -> None:
+    """The wire asks for no encoding; a store (or a proxy) that compresses all the same gets a clear failure, not
+    bytes that fail to parse as SPARQL results."""
+    import gzip
+
+    from kg.engines.protocol import QueryJob
+    from kg.engines.remote.client import StoreClient
+    from kg.errors import StoreFailed
+    from kg.settings import Settings
+
+    url_, handlers = raw_store
+    answer = gzip.compress(b'{"head":{},"boolean":true}')
+
+    def compressing(conn: socket.socket) -> None:
+        with conn:
+            _read_request(conn)
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nContent-Encoding: gzip\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(answer), answer)
+            )
+
+    handlers.append(compressing)
+    client = StoreClient(Settings(store_query_url=url_))
+    with pytest.raises(StoreFailed, match="compressed answer"):
+        client.query(QueryJob("ASK { ?s ?p ?o }"), "ASK", None, time.monotonic() + 10)
+    client.close()

@@ -160,6 +160,10 @@ class StoreClient:
                 if not 200 <= reply.status < 300:
                     raise query_failure(reply.status, reply.headers, _reply_words(reply))
                 answering = True
+                encoding = str(reply.headers.get("Content-Encoding", "identity")).strip().lower()
+                if encoding not in {"identity", ""}:
+                    log.error("the SPARQL store sent a %s-encoded answer, asked for none", encoding)
+                    raise StoreFailed("the SPARQL store sent a compressed answer it was not asked for; logged")
                 media_type = str(reply.headers.get("Content-Type", "")).split(";")[0].strip().lower()
                 return reply.read(MAX_RESPONSE_BYTES, over_cap=_too_large), media_type
         except TimeoutError:  # the socket's, or the deadline passed between two operations

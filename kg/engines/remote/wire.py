@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import http.client
+import select
 import socket
 import ssl
 import threading
@@ -68,13 +70,45 @@ class _DeadlineTLSSocket(_Timed, ssl.SSLSocket):
     pass
 
 
-def _connect(address: tuple[str, int], timeout: Any = None, source_address: Any = None) -> socket.socket:
-    """socket.create_connection's socket as a _DeadlineSocket (TLS, if any, wraps it afterwards)."""
+def _connect(
+    address: tuple[str, int], timeout: Any = None, source_address: Any = None, *, deadline: float
+) -> socket.socket:
+    """socket.create_connection's socket as a _DeadlineSocket, given what is left of the deadline once connected:
+    a TLS handshake (wrap_socket copies the timeout) gets no more than that."""
     plain = socket.create_connection(address, timeout, source_address)
     sock = _DeadlineSocket(plain.family, plain.type, plain.proto, fileno=plain.detach())
-    sock.settimeout(timeout)
+    left = deadline - time.monotonic()
+    if left < 0.001:
+        sock.close()
+        raise DeadlinePassed("the deadline passed while connecting")
+    sock.settimeout(left)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
+
+
+def _stale(connection: http.client.HTTPConnection) -> bool:
+    """Whether a kept connection can no longer carry a request: closed, or readable while idle (the store hung up,
+    or sent something nobody asked for)."""
+    sock = connection.sock
+    if sock is None or sock.fileno() < 0:
+        return True
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    poller = select.poll()  # not select.select: a busy server's descriptors pass FD_SETSIZE
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+# what sending on a connection the store has closed raises, on plain sockets and under TLS
+SEND_FAILURES = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
+
+
+def _answer_anyway(connection: http.client.HTTPConnection) -> http.client.HTTPResponse | None:
+    """The answer a store sent before it stopped reading the request (413 for a body over its limit), if any."""
+    try:
+        return connection.getresponse()
+    except (OSError, http.client.HTTPException):
+        return None
 
 
 class Reply:
@@ -124,18 +158,17 @@ class QueryWire:
             self._context.sslsocket_class = _DeadlineTLSSocket
         self._idle: deque[tuple[http.client.HTTPConnection, float]] = deque()
         self._lock = threading.Lock()
+        self._closed = False
 
     def __repr__(self) -> str:  # never shows the credentials
         return f"QueryWire({'https' if self.secure else 'http'}://{self.host}:{self.port})"
 
     def _new(self) -> http.client.HTTPConnection:
-        connection = (
+        return (
             http.client.HTTPSConnection(self.host, self.port, context=self._context)
             if self.secure
             else http.client.HTTPConnection(self.host, self.port)
         )
-        connection._create_connection = _connect  # type: ignore[attr-defined]
-        return connection
 
     def _take(self) -> tuple[http.client.HTTPConnection, bool]:
         """A kept connection (True) if one has not idled too long, else a new one (False)."""
@@ -143,14 +176,14 @@ class QueryWire:
         with self._lock:
             while self._idle:
                 connection, since = self._idle.pop()
-                if now - since < IDLE_EXPIRY:
+                if now - since < IDLE_EXPIRY and not _stale(connection):
                     return connection, True
                 connection.close()
         return self._new(), False
 
     def _keep(self, connection: http.client.HTTPConnection) -> None:
         with self._lock:
-            if len(self._idle) < self.keepalive:
+            if not self._closed and len(self._idle) < self.keepalive:
                 self._idle.append((connection, time.monotonic()))
                 return
         connection.close()
@@ -159,20 +192,33 @@ class QueryWire:
     def post(self, body: bytes, headers: dict[str, str], deadline: float) -> Iterator[Reply]:
         """Send `body`, yield the reply once its headers are in; the connection is kept if its body was read whole.
 
-        A kept connection the store has closed meanwhile fails before any answer: the request goes once more
-        on a new connection (a query is a safe request to repeat).
+        A kept connection found closed while the request was being sent (the store hung up between the check in
+        `_take` and now) is replaced once, and the request sent on a new one: the store cannot have read it. A
+        request that was sent whole is never sent again here (the engine decides about retries). A store that
+        answers before reading the whole request (a 413) is heard: its answer is read after the failed send.
         """
         headers = {**headers, "Authorization": self.authorization} if self.authorization else headers
         connection, kept = self._take()
-        while True:
+        try:
             try:
-                response = self._exchange(connection, body, headers, deadline)
-                break
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                connection.close()
+                self._send(connection, body, headers, deadline)
+            except SEND_FAILURES:
                 if not kept:
                     raise
-                connection, kept = self._new(), False
+                connection.close()
+                connection = self._new()
+                self._send(connection, body, headers, deadline)
+        except SEND_FAILURES as failure:
+            response = _answer_anyway(connection)
+            if response is None:
+                connection.close()
+                raise failure from None
+        except BaseException:
+            connection.close()
+            raise
+        else:
+            try:
+                response = connection.getresponse()
             except BaseException:
                 connection.close()
                 raise
@@ -180,25 +226,27 @@ class QueryWire:
         try:
             yield reply
         finally:
-            if reply.read_whole and not response.will_close:
+            # an interim answer (1xx but 100) would leave the final one to be read as the next query's
+            if reply.read_whole and reply.status >= 200 and not response.will_close:
                 self._keep(connection)
             else:
                 connection.close()
 
-    def _exchange(
+    def _send(
         self, connection: http.client.HTTPConnection, body: bytes, headers: dict[str, str], deadline: float
-    ) -> http.client.HTTPResponse:
+    ) -> None:
         left = deadline - time.monotonic()
         if left < 0.001:
             raise DeadlinePassed("the deadline has passed")
         if connection.sock is None:
-            connection.timeout = left  # the connect, and a TLS handshake, within the deadline
+            connection.timeout = left
+            connection._create_connection = functools.partial(_connect, deadline=deadline)  # type: ignore[attr-defined]
             connection.connect()
         connection.sock.deadline = deadline  # type: ignore[union-attr]
         connection.request("POST", self.target, body=body, headers=headers)
-        return connection.getresponse()
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             while self._idle:
                 self._idle.pop()[0].close()
