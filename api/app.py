@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -65,6 +65,16 @@ def _read_endpoints_source(app: FastAPI) -> None:
     prepare(app.routes)
 
 
+def _token_owners(app: FastAPI) -> Callable[[], dict[str, str]]:
+    """Every API token's SHA-256 and its account, from the accounts' ledger (FairShare's shares by account)."""
+
+    def owners() -> dict[str, str]:
+        editorial = getattr(app.state, "editorial", None)  # made in the lifespan: none before it has run
+        return editorial.ledger.token_owners() if editorial is not None else {}
+
+    return owners
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     registry = QueryRegistry.load(ProjectNamespaces(settings.base_iri))
@@ -102,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rate=settings.client_rate,
         burst=settings.client_burst,
         exempt=frozenset(address.strip() for address in settings.client_exempt.split(",") if address.strip()),
+        token_owners=_token_owners(app),
     )
     app.add_middleware(
         CORSMiddleware,

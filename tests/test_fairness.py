@@ -158,3 +158,69 @@ def test_searches_beyond_the_cpu_lane_get_503_with_retry_after_and_health_answer
         assert "try again" in api_busy.json()["detail"]
     assert health and set(health) == {200}
     assert "Traceback" not in log
+
+
+# -- shares by account ---------------------------------------------------------------------------------------
+
+
+def _account_token(state_dir: Path, name: str) -> str:
+    """A contributor account made with the CLI, and the API token it prints."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    made = subprocess.run(
+        [sys.executable, "-m", "kg.cli", "users", "add", name, "--role", "contributor"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "KG_STATE_DIR": str(state_dir)},
+        timeout=60,
+        check=True,
+    )
+    return made.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def accounts_server(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
+    scratch = tmp_path_factory.mktemp("fair-accounts")
+    ann, bob = _account_token(scratch / "state", "ann"), _account_token(scratch / "state", "bob")
+    settings = {"query_workers": "1", "client_rate": "0.5", "client_burst": "4", "client_exempt": "127.0.0.1"}
+    with running_server(
+        built.settings.build_dir, log_file=scratch / "server.log", state_dir=str(scratch / "state"), **settings
+    ) as base:
+        yield base, ann, bob
+
+
+def _statuses(base: str, address: str, count: int, token: str | None = None) -> list[int]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with client_from(address) as client:
+        return [
+            client.get(base + "/sparql", params={"query": LIGHT}, headers=headers).status_code for _ in range(count)
+        ]
+
+
+def test_an_account_has_one_share_wherever_it_sends_from(accounts_server: tuple[str, str, str]) -> None:
+    """Three addresses, four requests each with ann's token: each address is within its burst of 4, the account
+    is not."""
+    base, ann, _ = accounts_server
+    statuses = [status for address in ("127.0.0.51", "127.0.0.52", "127.0.0.53") for status in _statuses(
+        base, address, 4, ann)]  # fmt: skip
+    assert statuses[:4] == [200] * 4
+    assert statuses.count(429) >= 6, statuses
+
+
+def test_an_account_has_its_own_share_beside_its_address(accounts_server: tuple[str, str, str]) -> None:
+    """Its address spent its share without a token; bob's token, from the same address, still has his."""
+    base, _, bob = accounts_server
+    assert 429 in _statuses(base, "127.0.0.61", 8)
+    assert _statuses(base, "127.0.0.61", 3, bob) == [200] * 3
+
+
+def test_a_made_up_token_buys_no_share(accounts_server: tuple[str, str, str]) -> None:
+    base, ann, _ = accounts_server
+    assert 429 in _statuses(base, "127.0.0.71", 8)
+    made_up = ann[:-4] + ("aaaa" if not ann.endswith("aaaa") else "bbbb")
+    assert _statuses(base, "127.0.0.71", 3, made_up) == [429] * 3

@@ -342,6 +342,11 @@ class Ledger:
             self._audit(db, at, by or name, "account.token", None, name=name, token=digest[:8])
         return token
 
+    def token_owners(self) -> dict[str, str]:
+        """Every API token's SHA-256 and the name of its account (the service shares itself out by account)."""
+        with self._reading() as db:
+            return dict(db.execute("SELECT digest, account FROM tokens"))
+
     def account_for_token(self, token: str) -> Account | None:
         if not isinstance(token, str) or not token.startswith(acc.TOKEN_PREFIX):
             return None
