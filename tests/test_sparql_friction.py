@@ -409,3 +409,72 @@ def test_the_label_property_and_tag_model_md_states_are_the_data_s(
         assert tags - {main_tag} <= set(re.findall(r"`@(\w+)`", tag))
     else:
         assert tags == stated, f"{name}: the data's tags are {tags}, model.md says {stated}"
+
+
+# -- where the explanation is worked out ---------------------------------------------------------------------
+
+MALFORMED = [
+    "SELECT ?s WHERE { ?s ?p ?o ",
+    'SELECT ?s WHERE { ?s ?p "unclosed }',
+    "SELECT ?s WHERE { ?s nope:thing ?o }",
+    "SELECT ?s (COUNT(?o) AS ?n) WHERE { ?s ?p ?o }",
+    "SELECT * WHERE { " + "a." * 45_000 + " }",
+]
+
+
+def test_a_worker_explains_a_malformed_query_as_the_api_process_would(built: Built) -> None:
+    """The explanation is worked out in a query worker (away from the event loop's interpreter lock), with the
+    same words and position as kg.sparql.diagnose gives in this process."""
+    import asyncio
+
+    import pyoxigraph as ox
+
+    from kg.engines.embedded import EmbeddedEngine
+    from kg.engines.protocol import Explanation
+    from kg.sparql.diagnose import explain
+
+    prefixes = {"cap": "https://w3id.org/capacities/lp/ontology#"}
+    problems = []
+    for text in MALFORMED:
+        try:
+            ox.Store().query(text)
+        except SyntaxError as exc:
+            problems.append(str(exc))
+    assert len(problems) == len(MALFORMED)  # each refused by Oxigraph, whose words the explanation starts from
+
+    async def in_a_worker() -> list:
+        engine = EmbeddedEngine(built.result.directory / "store", workers=1, timeout=30)
+        await engine.start()
+        try:
+            return [
+                await engine.explain(Explanation(text, problem, 0, tuple(prefixes.items())), timeout=30)
+                for text, problem in zip(MALFORMED, problems, strict=True)
+            ]
+        finally:
+            await engine.stop()
+
+    here = [explain(text, problem, prefixes=prefixes) for text, problem in zip(MALFORMED, problems, strict=True)]
+    assert asyncio.run(in_a_worker()) == here
+    assert "to close the group '{' opened at line 1, column 17" in here[0].message
+
+
+def test_without_a_worker_to_explain_the_parsers_words_are_the_answer() -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    from api.routers.sparql import _explained
+    from kg.errors import EngineUnavailable, QuerySyntaxError
+    from kg.sparql.prefixes import Prefixed
+
+    class NoWorkers:
+        async def explain(self, *_: object, **__: object) -> None:
+            raise EngineUnavailable("no query worker is running")
+
+    runtime = SimpleNamespace(engine=NoWorkers(), settings=SimpleNamespace(query_timeout=1.0))
+    parser_said = "error at 1:20: expected one of ..."
+    error = asyncio.run(
+        _explained(
+            runtime, "SELECT ?s WHERE {", Prefixed("SELECT ?s WHERE {", 0, ()), QuerySyntaxError(parser_said), {}
+        )
+    )
+    assert isinstance(error, QuerySyntaxError) and error.problem == parser_said and error.field == "query"

@@ -15,9 +15,8 @@ from fastapi.responses import RedirectResponse, Response
 from api.plumbing.errors import HTTPProblem
 from api.plumbing.negotiation import choose, etag_for, not_modified, parse_accept
 from api.plumbing.runtime import Runtime, RuntimeDep
-from kg.engines.protocol import QueryJob
+from kg.engines.protocol import Explanation, QueryJob
 from kg.errors import KGError, QueryRefused, QuerySyntaxError
-from kg.sparql.diagnose import explain
 from kg.sparql.guard import VERDICTS, check_query, recall_verdict
 from kg.sparql.prefixes import Prefixed, declare_needed
 from kg.sparql.results import GRAPH_FORMATS, GRAPH_NAMES, SELECT_FORMATS, SHORT_NAMES
@@ -56,9 +55,6 @@ NEAREST = {
 # The guard's check is linear in the query's length but a query may be long: it runs here, off the event
 # loop, two at a time at most (it holds the GIL while it runs: more threads would only crowd the loop out).
 GUARD = ThreadPoolExecutor(2, thread_name_prefix="sparql-guard")
-# Explaining a malformed query (kg.sparql.diagnose) has its own thread: a client sending malformed queries
-# waits for its explanations, not for the checks every query needs.
-EXPLAIN = ThreadPoolExecutor(1, thread_name_prefix="sparql-explain")
 
 
 class QueryTooLarge(KGError):
@@ -172,7 +168,7 @@ async def _answer(request: Request, runtime: RuntimeDep) -> Response:
     try:
         outcome = await runtime.engine.run(job)
     except QuerySyntaxError as exc:
-        raise await _explained(query, prefixed, exc, predeclared) from None
+        raise await _explained(runtime, query, prefixed, exc, predeclared) from None
     return Response(
         outcome.body, media_type=media_type + charset, headers={**caching, "X-Result-Count": str(outcome.count)}
     )
@@ -196,10 +192,19 @@ def _result_type(request: Request, graph_form: bool, override: str | None) -> st
         return NEAREST.get(listed[0], offers[0])
 
 
-async def _explained(query: str, prefixed: Prefixed, exc: QuerySyntaxError, prefixes: dict[str, str]) -> KGError:
-    """The parser's complaint about the text run, in words and at its line and column in the client's text."""
-    diagnose = partial(explain, query, exc.problem, shift=prefixed.shift, prefixes=prefixes)
-    found = await asyncio.get_running_loop().run_in_executor(EXPLAIN, diagnose)
+async def _explained(
+    runtime: Runtime, query: str, prefixed: Prefixed, exc: QuerySyntaxError, prefixes: dict[str, str]
+) -> KGError:
+    """The parser's complaint about the text run, in words and at its line and column in the client's text.
+
+    Worked out in the engine's worker processes: on a long text it is a few hundred milliseconds of Python,
+    which in this process would take turns with the event loop for the interpreter lock. If no worker can
+    (all busy past the budget, restarting), the parser's own words are the answer."""
+    explanation = Explanation(query, exc.problem, prefixed.shift, tuple(sorted(prefixes.items())))
+    try:
+        found = await runtime.engine.explain(explanation, timeout=runtime.settings.query_timeout)
+    except KGError:
+        return QuerySyntaxError(exc.problem, field="query")
     return QuerySyntaxError(found.message, field="query", line=found.line, column=found.column)
 
 

@@ -31,8 +31,9 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg.engines.outcome import execute
-from kg.engines.protocol import DEFAULT_MAX_BYTES, QueryJob, QueryOutcome
+from kg.engines.protocol import DEFAULT_MAX_BYTES, Explanation, QueryJob, QueryOutcome
 from kg.errors import EngineUnavailable, KGError, QueryFailed, QuerySyntaxError, QueryTimeout, ResultTooLarge
+from kg.sparql.diagnose import Diagnosis, explain
 from kg.sparql.guard import parse_problem
 
 log = logging.getLogger("capkg.engine")
@@ -98,6 +99,9 @@ def worker_main(connection: Connection, dataset: str, memory_limit: int | None =
             return
         if isinstance(job, ParseCheck):
             connection.send(("ok", parse_problem(job.text, job.base_iri)))
+            continue
+        if isinstance(job, Explanation):
+            connection.send(("ok", explain(job.text, job.problem, shift=job.shift, prefixes=dict(job.prefixes))))
             continue
         try:
             connection.send(("ok", execute(store, job)))
@@ -366,7 +370,12 @@ class EmbeddedEngine:
         problem: str | None = await self._exchange(ParseCheck(text, base_iri), timeout)
         return problem
 
-    async def _exchange(self, message: QueryJob | ParseCheck, budget: float) -> Any:
+    async def explain(self, explanation: Explanation, *, timeout: float) -> Diagnosis:
+        """A malformed query's problem in words, worked out in a worker."""
+        found: Diagnosis = await self._exchange(explanation, timeout)
+        return found
+
+    async def _exchange(self, message: QueryJob | ParseCheck | Explanation, budget: float) -> Any:
         """Send one job to an idle worker and return its answer; its process is killed at the budget."""
         deadline = time.monotonic() + budget
         worker = await self._take(budget, deadline)

@@ -7,9 +7,12 @@ API holds one without knowing which; a running server swaps engines when a new r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pyoxigraph as ox
+
+if TYPE_CHECKING:
+    from kg.sparql.diagnose import Diagnosis
 
 Term = tuple[str, str, str | None, str | None]  # (kind, value, datatype, language)
 EncodedTriple = tuple[Term, Term, Term]  # (subject, predicate, object)
@@ -86,6 +89,18 @@ class QueryOutcome:
         return triples
 
 
+@dataclass(frozen=True)
+class Explanation:
+    """A malformed query's problem to put in words (kg.sparql.diagnose): pure Python, a few hundred milliseconds on
+    a long text, so engines work it out in their worker processes, away from the API's event loop and its
+    interpreter lock."""
+
+    text: str  # the client's query
+    problem: str  # what the parser said of the text it was given
+    shift: int = 0  # lines of predeclared prefixes put before the client's text
+    prefixes: tuple[tuple[str, str], ...] = ()
+
+
 class QueryEngine(Protocol):
     """Runs read-only queries on one release of the dataset."""
 
@@ -94,6 +109,8 @@ class QueryEngine(Protocol):
     async def stop(self) -> None: ...
 
     async def run(self, job: QueryJob, *, timeout: float | None = None) -> QueryOutcome: ...
+
+    async def explain(self, explanation: Explanation, *, timeout: float) -> Diagnosis: ...
 
     async def healthy(self) -> bool: ...
 

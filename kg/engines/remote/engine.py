@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from kg.engines.embedded import EmbeddedEngine
-from kg.engines.protocol import DEFAULT_MAX_BYTES, QueryJob, QueryOutcome, in_default_graph
+from kg.engines.protocol import DEFAULT_MAX_BYTES, Explanation, QueryJob, QueryOutcome, in_default_graph
 from kg.engines.remote.client import Dataset, StoreClient
 from kg.engines.remote.failures import Retryable
 from kg.engines.remote.text import forwarded_text, query_form
 from kg.errors import EngineUnavailable, KGError, QuerySyntaxError, QueryTimeout, StoreTimeout
 from kg.settings import Settings
+from kg.sparql.diagnose import Diagnosis
 from kg.sparql.guard import check_query
 
 EMPTY_GRAPH = "urn:x-capkg:no-such-graph"  # named instead of graphs outside the dataset: no store holds it
@@ -232,6 +233,11 @@ class RemoteEngine:
         self._accepted[digest] = None
         if len(self._accepted) > ACCEPTED_TEXTS:
             self._accepted.popitem(last=False)
+
+    async def explain(self, explanation: Explanation, *, timeout: float) -> Diagnosis:
+        """A malformed query's problem in words, worked out in a checker process."""
+        assert self._checker is not None, "start() the engine first"
+        return await self._checker.explain(explanation, timeout=timeout)
 
     async def _check(self, text: str, base_iri: str | None, deadline: float) -> str | None:
         assert self._checker is not None, "start() the engine first"
