@@ -121,8 +121,15 @@ def test_sparql_editor_completes_the_project_s_terms_offline(browser: webdriver.
         "y.setValue('SELECT * WHERE {\\n  ?m a '); y.focus(); y.setCursor({line: 1, ch: 7});"
     )
     ActionChains(browser).send_keys("cap:").perform()
+    # read in one script: the list is drawn again as completions arrive, and an element found in one call
+    # can be gone by the next (CI once failed on a stale element here)
     hints = WebDriverWait(browser, 10).until(
-        lambda b: [e.text for e in b.find_elements(By.CSS_SELECTOR, ".CodeMirror-hints li")] or None
+        lambda b: (
+            b.execute_script(
+                "return [...document.querySelectorAll('.CodeMirror-hints li')].map(e => e.innerText.trim())"
+            )
+            or None
+        )
     )
     shot(browser, "09-editor-completion")
     assert any(hint.startswith("cap:LearningMaterial") for hint in hints), hints
