@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import Built
 from tests.server import running_server
+from tests.test_contributions import add_user
 
 HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # runs into its time budget
 LIGHT = "ASK { ?s ?p ?o }"
@@ -163,30 +164,10 @@ def test_searches_beyond_the_cpu_lane_get_503_with_retry_after_and_health_answer
 # -- shares by account ---------------------------------------------------------------------------------------
 
 
-def _account_token(state_dir: Path, name: str) -> str:
-    """A contributor account made with the CLI, and the API token it prints."""
-    import os
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
-
-    made = subprocess.run(
-        [sys.executable, "-m", "kg.cli", "users", "add", name, "--role", "contributor"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "KG_STATE_DIR": str(state_dir)},
-        timeout=60,
-        check=True,
-    )
-    return made.stdout.strip().splitlines()[-1]
-
-
 @pytest.fixture(scope="module")
 def accounts_server(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
     scratch = tmp_path_factory.mktemp("fair-accounts")
-    ann, bob = _account_token(scratch / "state", "ann"), _account_token(scratch / "state", "bob")
+    ann, bob = add_user(scratch / "state", "ann", "contributor"), add_user(scratch / "state", "bob", "contributor")
     settings = {"query_workers": "1", "client_rate": "0.5", "client_burst": "4", "client_exempt": "127.0.0.1"}
     with running_server(
         built.settings.build_dir, log_file=scratch / "server.log", state_dir=str(scratch / "state"), **settings

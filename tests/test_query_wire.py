@@ -163,13 +163,19 @@ def _certificate(directory: Path) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
-def test_tls_checks_the_certificate_and_keeps_the_deadline(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cert_file, key_file = _certificate(tmp_path)
+def _serving_tls(store: Store, directory: Path) -> Path:
+    """The store answers over TLS with a new self-signed certificate, whose file is returned."""
+    cert_file, key_file = _certificate(directory)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
     store.socket = context.wrap_socket(store.socket, server_side=True)
+    return cert_file
+
+
+def test_tls_checks_the_certificate_and_keeps_the_deadline(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert_file = _serving_tls(store, tmp_path)
     with pytest.raises(ssl.SSLCertVerificationError):  # not trusted by the system's authorities
         post(QueryWire(url(store, "https"), keepalive=2))
     monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # trusted, as an operator's own authority would be
@@ -187,8 +193,7 @@ def test_tls_checks_the_certificate_and_keeps_the_deadline(
 
 @pytest.fixture
 def raw_store() -> Iterator[tuple[str, list]]:
-    """A loopback listener whose connections are served by `handlers[0]` (the test sets it); `seen` collects what
-    handlers record."""
+    """A loopback listener whose connections are each served by `handlers[0]`, which the test appends."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
     stop = threading.Event()
@@ -306,10 +311,7 @@ def test_a_tls_handshake_gets_only_what_connecting_left_of_the_deadline(
 def test_a_kept_tls_connection_the_store_closed_while_idle_is_replaced_without_a_failure(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cert_file, key_file = _certificate(tmp_path)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
-    store.socket = context.wrap_socket(store.socket, server_side=True)
+    cert_file = _serving_tls(store, tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
     monkeypatch.setattr(Handler, "timeout", 0.3)
     wire = QueryWire(url(store, "https"), keepalive=2)
