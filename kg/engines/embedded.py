@@ -100,18 +100,19 @@ def worker_main(connection: Connection, dataset: str, memory_limit: int | None =
         if isinstance(job, ParseCheck):
             connection.send(("ok", parse_problem(job.text, job.base_iri)))
             continue
-        if isinstance(job, Explanation):
-            connection.send(("ok", explain(job.text, job.problem, shift=job.shift, prefixes=dict(job.prefixes))))
-            continue
         try:
-            connection.send(("ok", execute(store, job)))
-            give_back_memory()
+            if isinstance(job, Explanation):
+                found = explain(job.text, job.problem, shift=job.shift, prefixes=dict(job.prefixes))
+                connection.send(("ok", found))
+            else:
+                connection.send(("ok", execute(store, job)))
         except KGError as exc:
             connection.send(("error", (type(exc).__name__, exc.problem)))
         except MemoryError:  # Python's own allocations; Oxigraph's abort the process (see EmbeddedEngine)
             connection.send(("error", ("ResourceLimit", memory_problem(memory_limit))))
         except Exception as exc:  # reported to the parent, which logs it and answers 500
             connection.send(("error", ("QueryFailed", f"{type(exc).__name__}: {exc}")))
+        give_back_memory()  # a query refused over a budget may have held the most
 
 
 def _malloc_trim() -> Any:
