@@ -62,7 +62,7 @@ from kg.release.layout import (  # noqa: E402
     file_manifest,
     store_manifest,
 )
-from kg.search.catalogue import write_rows  # noqa: E402
+from kg.search.catalogue import write_catalogue  # noqa: E402
 from kg.settings import Settings  # noqa: E402
 from kg.sparql.registry import QueryRegistry  # noqa: E402
 from tests.server import free_port  # noqa: E402
@@ -438,13 +438,13 @@ def make_dataset(source: Path, copies: int, directory: Path, version: str) -> tu
     grouped = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
     counts = Counter({row["g"].value: int(row["n"].value) for row in store.query(grouped)})
     registry = QueryRegistry.load(ProjectNamespaces())
-    write_rows(release / CATALOGUE_FILE, catalogue_rows(store, registry))  # as a build does
+    write_catalogue(release / CATALOGUE_FILE, catalogue_rows(store, registry))  # as a build does
     write_answers(release / ANSWERS_DIR, store, registry)
     del store
     summary = {
         "version": version,
         "graphs": dict(counts),
-        "files": file_manifest(release),  # dataset.nq and catalogue.json, verified as a build's are
+        "files": file_manifest(release),  # dataset.nq and catalogue.sqlite, verified as a build's are
         "store_files": store_manifest(release),
         "answer_files": answers_manifest(release),
     }

@@ -59,7 +59,7 @@ from kg.release.published import write_published
 from kg.release.report import contributions, write_reports
 from kg.release.write import new_release
 from kg.search.answers import Rows, write_answer
-from kg.search.catalogue import CatalogueRows, write_rows
+from kg.search.catalogue import CatalogueRows, write_catalogue
 from kg.settings import Settings
 from kg.sources.bundle import read_sources
 from kg.sources.curation import load_curation
@@ -310,7 +310,7 @@ def _build_checked(
             document_ontology(
                 settings.ontology_dir / "capacities.ttl", directory / ONTOLOGY_PAGE, cache=settings.cache_dir
             )
-            write_rows(directory / CATALOGUE_FILE, catalogue_rows(store, registry))
+            write_catalogue(directory / CATALOGUE_FILE, catalogue_rows(store, registry))
             write_answers(directory / ANSWERS_DIR, store, registry)
             write_store(directory)
         # nothing goes live, and no report is written, before the validation has passed

@@ -126,7 +126,7 @@ def _largest_store_file(release: Path) -> str:
     return f"{STORE_DIR}/{max((release / STORE_DIR).iterdir(), key=lambda path: path.stat().st_size).name}"
 
 
-@pytest.mark.parametrize("damaged", ["store", "catalogue.json", "answers/hashtags.json"])
+@pytest.mark.parametrize("damaged", ["store", "catalogue.sqlite", "answers/hashtags.json"])
 def test_a_damaged_new_release_is_refused_while_its_workers_start(built: Built, tmp_path: Path, damaged: str) -> None:
     """A reload verifies the files, starts the workers and builds the catalogue side by side: whichever of them
     meets the damage, the file is named, the release is refused and the one before keeps serving."""

@@ -17,12 +17,10 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
-from authlib.integrations.base_client import OAuthError  # type: ignore[import-untyped]
-from authlib.integrations.starlette_client import StarletteOAuth2App  # type: ignore[import-untyped]
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from joserfc.errors import JoseError  # Authlib's own JOSE library (a dependency of Authlib), whose errors it raises
@@ -30,6 +28,9 @@ from joserfc.errors import JoseError  # Authlib's own JOSE library (a dependency
 from api.plumbing.errors import HTTPProblem
 from api.plumbing.signin import PRIVATE, safe_next, signed_in_redirect
 from kg.settings import Settings
+
+if TYPE_CHECKING:  # Authlib is imported on the first sign-in: 10 MB in every server process, most never use it
+    from authlib.integrations.starlette_client import StarletteOAuth2App  # type: ignore[import-untyped]
 
 router = APIRouter(include_in_schema=False)
 # the same as api.routers.editing's, which this router may not import (routers do not import each other):
@@ -68,6 +69,8 @@ def _configured(request: Request) -> Settings:
 
 def make_client(settings: Settings) -> StarletteOAuth2App:
     """An Authlib client of the provider; it keeps the discovery document and the JWKS once read."""
+    from authlib.integrations.starlette_client import StarletteOAuth2App
+
     return StarletteOAuth2App(
         framework=None,  # used only by Authlib's session-keeping helpers, which are not used here
         name="oidc",
@@ -203,6 +206,8 @@ async def callback(request: Request) -> Response:
     if not code:
         raise _problem(400, "No authorization code", "the provider's answer has no code")
 
+    from authlib.integrations.base_client import OAuthError  # type: ignore[import-untyped]
+
     client = client_for(request, settings)
     metadata = await provider_metadata(client, settings)
     if query.get("iss") and query["iss"].rstrip("/") != str(metadata["issuer"]).rstrip("/"):  # RFC 9207
@@ -258,6 +263,8 @@ async def checked_id_token(
 
 async def _username(client: StarletteOAuth2App, settings: Settings, token: dict[str, Any], claims: dict) -> str:
     """The account name: from the ID token, else (providers that keep profile claims there) from UserInfo."""
+    from authlib.integrations.base_client import OAuthError
+
     claim = settings.oidc_username_claim
     value = claims.get(claim)
     if value is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import logging
 import multiprocessing
 import os
@@ -75,6 +76,8 @@ class ParseCheck:
 
 def worker_main(connection: Connection, dataset: str, memory_limit: int | None = None) -> None:
     """A worker process: cut off the network, load the dataset, then answer jobs until told to stop."""
+    # what the fork server imported stays shared: the collector no longer walks (and so copies) its pages
+    gc.freeze()
     isolated = isolate_network()
     # a query that builds a huge intermediate result dies at the limit instead of starving the host
     if Path(dataset).is_dir():  # a release's on-disk store, shared through the page cache

@@ -1,23 +1,24 @@
 """The materials catalogue: filters, facets, sorting and free-text search over learning materials.
 
 Built once per dataset version from three queries (kg/sparql/queries/catalogue/), run by the build
-and kept in the release (catalogue.json: a server is ready without running them) or, for a release
-without that file, by the server. It answers the portfolio site's list and search requests in
-memory: a CONTAINS scan over descriptions costs about 15 ms even in pyoxigraph, while its full-text
-index (kg.search.fulltext: SQLite FTS5, stemmed, ranked by BM25, typos corrected) answers in about a
-millisecond.
+and kept in the release as an SQLite file (catalogue.sqlite: the materials, their facets and the
+full-text index), which a server opens read-only: it is ready without running the queries or
+indexing anything, and the texts stay on disk. For a release without that file, the server runs the
+queries and indexes in memory. It answers the portfolio site's list and search requests: a CONTAINS
+scan over descriptions costs about 15 ms even in pyoxigraph, while its full-text index
+(kg.search.fulltext: SQLite FTS5, stemmed, ranked by BM25, typos corrected) answers in about a
+millisecond. Filters and facets run over the materials' entries, held in memory.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
-
-from kg.search.fulltext import COLUMNS, TOKENIZE, FullText, Hits, query_words
+from kg.search.fulltext import FullText, Hits, open_index, query_words, write_index
 
 SORTS = ("title", "-title", "year", "-year", "relevance")
 
@@ -47,20 +48,52 @@ def ordered(rows: CatalogueRows) -> CatalogueRows:
     }
 
 
-INDEX = "index"  # catalogue.json: how a server indexes the rows (FTS5 in memory, built when the rows are read)
+FACETS = ("years", "countries", "categories", "subcategories", "hashtags", "type_labels")  # MaterialEntry's
 
 
-def write_rows(path: Path, rows: CatalogueRows) -> None:
-    """The rows, in one order whatever the store's, and how a server indexes them for full-text search."""
+def write_catalogue(path: Path, rows: CatalogueRows) -> None:
+    """The catalogue of the rows, as an SQLite file: the full-text index (kg.search.fulltext.write_index), the
+    materials with their facets, in document order, and the countries' names. The same rows, in whatever
+    order the store gave them, give the same file."""
     kept = ordered(rows)
-    document = {**kept, INDEX: {"kind": "sqlite-fts5", "tokenize": TOKENIZE, "columns": list(COLUMNS)}}
-    path.write_text(json.dumps(document, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    materials, documents, names = _entries(kept["materials"], kept["countries"], kept["hashtags"])
+    path.unlink(missing_ok=True)
+    db = sqlite3.connect(path)
+    try:
+        write_index(db, (documents[iri] for iri in materials))
+        db.execute(
+            f"CREATE TABLE materials(number INTEGER PRIMARY KEY, iri TEXT NOT NULL, title TEXT NOT NULL, "
+            f"{', '.join(f'{facet} TEXT NOT NULL' for facet in FACETS)})"
+        )
+        db.executemany(
+            f"INSERT INTO materials VALUES ({', '.join('?' * (3 + len(FACETS)))})",
+            (
+                (number, entry.iri, entry.title, *(json.dumps(sorted(getattr(entry, f))) for f in FACETS))
+                for number, entry in enumerate(materials.values())
+            ),
+        )
+        db.execute("CREATE TABLE countries(code TEXT PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID")
+        db.executemany("INSERT INTO countries VALUES (?, ?)", sorted(names.items()))
+        db.commit()
+        db.execute("VACUUM")  # no free pages left from the index's merges
+    finally:
+        db.close()
 
 
-def read_catalogue(path: Path) -> Catalogue:
-    """The catalogue a build kept (its full-text index is made now: about a second at 100x the portfolio)."""
-    document = orjson.loads(path.read_bytes())
-    return Catalogue.from_rows(document["materials"], document["countries"], document["hashtags"])
+def open_catalogue(path: Path) -> Catalogue:
+    """The catalogue a build kept: its materials read into memory, its full-text index searched on disk."""
+    db = open_index(path)
+    materials: dict[str, MaterialEntry] = {}
+    for number, iri, title, *facets in db.execute(f"SELECT number, iri, title, {', '.join(FACETS)} FROM materials"):
+        if number != len(materials):
+            raise ValueError(f"{path}: material number {number} out of order")
+        entry = MaterialEntry(iri, title)
+        for facet, values in zip(FACETS, facets, strict=True):
+            listed = json.loads(values)
+            setattr(entry, facet, listed if facet == "years" else set(listed))
+        materials[iri] = entry
+    names = dict(db.execute("SELECT code, name FROM countries"))
+    return Catalogue(materials, FullText(db), names)
 
 
 @dataclass
@@ -122,55 +155,20 @@ class Selection:
 
 
 class Catalogue:
-    def __init__(self, materials: dict[str, MaterialEntry], documents: dict[str, tuple[str, str, str, str]]) -> None:
+    def __init__(self, materials: dict[str, MaterialEntry], text: FullText, country_names: dict[str, str]) -> None:
+        """`materials` in the order of `text`'s documents."""
         self.materials = materials
         self.by_id = {m.id: m for m in materials.values()}
         self.numbers = list(materials)  # document number → material IRI
         self.number = {iri: n for n, iri in enumerate(self.numbers)}
-        self.text = FullText(documents[iri] for iri in self.numbers)
-        self.country_names: dict[str, str] = {}
+        self.text = text
+        self.country_names = country_names
 
     @classmethod
     def from_rows(cls, cards: list[dict], countries: list[dict], hashtags: list[dict]) -> Catalogue:
-        """The catalogue from its three queries' rows, and its full-text index made from them."""
-        materials: dict[str, MaterialEntry] = {}
-        bodies: dict[str, dict[str, None]] = defaultdict(dict)  # distinct texts, in the order met
-        places: dict[str, dict[str, None]] = defaultdict(dict)
-        for row in cards:
-            entry = materials.setdefault(row["material"], MaterialEntry(row["material"], row["title"]))
-            entry.years = sorted({int(y) for y in str(row.get("years") or "").split()} | set(entry.years))
-            entry.categories.add(row["category"])
-            entry.subcategories.add(row["subcategory"])
-            if row.get("type_label"):
-                entry.type_labels.add(row["type_label"])
-            for text in (row.get("type_label"), row.get("description"), *str(row.get("features") or "").split(" || ")):
-                if text:
-                    bodies[row["material"]][text] = None
-            for partner in str(row.get("partners") or "").split(" || "):
-                if partner:
-                    places[row["material"]][partner] = None
-        names: dict[str, str] = {}
-        for row in countries:
-            if row["material"] in materials:
-                materials[row["material"]].countries.add(row["code"])
-                if row.get("name"):
-                    places[row["material"]][str(row["name"])] = None
-                    names.setdefault(row["code"], str(row["name"]))
-        for row in hashtags:
-            if row["material"] in materials:
-                materials[row["material"]].hashtags.add(row["label"])
-        documents = {
-            iri: (
-                entry.title,
-                "\n".join(bodies[iri]),
-                " ".join(sorted(entry.hashtags)),
-                "\n".join(places[iri]),
-            )
-            for iri, entry in materials.items()
-        }
-        catalogue = cls(materials, documents)
-        catalogue.country_names = names
-        return catalogue
+        """The catalogue from its three queries' rows, and its full-text index made from them, in memory."""
+        materials, documents, names = _entries(cards, countries, hashtags)
+        return cls(materials, FullText.in_memory(documents[iri] for iri in materials), names)
 
     # -- search ---------------------------------------------------------------------
 
@@ -248,3 +246,48 @@ class Catalogue:
         return {
             name: dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))) for name, counter in counters.items()
         }
+
+
+Documents = dict[str, tuple[str, str, str, str]]  # material IRI: title, body, hashtags, places (kg.search.fulltext)
+
+
+def _entries(
+    cards: list[dict], countries: list[dict], hashtags: list[dict]
+) -> tuple[dict[str, MaterialEntry], Documents, dict[str, str]]:
+    """The materials (in the order the rows first name them), their documents, and the countries' names."""
+    materials: dict[str, MaterialEntry] = {}
+    bodies: dict[str, dict[str, None]] = defaultdict(dict)  # distinct texts, in the order met
+    places: dict[str, dict[str, None]] = defaultdict(dict)
+    for row in cards:
+        entry = materials.setdefault(row["material"], MaterialEntry(row["material"], row["title"]))
+        entry.years = sorted({int(y) for y in str(row.get("years") or "").split()} | set(entry.years))
+        entry.categories.add(row["category"])
+        entry.subcategories.add(row["subcategory"])
+        if row.get("type_label"):
+            entry.type_labels.add(row["type_label"])
+        for text in (row.get("type_label"), row.get("description"), *str(row.get("features") or "").split(" || ")):
+            if text:
+                bodies[row["material"]][text] = None
+        for partner in str(row.get("partners") or "").split(" || "):
+            if partner:
+                places[row["material"]][partner] = None
+    names: dict[str, str] = {}
+    for row in countries:
+        if row["material"] in materials:
+            materials[row["material"]].countries.add(row["code"])
+            if row.get("name"):
+                places[row["material"]][str(row["name"])] = None
+                names.setdefault(row["code"], str(row["name"]))
+    for row in hashtags:
+        if row["material"] in materials:
+            materials[row["material"]].hashtags.add(row["label"])
+    documents = {
+        iri: (
+            entry.title,
+            "\n".join(bodies[iri]),
+            " ".join(sorted(entry.hashtags)),
+            "\n".join(places[iri]),
+        )
+        for iri, entry in materials.items()
+    }
+    return materials, documents, names

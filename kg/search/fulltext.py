@@ -1,4 +1,4 @@
-"""Full-text search over the learning materials: SQLite FTS5, in memory, built once per release.
+"""Full-text search over the learning materials: SQLite FTS5, built once per release by the build.
 
 One row per material, four columns: its title, its body (type labels, descriptions and key features of
 every card), its hashtags, and its places and partners (the organisations, cities and countries its
@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -65,31 +66,42 @@ def _match(words: Sequence[str]) -> str:
     return " AND ".join(f"({{title body places}} : {q}{star} OR tags : {q})" for q, star in quoted)
 
 
-class FullText:
-    """An FTS5 table of documents (title, body, tags, places), numbered from 0 in the order given."""
+def write_index(db: sqlite3.Connection, documents: Iterable[tuple[str, str, str, str]]) -> None:
+    """Index documents (title, body, tags, places), numbered from 0 in the order given, into `db`: the FTS5 table
+    `docs`, and `words`, the words of their texts as written with how often they occur (counted once per
+    distinct text: copies add nothing), which corrections and snippets start from."""
+    db.execute(f"CREATE VIRTUAL TABLE docs USING fts5({', '.join(COLUMNS)}, tokenize='{TOKENIZE}')")
+    distinct: set[str] = set()
+    rows: list[tuple[int, str, str, str, str]] = []
+    for number, document in enumerate(documents):  # the *italic* and **bold** marks are not shown in snippets
+        title, body, tags, places = (t.replace("*", "").replace(OPEN, "").replace(CLOSE, "") for t in document)
+        cleaned = (title, body, tags, places)
+        rows.append((number, *cleaned))
+        distinct.update(cleaned)
+    db.executemany(f"INSERT INTO docs(rowid, {', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?)", rows)
+    db.execute("INSERT INTO docs(docs) VALUES ('optimize')")
+    surfaces: Counter[str] = Counter()
+    for text in sorted(distinct):
+        surfaces.update(QUERY_WORD.findall(text))
+    db.execute("CREATE TABLE words(surface TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID")
+    db.executemany("INSERT INTO words VALUES (?, ?)", sorted(surfaces.items()))
+    db.commit()
 
-    def __init__(self, documents: Iterable[tuple[str, str, str, str]]) -> None:
+
+def open_index(path: Path) -> sqlite3.Connection:
+    """A release's index, read-only: its file never changes once the release is sealed (and was checked)."""
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+
+
+class FullText:
+    """Search over the FTS5 index of a database `write_index` wrote: a release's file, or one in memory."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
         self._lock = threading.Lock()  # one connection; a query holds it for a few milliseconds
-        self.db = sqlite3.connect(":memory:", check_same_thread=False)
-        self.db.execute(f"CREATE VIRTUAL TABLE docs USING fts5({', '.join(COLUMNS)}, tokenize='{TOKENIZE}')")
-        distinct: set[str] = set()
-        rows: list[tuple[int, str, str, str, str]] = []
-        for number, document in enumerate(documents):  # the *italic* and **bold** marks are not shown in snippets
-            title, body, tags, places = (t.replace("*", "").replace(OPEN, "").replace(CLOSE, "") for t in document)
-            cleaned = (title, body, tags, places)
-            rows.append((number, *cleaned))
-            distinct.update(cleaned)
-        self.db.executemany(f"INSERT INTO docs(rowid, {', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?)", rows)
-        self.db.execute("INSERT INTO docs(docs) VALUES ('optimize')")
-        self.texts = rows  # (number, title, body, tags, places): snippets are cut from these
-        # the words of the texts as written, counted once per distinct text (copies add nothing): corrections
-        # come from them, and snippets mark those whose stem the query's words begin
-        surfaces: Counter[str] = Counter()
-        for text in distinct:
-            surfaces.update(QUERY_WORD.findall(text))
+        self.db = db
         counts: Counter[str] = Counter()
         self._forms: dict[str, set[str]] = {}  # folded word → its forms as written
-        for surface, count in surfaces.items():
+        for surface, count in db.execute("SELECT surface, count FROM words"):
             folded = fold(surface)
             self._forms.setdefault(folded, set()).add(surface)
             if VOCABULARY_WORD.fullmatch(folded):
@@ -102,16 +114,24 @@ class FullText:
         self._stem_keys = [stem for stem, _ in self._stems]
         self._patterns: dict[tuple[str, ...], re.Pattern[str] | None] = {}
 
+    @classmethod
+    def in_memory(cls, documents: Iterable[tuple[str, str, str, str]]) -> FullText:
+        db = sqlite3.connect(":memory:", check_same_thread=False)
+        write_index(db, documents)
+        return cls(db)
+
     def _stem(self, words: Iterable[str]) -> dict[str, str]:
         """Each word's stem as the index's tokenizer makes it (read back from a scratch FTS5 table's vocabulary)."""
         words = list(words)
-        with self._lock:
-            self.db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS stems USING fts5(word, tokenize='{TOKENIZE}')")
-            self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS stems_vocabulary USING fts5vocab(stems, 'instance')")
-            self.db.execute("DELETE FROM stems")
-            self.db.executemany("INSERT INTO stems(rowid, word) VALUES (?, ?)", enumerate(words))
-            found = self.db.execute("SELECT doc, term FROM stems_vocabulary WHERE offset = 0").fetchall()
-            self.db.execute("DELETE FROM stems")
+        with self._lock:  # in the connection's temporary schema: a release's index is read-only
+            self.db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.stems USING fts5(word, tokenize='{TOKENIZE}')")
+            self.db.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.stems_vocabulary USING fts5vocab(temp, stems, 'instance')"
+            )
+            self.db.execute("DELETE FROM temp.stems")
+            self.db.executemany("INSERT INTO temp.stems(rowid, word) VALUES (?, ?)", enumerate(words))
+            found = self.db.execute("SELECT doc, term FROM temp.stems_vocabulary WHERE offset = 0").fetchall()
+            self.db.execute("DELETE FROM temp.stems")
         return {words[number]: term for number, term in found}
 
     def _pattern(self, words: Sequence[str]) -> re.Pattern[str] | None:
@@ -189,14 +209,23 @@ class FullText:
         if pattern is None:
             return {}
         found = {}
-        for number in numbers:
-            _, title, body, tags, places = self.texts[number]
+        for number, title, body, tags, places in self._texts(numbers):
             for text in (body, places, tags, title):
                 hit = pattern.search(text)
                 if hit:
                     found[number] = _passage(text, hit.start(), pattern)
                     break
         return found
+
+    def _texts(self, numbers: Iterable[int]) -> list[tuple[int, str, str, str, str]]:
+        """The documents' texts as indexed, read from the index (a page of results asks for about twenty)."""
+        wanted = list(numbers)
+        found: dict[int, tuple[int, str, str, str, str]] = {}
+        for start in range(0, len(wanted), 500):  # under SQLite's limit on a statement's parameters (999 before 3.32)
+            part = wanted[start : start + 500]
+            sql = f"SELECT rowid, {', '.join(COLUMNS)} FROM docs WHERE rowid IN ({', '.join('?' * len(part))})"
+            found.update((row[0], row) for row in self._rows(sql, part))
+        return [found[number] for number in wanted if number in found]
 
 
 def _passage(text: str, at: int, pattern: re.Pattern[str]) -> str:
