@@ -267,8 +267,14 @@ def _walk(
 
 
 def _ntriples(triple: Triple) -> str:
+    return f"{_term_ntriples(triple[0])} {_term_ntriples(triple[1])} {_term_ntriples(triple[2])} ."
+
+
+def _term_ntriples(term: Node) -> str:
+    if type(term) is URIRef:  # what URIRef.n3() writes for an IRI the graph already holds, without checking it again
+        return f"<{term}>"
     # blank nodes get no label: their labels change from one parse to the next
-    return " ".join("[]" if isinstance(term, BNode) else term.n3() for term in triple) + " ."
+    return "[]" if isinstance(term, BNode) else term.n3()
 
 
 def _choice_key(instance: Instance) -> tuple[int, tuple[str, ...]]:
@@ -374,8 +380,9 @@ class Justifications:
             )
         )
         graphs = {"asserted": data(ns.graph("asserted")), "ontology": data(ns.graph("ontology"))}
+        steps = self._steps.values()  # in any order: the node names come from the triples, not from the order
         slots = [
-            data(RDF[f"_{position}"]) for position in range(1, 1 + max((len(s.premises) for s in self), default=0))
+            data(RDF[f"_{position}"]) for position in range(1, 1 + max((len(s.premises) for s in steps), default=0))
         ]
         rules = {rule: data(Literal(rule)) for rule in RULES}
         depths: dict[int, Any] = {}
@@ -388,7 +395,7 @@ class Justifications:
                 node = nodes[triple] = iri(f"{prefix}{kind}/{_sha1(triple)}")
             return node
 
-        for step in self:
+        for step in steps:
             node = node_of(step.conclusion, "justification")
             yield node, type_, justification_class
             yield node, subject, data(step.conclusion[0])

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import chain
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -25,28 +26,33 @@ def load_graphs(named_graphs: Mapping[URIRef, Graph], extra: Iterable[ox.Quad] =
     CanonicalizationAlgorithm.UNSTABLE may change with it). Its worst case is exponential in the number of
     blank nodes; the dataset has a handful, in lists. The dumps' order is set by `serialize`.
     """
-    quads = []
-    for name, graph in named_graphs.items():
-        graph_name = ox.NamedNode(str(name))
-        data = graph.serialize(format="nt", encoding="utf-8")
-        for parsed in ox.parse(input=data, format=ox.RdfFormat.N_TRIPLES):
-            quads.append(ox.Quad(parsed.subject, parsed.predicate, parsed.object, graph_name))
-    quads.extend(extra)
     # RDFC-1.0 reads only the quads that mention a blank node (its "blank node to quads map") and copies the
     # others as they are: canonicalizing those few alone labels them as the whole dataset would, in a fraction
     # of the time (the justifications add 54,000 quads without a blank node, and 2 that have one)
-    with_blank = [quad for quad in quads if _has_blank_node(quad)]
-    dataset = ox.Dataset(with_blank)
-    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    with_blank: list[ox.Quad] = []
+
+    def without_blank(quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
+        for quad in quads:
+            if isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode):
+                with_blank.append(quad)
+            else:
+                yield quad
+
     store = ox.Store()
     # a new store nobody reads yet: no transaction needed (bulk_extend loads the justifications twice as fast)
-    store.bulk_extend([quad for quad in quads if not _has_blank_node(quad)])
+    store.bulk_extend(without_blank(chain(_quads(named_graphs), extra)))
+    dataset = ox.Dataset(with_blank)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     store.extend(dataset)
     return store
 
 
-def _has_blank_node(quad: ox.Quad) -> bool:
-    return isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode)
+def _quads(named_graphs: Mapping[URIRef, Graph]) -> Iterator[ox.Quad]:
+    for name, graph in named_graphs.items():
+        graph_name = ox.NamedNode(str(name))
+        data = graph.serialize(format="nt", encoding="utf-8")
+        for parsed in ox.parse(input=data, format=ox.RdfFormat.N_TRIPLES):
+            yield ox.Quad(parsed.subject, parsed.predicate, parsed.object, graph_name)
 
 
 def _quad_order(quad: ox.Quad) -> tuple[str, str, str, str]:
