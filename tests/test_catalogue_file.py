@@ -5,6 +5,7 @@ the file read-only and searches it on disk."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import sqlite3
@@ -104,6 +105,9 @@ def test_the_server_cannot_write_to_the_kept_file(built: Built) -> None:
     # a query word the index's vocabulary lacks is stemmed in a temporary table, beside the read-only file
     entries = kept.query(Filters(q="climat")).entries
     assert entries and len(kept.snippets(["climat"], entries)) == len(entries)
+    # in memory: no temporary file (SQLite's default), so no writable directory is needed
+    temporary = [os.readlink(fd) for fd in Path("/proc/self/fd").iterdir() if "etilqs" in _target(fd)]
+    assert temporary == []
     assert kept.text.search("zzyzx quux").scores == {}
 
 
@@ -113,3 +117,10 @@ def test_kept_and_queried_catalogues_answer_alike(servers: dict[str, str], route
     assert [answer.status_code for answer in answers] == [200, 200], [answer.text[:200] for answer in answers]
     assert answers[0].json() == answers[1].json()
     assert len(answers[0].content) > 200
+
+
+def _target(fd: Path) -> str:
+    try:
+        return os.readlink(fd)
+    except OSError:  # the descriptor listing itself, closed by now
+        return ""

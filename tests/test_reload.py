@@ -167,6 +167,47 @@ def test_pruning_never_removes_a_release_a_server_holds(build_dir: Path, tmp_pat
     assert len(kept) == KEEP_RELEASES
 
 
+def _open_catalogues(pid: int) -> list[str]:
+    """The catalogue files a process holds open (a pruned release's would read '… (deleted)')."""
+    found = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if "catalogue.sqlite" in target:
+            found.append(target)
+    return found
+
+
+def test_a_replaced_release_lets_go_of_its_catalogue_file(build_dir: Path, tmp_path: Path) -> None:
+    """The catalogue is an SQLite file the server searches on disk: once the requests that began on the old
+    release have had their time budget, its file is closed (else every reload would keep a descriptor, and a
+    pruned release's disk space, for as long as the process lives)."""
+    first = (build_dir / "current").resolve()
+    second = build_dir / "releases" / "20000102T000000000000-second"
+    shutil.copytree(first, second)
+    summary = json.loads((second / "summary.json").read_text(encoding="utf-8"))
+    (second / "summary.json").write_text(json.dumps({**summary, "version": "second"}), encoding="utf-8")
+    with running_server(
+        build_dir, log_file=tmp_path / "server.log", reload_interval="0.3", query_workers="1", query_timeout="2"
+    ) as base:
+        [pid] = leases.holders(build_dir)
+        # "climat" is no word of the index: it is stemmed in the connection's temporary tables
+        assert httpx.get(base + "/api/materials", params={"q": "climat"}, timeout=10).json()["items"]
+        assert _open_catalogues(pid) == [str(first / "catalogue.sqlite")]
+        link = build_dir / ".current-second"
+        link.symlink_to(second, target_is_directory=True)
+        link.replace(build_dir / "current")
+        _wait_for_version(base, "second")
+        assert httpx.get(base + "/api/materials", params={"q": "climat"}, timeout=10).json()["items"]
+        deadline = time.monotonic() + POLL_FOR
+        while len(_open_catalogues(pid)) > 1 and time.monotonic() < deadline:  # the old one goes after 2 + 1 s
+            time.sleep(0.2)
+        assert _open_catalogues(pid) == [str(second / "catalogue.sqlite")]
+        assert httpx.get(base + "/api/materials", params={"q": "climate"}, timeout=10).json()["items"]
+
+
 def test_a_dead_builds_staging_is_removed_by_the_next_build(build_dir: Path) -> None:
     dead = build_dir / "releases" / ".staging-20000101T000000000000-999999999"
     dead.mkdir()

@@ -235,6 +235,8 @@ class Service:
         async with self._swap_lock:
             tasks: list[asyncio.Task[Any]] = []
             engine: QueryEngine | None = None
+            fresh: Runtime | None = None
+            catalogue: asyncio.Task[Catalogue | None] | None = None
             try:
                 verifying = asyncio.create_task(self._verify(release)) if verify else None
                 tasks += [verifying] if verifying else []
@@ -249,11 +251,14 @@ class Service:
                 fresh.catalogue = await catalogue or await load_catalogue(fresh)
                 if isinstance(engine, RemoteEngine):
                     await check_store_release(fresh, engine)
-            except BaseException:  # cancelled too: nothing of the new release is left running
+            except BaseException:  # cancelled too: nothing of the new release is left running or open
                 for task in tasks:
                     _discard(task)
                 if engine is not None:
                     await asyncio.shield(engine.stop())
+                for opened in (fresh.catalogue if fresh else None, _result(catalogue)):
+                    if opened is not None:
+                        opened.close()
                 raise
             old, self.runtime = self.runtime, fresh
             leases.hold(self.settings.build_dir, release.directory)
@@ -267,14 +272,17 @@ class Service:
                 workers_s,
                 time.perf_counter() - started,
             )
-            task = asyncio.create_task(self._retire(old.engine))
+            task = asyncio.create_task(self._retire(old))
             self._retiring.add(task)
             task.add_done_callback(self._retiring.discard)
 
-    async def _retire(self, engine: QueryEngine) -> None:
-        # requests that began on the old runtime finish within their time budget; then its engine goes
+    async def _retire(self, runtime: Runtime) -> None:
+        # requests that began on the old runtime finish within their time budget; then its engine goes, and
+        # its catalogue's file is closed
         await asyncio.sleep(self.settings.query_timeout + 1)
-        await engine.stop()
+        await runtime.engine.stop()
+        if runtime.catalogue is not None:
+            runtime.catalogue.close()
 
     async def _become_ready(self, runtime: Runtime, preloading: asyncio.Task[Catalogue | None] | None = None) -> None:
         """Load the search catalogue; an external store that is down now is waited for, with backoff."""
@@ -330,6 +338,13 @@ async def _both(starting: asyncio.Task[None], verifying: asyncio.Task[None] | No
         raise error
     await verifying
     await starting
+
+
+def _result(task: asyncio.Task[Any] | None) -> Any:
+    """What a task that ended well returned; else None."""
+    if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+        return None
+    return task.result()
 
 
 def _discard(task: asyncio.Task[Any]) -> None:

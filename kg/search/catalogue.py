@@ -83,17 +83,21 @@ def write_catalogue(path: Path, rows: CatalogueRows) -> None:
 def open_catalogue(path: Path) -> Catalogue:
     """The catalogue a build kept: its materials read into memory, its full-text index searched on disk."""
     db = open_index(path)
-    materials: dict[str, MaterialEntry] = {}
-    for number, iri, title, *facets in db.execute(f"SELECT number, iri, title, {', '.join(FACETS)} FROM materials"):
-        if number != len(materials):
-            raise ValueError(f"{path}: material number {number} out of order")
-        entry = MaterialEntry(iri, title)
-        for facet, values in zip(FACETS, facets, strict=True):
-            listed = json.loads(values)
-            setattr(entry, facet, listed if facet == "years" else set(listed))
-        materials[iri] = entry
-    names = dict(db.execute("SELECT code, name FROM countries"))
-    return Catalogue(materials, FullText(db), names)
+    try:
+        materials: dict[str, MaterialEntry] = {}
+        for number, iri, title, *facets in db.execute(f"SELECT number, iri, title, {', '.join(FACETS)} FROM materials"):
+            if number != len(materials):
+                raise ValueError(f"{path}: material number {number} out of order")
+            entry = MaterialEntry(iri, title)
+            for facet, values in zip(FACETS, facets, strict=True):
+                listed = json.loads(values)
+                setattr(entry, facet, listed if facet == "years" else set(listed))
+            materials[iri] = entry
+        names = dict(db.execute("SELECT code, name FROM countries"))
+        return Catalogue(materials, FullText(db), names)
+    except BaseException:
+        db.close()
+        raise
 
 
 @dataclass
@@ -169,6 +173,11 @@ class Catalogue:
         """The catalogue from its three queries' rows, and its full-text index made from them, in memory."""
         materials, documents, names = _entries(cards, countries, hashtags)
         return cls(materials, FullText.in_memory(documents[iri] for iri in materials), names)
+
+    def close(self) -> None:
+        """Give back its full-text index's file (sqlite3 connections sit in reference cycles: without this, only
+        a full garbage collection would close it, and a pruned release's disk space would stay taken)."""
+        self.text.close()
 
     # -- search ---------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ MAX_QUERY_WORDS = 12  # the words of a query searched (and marked): bounds each 
 VOCABULARY_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)  # words of three letters or more, no digits
 OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters marking a match in a snippet, before escaping
 SNIPPET_CHARS = 220
+_UNKNOWN = object()
 
 
 def fold(text: str) -> str:
@@ -90,7 +91,9 @@ def write_index(db: sqlite3.Connection, documents: Iterable[tuple[str, str, str,
 
 def open_index(path: Path) -> sqlite3.Connection:
     """A release's index, read-only: its file never changes once the release is sealed (and was checked)."""
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+    db.execute("PRAGMA temp_store = MEMORY")  # the stemming tables: no temporary file, no writable directory needed
+    return db
 
 
 class FullText:
@@ -113,6 +116,11 @@ class FullText:
         self._stems = sorted((stem, word) for word, stem in stems.items())
         self._stem_keys = [stem for stem, _ in self._stems]
         self._patterns: dict[tuple[str, ...], re.Pattern[str] | None] = {}
+
+    def close(self) -> None:
+        """Close the database (a release's file: its descriptor, and its disk space once the release is pruned)."""
+        with self._lock:
+            self.db.close()
 
     @classmethod
     def in_memory(cls, documents: Iterable[tuple[str, str, str, str]]) -> FullText:
@@ -137,8 +145,9 @@ class FullText:
     def _pattern(self, words: Sequence[str]) -> re.Pattern[str] | None:
         """The words of the texts a query's words find (their stems begin with the query words' stems)."""
         key = tuple(sorted({fold(word) for word in words}))
-        if key in self._patterns:
-            return self._patterns[key]
+        known_pattern = self._patterns.get(key, _UNKNOWN)  # one look-up: another thread may clear the cache
+        if known_pattern is not _UNKNOWN:
+            return known_pattern  # type: ignore[return-value]
         known = {word: self._stem_of(word) for word in key}
         forms: set[str] = set()
         for word, stem in known.items():
