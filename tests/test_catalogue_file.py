@@ -99,6 +99,7 @@ def test_the_same_rows_in_any_order_give_the_same_file(rows: dict[str, list[dict
 
 
 def test_the_server_cannot_write_to_the_kept_file(built: Built) -> None:
+    temporary_before = _temporary_files()  # other tests' SQLite connections in this process may hold some
     kept = open_catalogue(built.settings.build_dir / "current" / CATALOGUE_FILE)
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         kept.text.db.execute("DELETE FROM materials")
@@ -106,9 +107,11 @@ def test_the_server_cannot_write_to_the_kept_file(built: Built) -> None:
     entries = kept.query(Filters(q="climat")).entries
     assert entries and len(kept.snippets(["climat"], entries)) == len(entries)
     # in memory: no temporary file (SQLite's default), so no writable directory is needed
-    temporary = [os.readlink(fd) for fd in Path("/proc/self/fd").iterdir() if "etilqs" in _target(fd)]
-    assert temporary == []
+    assert _temporary_files() - temporary_before == set()
     assert kept.text.search("zzyzx quux").scores == {}
+    kept.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        kept.text.db.execute("SELECT 1")
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -117,6 +120,11 @@ def test_kept_and_queried_catalogues_answer_alike(servers: dict[str, str], route
     assert [answer.status_code for answer in answers] == [200, 200], [answer.text[:200] for answer in answers]
     assert answers[0].json() == answers[1].json()
     assert len(answers[0].content) > 200
+
+
+def _temporary_files() -> set[str]:
+    """SQLite's temporary files this process holds open (named etilqs_…, deleted as soon as opened)."""
+    return {target for target in map(_target, Path("/proc/self/fd").iterdir()) if "etilqs" in target}
 
 
 def _target(fd: Path) -> str:

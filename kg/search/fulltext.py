@@ -91,9 +91,7 @@ def write_index(db: sqlite3.Connection, documents: Iterable[tuple[str, str, str,
 
 def open_index(path: Path) -> sqlite3.Connection:
     """A release's index, read-only: its file never changes once the release is sealed (and was checked)."""
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
-    db.execute("PRAGMA temp_store = MEMORY")  # the stemming tables: no temporary file, no writable directory needed
-    return db
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
 
 
 class FullText:
@@ -102,6 +100,7 @@ class FullText:
     def __init__(self, db: sqlite3.Connection) -> None:
         self._lock = threading.Lock()  # one connection; a query holds it for a few milliseconds
         self.db = db
+        db.execute("PRAGMA temp_store = MEMORY")  # the stemming tables: no temporary file, no writable directory needed
         counts: Counter[str] = Counter()
         self._forms: dict[str, set[str]] = {}  # folded word → its forms as written
         for surface, count in db.execute("SELECT surface, count FROM words"):
