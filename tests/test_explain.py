@@ -9,6 +9,7 @@ challenge 04.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Iterator
@@ -297,6 +298,52 @@ def test_linked_data_about_a_resource_leaves_the_proofs_out(server: str) -> None
         assert len(graph) > 5
         assert not list(graph.triples((None, rdf_subject, None)))
         assert "/id/justification/" not in answer.text and "/id/statement/" not in answer.text
+
+
+def test_a_justification_s_iri_dereferences(server: str) -> None:
+    """id:justification/… and id:statement/… are minted IRIs (the SHA-1 of the triple's N-Triples line): machines
+    get the node's triples, people the explanation of the triple it stands for, or its subject's page when
+    that triple has a blank node (the chain axiom's list)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from rdflib import Graph, Literal, URIRef
+
+    line = f"<{MOC}> <{CAP}listedUnder> <{SUBCATEGORY}> ."
+    path = "/id/justification/" + hashlib.sha1(line.encode()).hexdigest()
+    answer = httpx.get(server + path, headers={"Accept": "text/turtle"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    graph, node = Graph().parse(data=answer.text, format="turtle"), URIRef(ID + path[len("/id/") :])
+    assert graph.value(node, URIRef(RDF + "subject")) == URIRef(MOC)
+    assert graph.value(node, URIRef(RDF + "object")) == URIRef(SUBCATEGORY)
+    assert graph.value(node, URIRef(CAP + "rule")) == Literal("prp-spo2")
+    axiom, has_appearance, printed_in = (graph.value(node, URIRef(f"{RDF}_{n}")) for n in (1, 2, 3))
+    assert {axiom, has_appearance, printed_in} == set(graph.objects(node, URIRef(CAP + "premise")))
+    assert str(has_appearance).startswith(ID + "justification/") and str(printed_in).startswith(ID + "statement/")
+
+    page = httpx.get(server + path, headers={"Accept": "text/html"}, timeout=30)
+    assert page.status_code == 303 and page.headers["location"].startswith("/explain?")
+    said = parse_qs(urlsplit(page.headers["location"]).query)
+    assert said == {"subject": [MOC], "predicate": [CAP + "listedUnder"], "object": [SUBCATEGORY]}
+    explained = httpx.get(server + page.headers["location"], timeout=30)
+    assert explained.status_code == 200 and "prp-spo2" in explained.text and MOC_TITLE in explained.text
+
+    # the card's statement: asserted, explained by its source lines
+    statement = httpx.get(server + local_path(printed_in), headers={"Accept": "text/html"}, timeout=30)
+    assert statement.status_code == 303
+    assert parse_qs(urlsplit(statement.headers["location"]).query)["subject"] == [CARD]
+    # the chain axiom's statement: its object is the axiom's blank node, which /explain cannot be asked about; a
+    # person is sent to the property's entry in the ontology's page
+    axiom_page = httpx.get(server + local_path(axiom), headers={"Accept": "text/html"}, timeout=30)
+    assert axiom_page.status_code == 303 and axiom_page.headers["location"] == "/ontology#listedUnder"
+    ontology = httpx.get(server + "/ontology", headers={"Accept": "text/html"}, timeout=30)
+    assert ontology.status_code == 200 and 'id="listedUnder"' in ontology.text
+    missing = httpx.get(server + "/id/justification/" + "0" * 40, headers={"Accept": "text/turtle"}, timeout=30)
+    assert missing.status_code == 404
+
+
+def local_path(iri: object) -> str:
+    assert str(iri).startswith(ID), iri
+    return "/id/" + str(iri)[len(ID) :]
 
 
 def test_a_material_says_why_it_is_listed_under_each_core_challenge(server: str) -> None:

@@ -25,6 +25,7 @@ import re
 from collections import OrderedDict, defaultdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
@@ -34,7 +35,7 @@ from api.plumbing.described import description_rows
 from api.plumbing.errors import HTTPProblem, problem
 from api.plumbing.negotiation import cached_response, choose, parse_accept
 from api.plumbing.runtime import Runtime, RuntimeDep
-from api.views.render import curie, not_found, render
+from api.views.render import curie, local, not_found, render
 from api.views.resource import resource_page
 from kg.engines.protocol import EncodedTriple, QueryJob, decode_triple, encode_term
 from kg.release.layout import (
@@ -273,6 +274,8 @@ async def instance(request: Request, runtime: RuntimeDep, path: str) -> Response
     rows = await describe_resource(runtime, iri)
     known = {tuple(tuple(term) for term in row) for row in rows}  # terms as tuples, however an engine sent them
     rows += [row for row in description_rows(runtime, iri) if row not in known]
+    if not rows and path.startswith(PROOF_NODES):
+        return await _proof_node(request, runtime, iri, media_type)
     if not rows:
         return not_found(request, runtime, media_type, f"/id/{path}")
     if moved := replaced_by(rows, iri, str(runtime.ns.id)):  # an IRI published before slugs transliterated
@@ -289,6 +292,40 @@ async def instance(request: Request, runtime: RuntimeDep, path: str) -> Response
         runtime.version,
         headers=alternates(request),
     )
+
+
+PROOF_NODES = ("justification/", "statement/")  # kg.reasoning.justify: the nodes of the justification graph
+RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+
+
+async def _proof_node(request: Request, runtime: Runtime, iri: str, media_type: str) -> Response:
+    """A justification or a premise statement: for machines its triples; for people the explanation of the
+    triple it stands for (303 to /explain), when that triple's terms are IRIs, else its subject's page."""
+    outcome = await runtime.engine.run(
+        QueryJob(
+            runtime.registry.text("linked/justification"),
+            graph_format="triples",
+            max_rows=10_000,
+            substitutions={"s": encode_term(iri_node(iri, field="path"))},
+        )
+    )
+    rows = outcome.triples()
+    if not rows:
+        return not_found(request, runtime, media_type, local(runtime, iri))
+    if media_type == "text/html":
+        said = {predicate[1]: value for _, predicate, value in rows}
+        stands_for = [said.get(RDF_NS + name) for name in ("subject", "predicate", "object")]
+        if all(term is not None and term[0] == "iri" for term in stands_for):
+            names = ("subject", "predicate", "object")
+            query = urlencode({name: term[1] for name, term in zip(names, stands_for, strict=True)})  # type: ignore[index]
+            return RedirectResponse(f"/explain?{query}", status_code=303, headers={"Vary": "Accept"})
+        subject = stands_for[0]
+        if subject is not None and subject[0] == "iri":  # an axiom about a list (a property chain): its term's page
+            return RedirectResponse(local(runtime, subject[1]), status_code=303, headers={"Vary": "Accept"})
+        body = (await resource_page(request, runtime, iri, rows)).encode()
+    else:
+        body = _rdf(rows, media_type, runtime)
+    return cached_response(request, body, _with_charset(media_type), runtime.version, headers=alternates(request))
 
 
 @router.get("/ontology", summary="The ontology: documentation for people, Turtle and friends for machines")
