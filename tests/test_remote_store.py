@@ -8,6 +8,7 @@ front of a real Oxigraph server, or by stopping that server.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import subprocess
 import sys
@@ -115,6 +116,13 @@ def _jobs(built: Built) -> list[tuple[str, QueryJob]]:
         "platform_cities": [ids + "platform/at", ids + "profile/2026/tr"],
         "platform_members": [ids + "platform/se", ids + "platform/tr"],
         "property_labels": [ids + "org/vinnova", ids + "role/regional-level-actor"],
+        # the Greek MoC listed under subcategory 4.1 (prp-spo2), and its card's asserted premise (kg.reasoning.justify)
+        "justification": [
+            ids + "justification/" + _sha1(f"<{ids}material/greek-moc> <{cap}listedUnder> <{ids}challenge/4.1> ."),
+            ids
+            + "statement/"
+            + _sha1(f"<{ids}appearance/greek-moc/4.1> <{cap}inProblemStatement> <{ids}challenge/4.1> ."),
+        ],
     }
     for name, text in REGISTRY.folder("linked").items():
         for subject in subjects[name]:
@@ -130,6 +138,10 @@ def _jobs(built: Built) -> list[tuple[str, QueryJob]]:
                 )
             )
     return jobs
+
+
+def _sha1(line: str) -> str:
+    return hashlib.sha1(line.encode("utf-8")).hexdigest()
 
 
 BOOLEAN_LIKE = {"http://www.w3.org/2001/XMLSchema#boolean", "http://www.w3.org/2001/XMLSchema#integer"}
