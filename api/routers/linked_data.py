@@ -314,12 +314,11 @@ async def _proof_node(request: Request, runtime: Runtime, iri: str, media_type: 
         return not_found(request, runtime, media_type, local(runtime, iri))
     if media_type == "text/html":
         said = {predicate[1]: value for _, predicate, value in rows}
-        stands_for = [said.get(RDF_NS + name) for name in ("subject", "predicate", "object")]
-        if all(term is not None and term[0] == "iri" for term in stands_for):
-            names = ("subject", "predicate", "object")
-            query = urlencode({name: term[1] for name, term in zip(names, stands_for, strict=True)})  # type: ignore[index]
+        stands_for = {name: said.get(RDF_NS + name) for name in ("subject", "predicate", "object")}
+        if all(term is not None and term[0] == "iri" for term in stands_for.values()):
+            query = urlencode({name: term[1] for name, term in stands_for.items()})  # type: ignore[index]
             return RedirectResponse(f"/explain?{query}", status_code=303, headers={"Vary": "Accept"})
-        subject = stands_for[0]
+        subject = stands_for["subject"]
         if subject is not None and subject[0] == "iri":  # an axiom about a list (a property chain): its term's page
             return RedirectResponse(local(runtime, subject[1]), status_code=303, headers={"Vary": "Accept"})
         body = (await resource_page(request, runtime, iri, rows)).encode()
