@@ -87,12 +87,17 @@ def sign_in(browser: webdriver.Chrome, site: Site, name: str) -> None:
     assert browser.find_element(By.TAG_NAME, "h1").text == "Sign in"
     browser.find_element(By.ID, "name").send_keys(name)
     browser.find_element(By.ID, "password").send_keys(site.passwords[name])
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    WebDriverWait(browser, 20).until(lambda b: "/contributions" in b.current_url and "sign-in" not in b.current_url)
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+    assert "/contributions" in browser.current_url and "sign-in" not in browser.current_url, (
+        f"{name} was not signed in: {browser.current_url} says {browser.find_element(By.TAG_NAME, 'main').text!r}"
+    )
 
 
 def sign_out(browser: webdriver.Chrome) -> None:
-    browser.find_element(By.XPATH, "//button[normalize-space()='Sign out']").click()
+    """Sign out, and wait for the page it leads to: a navigation begun while the sign-out is still on its way
+    can race it, and the two sign-in forms that race leaves differ in their security token."""
+    submit(browser, browser.find_element(By.XPATH, "//button[normalize-space()='Sign out']"))
+    assert not browser.find_elements(By.XPATH, "//button[normalize-space()='Sign out']"), browser.current_url
     browser.delete_all_cookies()
 
 
