@@ -345,6 +345,22 @@ def _serve(build_dir: Path, state_dir: Path, log: Path) -> tuple[subprocess.Pope
     raise RuntimeError(log.read_text())
 
 
+def _wait_for_the_build_process(group: int) -> None:
+    """Until the approval's build runs in its own process (kg.editorial.build_with spawns it) in the server's
+    process group: killed then, the approval is surely half done. A fixed sleep was not: on a fast machine the
+    whole approval had finished before it ended."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                if os.getpgid(int(entry.name)) == group and b"spawn_main" in (entry / "cmdline").read_bytes():
+                    return
+        time.sleep(0.02)
+    raise AssertionError("the approval's build process never started")
+
+
 def test_kill_9_during_an_approval_leaves_nothing_half_applied(built: Built, tmp_path: Path) -> None:
     build_dir, state_dir, log = tmp_path / "build", tmp_path / "state", tmp_path / "server.log"
     shutil.copytree(built.settings.build_dir, build_dir, symlinks=True)
@@ -367,7 +383,7 @@ def test_kill_9_during_an_approval_leaves_nothing_half_applied(built: Built, tmp
                 )
             )
             approving.start()
-            time.sleep(4)  # the approval's build is under way (it takes tens of seconds)
+            _wait_for_the_build_process(process.pid)
             os.killpg(process.pid, signal.SIGKILL)
             approving.join(timeout=60)
     finally:
