@@ -91,6 +91,17 @@ def test_a_request_that_waits_too_long_is_told_the_server_is_busy() -> None:
     assert ServerBusy.http_status == 503 and ServerBusy.retry_after == 1
 
 
+async def _once_free(lane: CpuLane) -> bool:
+    """The lane's answer once its thread is back (on a loaded machine the released work may take a while)."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return await lane.run(lambda: True)
+        except ServerBusy:
+            if time.monotonic() > deadline:
+                raise
+
+
 def test_a_client_that_leaves_does_not_free_the_thread_before_its_work_is_done() -> None:
     """Otherwise clients that hang up at once could queue any amount of work behind the pool."""
     release = threading.Event()
@@ -108,8 +119,7 @@ def test_a_client_that_leaves_does_not_free_the_thread_before_its_work_is_done()
             except ServerBusy:
                 refused = True
             release.set()
-            await asyncio.sleep(0.05)
-            return refused, await lane.run(lambda: True)
+            return refused, await _once_free(lane)
         finally:
             release.set()
             lane.close()

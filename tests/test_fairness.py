@@ -168,7 +168,8 @@ def test_searches_beyond_the_cpu_lane_get_503_with_retry_after_and_health_answer
 def accounts_server(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
     scratch = tmp_path_factory.mktemp("fair-accounts")
     ann, bob = add_user(scratch / "state", "ann", "contributor"), add_user(scratch / "state", "bob", "contributor")
-    settings = {"query_workers": "1", "client_rate": "0.5", "client_burst": "4", "client_exempt": "127.0.0.1"}
+    # a share refills once in 100 s: none refills while a test counts its refusals, however slow the machine
+    settings = {"query_workers": "1", "client_rate": "0.01", "client_burst": "4", "client_exempt": "127.0.0.1"}
     with running_server(
         built.settings.build_dir, log_file=scratch / "server.log", state_dir=str(scratch / "state"), **settings
     ) as base:

@@ -330,8 +330,8 @@ def test_an_oversized_query_is_413_by_get_and_post(small_server: str) -> None:
 
 def test_health_stays_live_while_hostile_queries_are_checked(server: str) -> None:
     """A liveness check, not a benchmark: while 20 hostile 90 kB queries are checked (the old guard froze the
-    event loop for about a minute on each), /health keeps answering. 1 s is a bound a frozen loop breaks
-    and a loaded 2-core machine keeps."""
+    event loop for about a minute on each), /health keeps answering. A p99 of 1 s (and no answer over 5 s) is a
+    bound a frozen loop breaks and a loaded 2-core machine keeps: one pause from a neighbour is not a freeze."""
     started = threading.Event()
     hostile: list[int] = []
 
@@ -346,7 +346,7 @@ def test_health_stays_live_while_hostile_queries_are_checked(server: str) -> Non
     attacker.start()
     assert started.wait(30)
     latencies, failures, overlapping = [], [], 0
-    with httpx.Client(timeout=2) as client:
+    with httpx.Client(timeout=10) as client:
         for _ in range(100):
             busy = attacker.is_alive()
             began = time.monotonic()
@@ -364,6 +364,6 @@ def test_health_stays_live_while_hostile_queries_are_checked(server: str) -> Non
     p99 = latencies[int(len(latencies) * 0.99) - 1]
     print(f"/health during hostile queries: p99 {p99 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")
     assert not failures, failures
-    assert latencies[-1] < 1.0, latencies[-5:]
+    assert p99 < 1.0 and latencies[-1] < 5.0, latencies[-5:]
     assert overlapping > 0  # the checks ran while the hostile queries were in flight
     assert len(hostile) == 20 and all(400 <= status < 500 for status in hostile), hostile
