@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -22,6 +23,29 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+CANNOT_LISTEN = 7  # kg.cli's exit status when the port is in use
+
+
+def _came_up(process: subprocess.Popen[bytes], url: str, log: Any, *, port_taken_is_retried: bool) -> bool:
+    """Whether the server answers 200 at `url` within a minute; False if it found its port taken (and may try
+    another); otherwise a failure to start raises, with the server's output."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200 and process.poll() is None:  # ours answered, not another
+                return True
+        except httpx.HTTPError:
+            pass
+        if process.poll() == CANNOT_LISTEN and port_taken_is_retried:
+            return False
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            log.seek(0)
+            output = log.read().decode(errors="replace")
+            raise RuntimeError(f"server did not start:\n{output}")
+        time.sleep(0.2)
 
 
 def make_build(directory: Path, quads: str, version: str = "test") -> Path:
@@ -56,15 +80,7 @@ def running_server(
     The server's output goes to `log_file` when given (tests read it), else to a temporary file. It is
     up once `wait_for` answers 200 (/health: listening, though perhaps not ready).
     """
-    port = free_port()
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("KG_STORE_")}  # the test says which store
-    env = {
-        **inherited,
-        "KG_BUILD_DIR": str(build_dir),
-        "KG_HOST": "127.0.0.1",
-        "KG_PORT": str(port),
-        **{f"KG_{k.upper()}": str(v) for k, v in settings.items()},
-    }
     # a pipe nobody reads could fill up and block the server
     log = open(log_file, "w+b") if log_file else tempfile.TemporaryFile()  # noqa: SIM115
 
@@ -74,24 +90,23 @@ def running_server(
 
             resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kg.cli", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        preexec_fn=limits if max_file_bytes is not None else None,  # noqa: PLW1509 (no threads start before it)
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    for attempt in range(3):
+        port = free_port()  # free now; another socket may take it before the server binds it: then another port
+        env = {
+            **inherited,
+            "KG_BUILD_DIR": str(build_dir),
+            "KG_HOST": "127.0.0.1",
+            "KG_PORT": str(port),
+            **{f"KG_{k.upper()}": str(v) for k, v in settings.items()},
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kg.cli", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=limits if max_file_bytes is not None else None,  # noqa: PLW1509 (no threads start before it)
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        if _came_up(process, base + wait_for, log, port_taken_is_retried=attempt < 2):
+            break
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + wait_for, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                output = log.read().decode(errors="replace")
-                raise RuntimeError(f"server did not start:\n{output}")
-            time.sleep(0.2)
         yield base
     finally:
         process.terminate()
