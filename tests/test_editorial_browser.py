@@ -169,7 +169,16 @@ def test_propose_fix_review_approve_and_find(browser: webdriver.Chrome, site: Si
     browser.find_element(By.ID, "note").send_keys("Welcome addition")
     # the answer comes once the full build with the change is live: tens of seconds on a busy machine
     browser.set_page_load_timeout(600)
-    browser.find_element(By.XPATH, "//button[normalize-space()='Approve and publish']").click()
+    # pressed twice in one go: the page says what is happening, and the second press sends nothing
+    said, prevented = browser.execute_script(
+        """const button = arguments[0], prevented = [];
+        button.form.addEventListener("submit", (event) => prevented.push(event.defaultPrevented));
+        button.click();
+        button.click();
+        return [document.getElementById("decide-status").textContent, prevented];""",
+        browser.find_element(By.XPATH, "//button[normalize-space()='Approve and publish']"),
+    )
+    assert said.startswith("Publishing: the graph is being rebuilt") and prevented == [False, True], (said, prevented)
     WebDriverWait(browser, 600).until(lambda b: "Approved and published" in b.page_source)
     browser.set_page_load_timeout(30)
     shot(browser, "06-approved")
