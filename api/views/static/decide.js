@@ -8,6 +8,8 @@
   form.addEventListener("submit", function (event) {
     if (sent) { event.preventDefault(); return; }
     sent = true;
+    // should the answer never come (the browser's Stop, a lost connection), the form works again later
+    window.setTimeout(function () { sent = false; form.removeAttribute("aria-busy"); }, 120000);
     form.setAttribute("aria-busy", "true");
     if (event.submitter && event.submitter.value === "approve") {
       status.textContent = "Publishing: the graph is being rebuilt and checked with this change. This takes a few seconds; the page changes when it is live.";
