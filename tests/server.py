@@ -64,6 +64,37 @@ def make_build(directory: Path, quads: str, version: str = "test") -> Path:
     return directory.parent
 
 
+def start_server(
+    env: dict[str, str],
+    log: Any,
+    wait_for: str = "/ready",
+    *,
+    max_file_bytes: int | None = None,
+    own_group: bool = False,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`capkg serve` on a free loopback port with `env` (KG_HOST and KG_PORT added), its output to `log`;
+    returns the process and base URL once `wait_for` answers 200. `own_group`: in a process group of its own
+    (a test that kills it with SIGKILL takes its children too). `max_file_bytes`: see `running_server`."""
+
+    def limits() -> None:
+        if max_file_bytes is not None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+
+    for attempt in range(3):
+        port = free_port()  # free now; another socket may take it before the server binds it: then another port
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kg.cli", "serve"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            env={**env, "KG_HOST": "127.0.0.1", "KG_PORT": str(port)}, start_new_session=own_group,
+            preexec_fn=limits if max_file_bytes is not None else None,  # noqa: PLW1509 (no threads start before it)
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        if _came_up(process, base + wait_for, log, port_taken_is_retried=attempt < 2):
+            return process, base
+    raise AssertionError("unreachable: the last attempt raises")
+
+
 @contextmanager
 def running_server(
     build_dir: Path,
@@ -81,31 +112,14 @@ def running_server(
     up once `wait_for` answers 200 (/health: listening, though perhaps not ready).
     """
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("KG_STORE_")}  # the test says which store
+    env = {**inherited, "KG_BUILD_DIR": str(build_dir), **{f"KG_{k.upper()}": str(v) for k, v in settings.items()}}
     # a pipe nobody reads could fill up and block the server
     log = open(log_file, "w+b") if log_file else tempfile.TemporaryFile()  # noqa: SIM115
-
-    def limits() -> None:
-        if max_file_bytes is not None:
-            import resource
-
-            resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
-
-    for attempt in range(3):
-        port = free_port()  # free now; another socket may take it before the server binds it: then another port
-        env = {
-            **inherited,
-            "KG_BUILD_DIR": str(build_dir),
-            "KG_HOST": "127.0.0.1",
-            "KG_PORT": str(port),
-            **{f"KG_{k.upper()}": str(v) for k, v in settings.items()},
-        }
-        process = subprocess.Popen(
-            [sys.executable, "-m", "kg.cli", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            preexec_fn=limits if max_file_bytes is not None else None,  # noqa: PLW1509 (no threads start before it)
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        if _came_up(process, base + wait_for, log, port_taken_is_retried=attempt < 2):
-            break
+    try:
+        process, base = start_server(env, log, wait_for, max_file_bytes=max_file_bytes)
+    except BaseException:
+        log.close()
+        raise
     try:
         yield base
     finally:

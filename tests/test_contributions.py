@@ -26,7 +26,7 @@ import pytest
 from rdflib import Graph, URIRef
 
 from tests.conftest import ROOT, Built
-from tests.server import free_port, running_server
+from tests.server import running_server, start_server
 
 PROBLEM_STATEMENT = "https://w3id.org/capacities/lp/id/challenge/1.2"  # "1.2" in the portfolio's 1st challenge
 AUSTRIA = "http://publications.europa.eu/resource/authority/country/AUT"
@@ -321,28 +321,12 @@ def test_export_writes_the_change_sets_as_rdf_patch_and_sparql_update(loop: Loop
 
 def _serve(build_dir: Path, state_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     """A server in a process group of its own, so that kill -9 takes its build process with it."""
-    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("KG_")},
         "KG_BUILD_DIR": str(build_dir),
         "KG_STATE_DIR": str(state_dir),
-        "KG_HOST": "127.0.0.1",
-        "KG_PORT": str(port),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kg.cli", "serve"], cwd=ROOT, env=env, stdout=log.open("ab"),
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(base + "/ready", timeout=2).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGKILL)
-    raise RuntimeError(log.read_text())
+    return start_server(env, log.open("a+b"), own_group=True)
 
 
 def _wait_for_the_build_process(group: int) -> None:
