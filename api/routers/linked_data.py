@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from rdflib import RDF
 
 from api.plumbing.described import description_rows
 from api.plumbing.errors import HTTPProblem, problem
@@ -295,7 +296,6 @@ async def instance(request: Request, runtime: RuntimeDep, path: str) -> Response
 
 
 PROOF_NODES = ("justification/", "statement/")  # kg.reasoning.justify: the nodes of the justification graph
-RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 
 
 async def _proof_node(request: Request, runtime: Runtime, iri: str, media_type: str) -> Response:
@@ -314,7 +314,7 @@ async def _proof_node(request: Request, runtime: Runtime, iri: str, media_type: 
         return not_found(request, runtime, media_type, local(runtime, iri))
     if media_type == "text/html":
         said = {predicate[1]: value for _, predicate, value in rows}
-        stands_for = {name: said.get(RDF_NS + name) for name in ("subject", "predicate", "object")}
+        stands_for = {name: said.get(str(RDF[name])) for name in ("subject", "predicate", "object")}
         if all(term is not None and term[0] == "iri" for term in stands_for.values()):
             query = urlencode({name: term[1] for name, term in stands_for.items()})  # type: ignore[index]
             return RedirectResponse(f"/explain?{query}", status_code=303, headers={"Vary": "Accept"})
