@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Callable
 from enum import StrEnum
 from functools import wraps
@@ -391,11 +393,17 @@ def serve(
         forwarded_allow_ips=proxies,
     )
     try:
+        signal.signal(signal.SIGTERM, _stop_asked)
         if config.workers > 1:
             from uvicorn.supervisors import Multiprocess
 
             out.print(urls, highlight=False)  # listening: the workers answer once each has started
-            Multiprocess(config, sockets=[listener]).run()
+            # each HTTP worker ends by SIGTERM before its exit handlers run (see _stop_asked): its temporary
+            # files and directories go into one directory of the supervisor's, removed once they have stopped
+            # (a short name: the forkserver's socket lies in it, and a socket's path has at most 107 bytes)
+            with tempfile.TemporaryDirectory(prefix="capkg-") as workers_temp:
+                os.environ["TMPDIR"] = workers_temp
+                Multiprocess(config, sockets=[listener]).run()
             return
 
         class AnnouncingServer(uvicorn.Server):
@@ -413,10 +421,23 @@ def serve(
             raise KGError("the server did not start; the messages above say why") from exc
         if not server.started:
             raise KGError("the server did not start; the messages above say why")
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, StopAsked):
         pass
     finally:
         listener.close()
+
+
+class StopAsked(Exception):
+    """SIGTERM reached the server outside uvicorn's own handler: end as on Ctrl-C."""
+
+
+def _stop_asked(signum: int, frame: object) -> None:
+    # uvicorn answers SIGTERM with a graceful shutdown, then raises it again so that the process ends by it; by
+    # default that killed the process before Python's exit handlers ran, and multiprocessing's left the query
+    # workers' forkserver directory in /tmp at every stop. Ended here instead: exit 0, handlers run. A second
+    # SIGTERM during that cleanup kills outright.
+    signal.signal(signum, signal.SIG_DFL)
+    raise StopAsked
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -8,6 +8,7 @@ proxies · 6 `capkg build --if-changed` · 7 `capkg serve` binds first and says 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import select
@@ -15,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -289,6 +291,35 @@ def test_serve_prints_the_addresses_once_they_answer(built: Built) -> None:
         rest = process.communicate(timeout=30)[0].decode()
     assert "SPARQL endpoint" in rest
     assert "GET /" not in rest and "HTTP/1.1" not in rest, rest  # KG_ACCESS_LOG=false: no access log
+
+
+@pytest.mark.parametrize("http_workers", ["1", "2"])
+def test_sigterm_stops_the_server_cleanly(built: Built, http_workers: str) -> None:
+    """SIGTERM, as a service manager sends it: the requests end, the process exits 0 as on Ctrl-C, and Python's
+    exit handlers run, so the query workers' forkserver leaves no temporary directory behind (uvicorn raises
+    SIGTERM again after its graceful shutdown; by default that killed the process before they ran). With two
+    HTTP workers, whose processes still end by that SIGTERM, the supervisor removes their directories."""
+    # a short path: the forkserver's socket lies two levels below it, and a socket's path has at most 107 bytes
+    with tempfile.TemporaryDirectory(prefix="kg") as temp:
+        own_temp = Path(temp)
+        _stop_by_sigterm(built, own_temp, http_workers)
+        assert list(own_temp.iterdir()) == []
+
+
+def _stop_by_sigterm(built: Built, own_temp: Path, http_workers: str) -> None:
+    env = {"KG_ACCESS_LOG": "false", "TMPDIR": str(own_temp), "KG_HTTP_WORKERS": http_workers}
+    with serving(built, **env) as (process, port):
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=10).status_code == 200:
+                    break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the server was not ready in 90 s")
+        assert [path.name for path in own_temp.iterdir()], "the query workers made no temporary directory"
+        process.terminate()
+        assert process.wait(timeout=30) == 0
 
 
 # 8 ------------------------------------------------------------------------------------------------
