@@ -111,6 +111,10 @@ RULES = (
     "cax-eqc2",
 )
 _RANK = {rule: rank for rank, rule in enumerate(RULES)}
+# for the loop over every proven triple: RDF.type is looked up on each use, and == on rdflib terms runs
+# Python code where a set compares hashes
+_TYPE = RDF.type
+_TYPES = frozenset({_TYPE})
 
 
 class UnjustifiedInference(KGError):
@@ -240,12 +244,12 @@ def _instances(triple: Triple, schema: _Schema, proven: _Proven) -> Iterator[Ins
             for before in proven.subjects(p, s):
                 yield (before, p, o), "prp-trp", (axiom, (before, p, s), triple)
         for cls, axiom in schema.ranges.get(p, ()):
-            yield (o, RDF.type, cls), "prp-rng", (axiom, triple)
+            yield (o, _TYPE, cls), "prp-rng", (axiom, triple)
     for cls, axiom in schema.domains.get(p, ()):
-        yield (s, RDF.type, cls), "prp-dom", (axiom, triple)
-    if p == RDF.type:
+        yield (s, _TYPE, cls), "prp-dom", (axiom, triple)
+    if p in _TYPES:
         for parent, rule, axiom in schema.super_classes.get(o, ()):
-            yield (s, RDF.type, parent), rule, (axiom, triple)
+            yield (s, _TYPE, parent), rule, (axiom, triple)
 
 
 def _walk(
@@ -451,15 +455,15 @@ def justify(asserted: Graph, inferred: Graph, ontology: Graph) -> Justifications
     ontology_triples = frozenset(ontology)
     kept = frozenset(inferred)
     steps: dict[Triple, Justification] = {}
-    depth: dict[Triple, int] = dict.fromkeys(ontology_triples, 0)
-    depth.update(dict.fromkeys(asserted_triples, 0))
-    targets = {t for t in kept if t not in depth}
+    depth: dict[Triple, int] = {}  # of the triples derived so far; an asserted or ontology triple's is 0
+    given = (asserted_triples, ontology_triples)
+    targets = set(kept - asserted_triples - ontology_triples)
 
     proven = _Proven(schema.joined)
-    _fixpoint(asserted_triples, schema, proven, depth, steps, targets, hidden=False)
+    _fixpoint(asserted_triples, schema, proven, given, depth, steps, targets, hidden=False)
     if targets:
-        # restart from everything proven, now deriving hidden steps too; the index already holds it all
-        _fixpoint(list(depth.keys() - ontology_triples), schema, None, depth, steps, targets, hidden=True)
+        # restart from everything proven, now deriving hidden steps too
+        _fixpoint([*asserted_triples, *depth], schema, None, given, depth, steps, targets, hidden=True)
         _drop_unused_hidden(steps, kept)
     return Justifications(steps, kept, asserted_triples, ontology_triples)
 
@@ -468,6 +472,7 @@ def _fixpoint(
     first: Iterable[Triple],
     schema: _Schema,
     proven: _Proven | None,
+    given: tuple[frozenset[Triple], ...],
     depth: dict[Triple, int],
     steps: dict[Triple, Justification],
     targets: set[Triple],
@@ -476,8 +481,9 @@ def _fixpoint(
 ) -> None:
     """Semi-naive rounds: fire the rules on the triples proven last round, prove what they conclude.
 
-    Without `hidden`, only triples in `targets` are proven; with it, any conclusion is (a hidden step unless
-    it is a target). `proven` None: rebuild the join index from `first`.
+    Without `hidden`, only triples in `targets` are proven (none of them is given or derived); with it, any
+    conclusion is that is neither (a hidden step unless it is a target). `proven` None: rebuild the join index
+    from `first`.
     """
     if proven is None:
         proven = _Proven(schema.joined)
@@ -489,14 +495,17 @@ def _fixpoint(
         for triple in delta:
             for instance in _instances(triple, schema, proven):
                 conclusion = instance[0]
-                if conclusion in depth or isinstance(conclusion[0], Literal):
+                if hidden:
+                    if conclusion in depth or any(conclusion in triples for triples in given):
+                        continue
+                elif conclusion not in targets:
                     continue
-                if hidden or conclusion in targets:
+                if not isinstance(conclusion[0], Literal):
                     candidates[conclusion].append(instance)
         delta = []
         for conclusion, instances in candidates.items():
             conclusion, rule, premises = min(instances, key=_choice_key) if len(instances) > 1 else instances[0]
-            level = 1 + max(depth[premise] for premise in premises)
+            level = 1 + max(depth.get(premise, 0) for premise in premises)
             is_target = conclusion in targets
             steps[conclusion] = Justification(conclusion, rule, premises, level, hidden=not is_target)
             targets.discard(conclusion)
