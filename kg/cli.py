@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from enum import StrEnum
 from functools import wraps
@@ -392,8 +393,11 @@ def serve(
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies,
     )
+    in_main_thread = threading.current_thread() is threading.main_thread()  # where signal handlers can be set
+    previous_handler = signal.getsignal(signal.SIGTERM)
     try:
-        signal.signal(signal.SIGTERM, _stop_asked)
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, _stop_asked)
         if config.workers > 1:
             from uvicorn.supervisors import Multiprocess
 
@@ -424,6 +428,8 @@ def serve(
     except (KeyboardInterrupt, StopAsked):
         pass
     finally:
+        if in_main_thread:  # a SIGTERM from here on, during the exit handlers too, ends the process by it
+            signal.signal(signal.SIGTERM, previous_handler)
         listener.close()
 
 
@@ -434,8 +440,8 @@ class StopAsked(Exception):
 def _stop_asked(signum: int, frame: object) -> None:
     # uvicorn answers SIGTERM with a graceful shutdown, then raises it again so that the process ends by it; by
     # default that killed the process before Python's exit handlers ran, and multiprocessing's left the query
-    # workers' forkserver directory in /tmp at every stop. Ended here instead: exit 0, handlers run. A second
-    # SIGTERM during that cleanup kills outright.
+    # workers' forkserver directory in /tmp at every stop. Ended here instead: exit 0, handlers run. Another
+    # SIGTERM after this one kills outright.
     signal.signal(signum, signal.SIG_DFL)
     raise StopAsked
 

@@ -255,14 +255,16 @@ def test_serve_says_when_the_port_is_taken(built: Built) -> None:
 
 
 @contextmanager
-def serving(built: Built, **env: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+def serving(
+    built: Built, errors: Any = subprocess.DEVNULL, **env: str
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "kg.cli", "serve", "--port", str(port)],
         cwd=ROOT,
         env={**os.environ, "KG_BUILD_DIR": str(built.settings.build_dir), **env},
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=errors,
         bufsize=0,  # unbuffered: what select sees is what readline reads
     )
     try:
@@ -294,32 +296,37 @@ def test_serve_prints_the_addresses_once_they_answer(built: Built) -> None:
 
 
 @pytest.mark.parametrize("http_workers", ["1", "2"])
-def test_sigterm_stops_the_server_cleanly(built: Built, http_workers: str) -> None:
+def test_sigterm_stops_the_server_cleanly(built: Built, http_workers: str, tmp_path: Path) -> None:
     """SIGTERM, as a service manager sends it: the requests end, the process exits 0 as on Ctrl-C, and Python's
     exit handlers run, so the query workers' forkserver leaves no temporary directory behind (uvicorn raises
     SIGTERM again after its graceful shutdown; by default that killed the process before they ran). With two
     HTTP workers, whose processes still end by that SIGTERM, the supervisor removes their directories."""
+    errors = tmp_path / "stderr.txt"
     # a short path: the forkserver's socket lies two levels below it, and a socket's path has at most 107 bytes
-    with tempfile.TemporaryDirectory(prefix="kg") as temp:
+    with tempfile.TemporaryDirectory(prefix="kg") as temp, errors.open("wb") as error_file:
         own_temp = Path(temp)
-        _stop_by_sigterm(built, own_temp, http_workers)
+        env = {"KG_ACCESS_LOG": "false", "TMPDIR": str(own_temp), "KG_HTTP_WORKERS": http_workers}
+        with serving(built, error_file, **env) as (process, port):
+            _wait_until_ready(port)
+            if http_workers == "1":  # the forkserver's directory, with its socket
+                assert [path.name[:5] for path in own_temp.iterdir()] == ["pymp-"]
+            else:  # the supervisor's directory, and in it each HTTP worker's forkserver's
+                assert [path.name[:6] for path in own_temp.iterdir()] == ["capkg-"]
+                assert len(list(own_temp.glob("capkg-*/pymp-*/listener-*"))) == 2
+            process.terminate()
+            assert process.wait(timeout=30) == 0
         assert list(own_temp.iterdir()) == []
+    assert "Traceback" not in errors.read_text(errors="replace")
 
 
-def _stop_by_sigterm(built: Built, own_temp: Path, http_workers: str) -> None:
-    env = {"KG_ACCESS_LOG": "false", "TMPDIR": str(own_temp), "KG_HTTP_WORKERS": http_workers}
-    with serving(built, **env) as (process, port):
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=10).status_code == 200:
-                    break
-            time.sleep(0.2)
-        else:
-            raise AssertionError("the server was not ready in 90 s")
-        assert [path.name for path in own_temp.iterdir()], "the query workers made no temporary directory"
-        process.terminate()
-        assert process.wait(timeout=30) == 0
+def _wait_until_ready(port: int) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=10).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise AssertionError("the server was not ready in 90 s")
 
 
 # 8 ------------------------------------------------------------------------------------------------
