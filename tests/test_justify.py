@@ -237,7 +237,6 @@ def test_a_dropped_intermediate_type_becomes_a_hidden_step() -> None:
     result.check(set(ontology) | {typed, kept})  # the hidden premise is part of the justifications
 
 
-
 def test_an_asserted_triple_the_ontology_also_states_feeds_the_hidden_steps() -> None:
     """A triple both asserted and in the ontology is asserted: the hidden steps start from it too (until
     this session they started from the asserted triples minus the ontology's, and left `x a C` unjustified)."""
@@ -251,6 +250,7 @@ def test_an_asserted_triple_the_ontology_also_states_feeds_the_hidden_steps() ->
         (dropped, "cax-sco", ((EX.A, RDFS.subClassOf, EX.B), typed))
     ]
     assert result.depth(kept) == 2
+
 
 def test_as_graph_is_deterministic_and_answers_sparql() -> None:
     ontology = turtle(CHAIN_ONTOLOGY)
